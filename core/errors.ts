@@ -1,0 +1,84 @@
+/**
+ * GatewayError: the one error type that crosses the pipeline. It carries what every client
+ * format needs to render it (status, a stable type and code, a message safe to show) and what
+ * the attempt loop needs to route on it (which failure it was, whether trying elsewhere helps).
+ * Translators turn it into the client's own error shape; nothing else writes error bodies.
+ */
+
+/** Stable error categories; each format maps these to its own names (OpenAI `type`, Anthropic `error.type`, Gemini `status`). */
+export type GatewayErrorType =
+  | "invalid_request"
+  | "authentication"
+  | "permission"
+  | "not_found"
+  | "payload_too_large"
+  | "rate_limit"
+  | "budget_exceeded"
+  | "upstream_error"
+  | "timeout"
+  | "unavailable"
+  | "internal";
+
+/** What went wrong on an attempt, as the fallback rules name it (`on: ["connect", "timeout", 429, "5xx"]`). */
+export type AttemptFailure = "connect" | "timeout" | "status" | "stream";
+
+export interface GatewayErrorInit {
+  status: number;
+  type: GatewayErrorType;
+  /** Stable machine-readable code, e.g. `invalid_api_key`, `model_not_found`, `body_too_large`. */
+  code: string;
+  /** Safe to show to the client: never a secret, never an internal address. */
+  message: string;
+  /** The offending request field, when there is one (OpenAI's `param`). */
+  param?: string;
+  /** Set on upstream failures: which kind, for the attempt loop's fallback rules. */
+  failure?: AttemptFailure;
+  /** The upstream's HTTP status, when the error came from one. */
+  upstreamStatus?: number;
+  /** From `retry-after` / `retry-after-ms`, or a limiter's own window. */
+  retryAfterMs?: number;
+  /** Extra response headers the client should see (e.g. `x-ratelimit-*`). */
+  headers?: Record<string, string>;
+  /** The plugin or core part that raised it, for logs and records. */
+  source?: string;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly type: GatewayErrorType;
+  readonly code: string;
+  readonly param?: string;
+  readonly failure?: AttemptFailure;
+  readonly upstreamStatus?: number;
+  readonly retryAfterMs?: number;
+  readonly headers?: Record<string, string>;
+  readonly source?: string;
+
+  constructor(init: GatewayErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "GatewayError";
+    this.status = init.status;
+    this.type = init.type;
+    this.code = init.code;
+    this.param = init.param;
+    this.failure = init.failure;
+    this.upstreamStatus = init.upstreamStatus;
+    this.retryAfterMs = init.retryAfterMs;
+    this.headers = init.headers;
+    this.source = init.source;
+  }
+
+  static invalidRequest(message: string, param?: string, code = "invalid_request"): GatewayError {
+    return new GatewayError({ status: 400, type: "invalid_request", code, message, param });
+  }
+
+  static internal(source: string, cause: unknown): GatewayError {
+    return new GatewayError({ status: 500, type: "internal", code: "internal_error", message: "internal gateway error", source, cause });
+  }
+}
+
+/** Any thrown value as a GatewayError; unknown errors become a 500 that reveals nothing of their text. */
+export function asGatewayError(err: unknown, source: string): GatewayError {
+  return err instanceof GatewayError ? err : GatewayError.internal(source, err);
+}

@@ -1,0 +1,99 @@
+/**
+ * One request's state as it moves through a pipeline. Built per request by the core; plugins
+ * read it and set the fields their phase owns (auth sets `tenant`, cost sets `costUsd`…).
+ * Plugin-private per-request state belongs in the plugin's own WeakMap<Exchange, …>, not here.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { GatewayError, AttemptFailure } from "./errors.js";
+import type { FormatTranslator, InboundRequestInfo } from "./format.js";
+import type { IrRequest, IrUsage } from "./ir.js";
+import type { Provider } from "./provider.js";
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  /** The client's wire format on this route. */
+  format: string;
+  /** What the route does: generate a reply (default) or list models. */
+  endpoint: "generate" | "models";
+}
+
+/** A backend as compiled from the pipeline file. */
+export interface Backend {
+  readonly id: string;
+  /** The provider plugin's name (`provider-openai`…). */
+  readonly use: string;
+  readonly provider: Provider;
+  /** Model patterns this backend serves, as written (`*` globs). */
+  readonly models: readonly string[];
+  /** Client model name -> backend model name. */
+  readonly modelMap: Readonly<Record<string, string>>;
+}
+
+/** One planned try: which backend, with which model name. Selectors order and filter these. */
+export interface Attempt {
+  readonly backend: Backend;
+  /** The model name the backend is asked for. */
+  readonly model: string;
+}
+
+/** What happened on one attempt, for records, health and latency tracking. */
+export interface AttemptOutcome {
+  backend: string;
+  model: string;
+  /** Upstream HTTP status, when one arrived. */
+  status?: number;
+  failure?: AttemptFailure;
+  errorCode?: string;
+  /** Milliseconds from sending to the upstream's response headers (or failure). */
+  latencyMs: number;
+}
+
+/** A reply that ends the request early (from `auth`/`validate`): an error, or a ready response. */
+export type Reply = GatewayError | { status: number; body: unknown; headers?: Record<string, string> };
+
+export interface Exchange {
+  readonly id: string;
+  /** Epoch milliseconds at arrival. */
+  readonly startedAt: number;
+  /** `performance.now()` at arrival, for durations. */
+  readonly startedHr: number;
+  readonly pipelineId: string;
+  readonly route: RouteInfo;
+  /** The client's format translator. */
+  readonly format: FormatTranslator;
+  readonly headers: IncomingHttpHeaders;
+  readonly inbound: InboundRequestInfo;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+
+  /** The parsed JSON body; a guard step may replace it before planning. */
+  body: Record<string, unknown>;
+  /** The model the client asked for. */
+  model: string | undefined;
+  stream: boolean;
+  /** Set by auth. */
+  tenant?: string;
+  keyId?: string;
+  /** The request in IR, set by the translate step the first time a translation needs it. */
+  ir?: IrRequest;
+
+  /** Headers every reply carries, success or error (rate limit headers, cost…). */
+  readonly responseHeaders: Record<string, string>;
+  /** True once the status line went out: from then on no fallback and no header changes. */
+  headersSent: boolean;
+  readonly attempts: AttemptOutcome[];
+  /** The backend and model that served the reply. */
+  backend?: string;
+  upstreamModel?: string;
+  usage?: IrUsage;
+  /** USD, or null when the price is unknown (never 0 by default). */
+  costUsd?: number | null;
+  /** Fields dropped by translation, unknown prices and the like: kept on the record. */
+  readonly notes: string[];
+  /** Final HTTP status sent to the client. */
+  status?: number;
+  error?: GatewayError;
+  /** Milliseconds from arrival to the first response byte. */
+  ttfbMs?: number;
+}

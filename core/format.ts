@@ -1,0 +1,90 @@
+/**
+ * The contract of a format translator plugin (`openai-chat`, `anthropic-messages`, `gemini`,
+ * `openai-responses`…). One translator serves both sides of the gateway:
+ * - inbound, when clients speak the format: read requests, write responses, streams and errors;
+ * - outbound, when a backend speaks it: write requests, read responses and streams.
+ * All stream work is synchronous and push-based: no promise and no array per chunk.
+ */
+import type { GatewayError } from "./errors.js";
+import type { IrRequest, IrResponse, IrStreamEvent, IrUsage } from "./ir.js";
+import type { SseEvent } from "./sse.js";
+
+/** What a translator may see of the inbound HTTP request besides its body. */
+export interface InboundRequestInfo {
+  path: string;
+  /** Route parameters, e.g. `{ model }` from `/v1beta/models/:model:generateContent`. */
+  params: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** Writes SSE text toward the client (or, for provider-mock, toward the gateway). */
+export type SseTextSink = (text: string) => void;
+
+export interface StreamEncoder {
+  push(event: IrStreamEvent): void;
+  /** Ends a successful stream (`data: [DONE]`, `message_stop`…). */
+  end(): void;
+  /** Ends the stream with the format's error event, after which nothing more is written. */
+  error(err: GatewayError): void;
+}
+
+export interface StreamDecoder {
+  push(event: SseEvent): void;
+  /** The upstream closed; emit any events still buffered. */
+  end(): void;
+}
+
+/** Reads usage and finish reason from a stream passed through byte for byte. */
+export interface StreamObserver {
+  push(event: SseEvent): void;
+  readonly usage: IrUsage | undefined;
+}
+
+export interface RenderedError {
+  status: number;
+  body: unknown;
+}
+
+/** A model listing entry for `GET /v1/models`-style endpoints. */
+export interface ModelInfo {
+  id: string;
+  ownedBy: string;
+}
+
+export interface FormatTranslator {
+  /** The format's key, as routes and providers name it. */
+  readonly format: string;
+
+  // ---- inbound: clients speak this format ----
+  /** Cheap peek used before any translation: the requested model and whether the client wants a stream. */
+  peek(body: unknown, info: InboundRequestInfo): { model: string | undefined; stream: boolean };
+  /** Wire request -> IR. Throws GatewayError (400, naming the field) on a malformed request. */
+  requestToIr(body: unknown, info: InboundRequestInfo): IrRequest;
+  /** IR response -> wire response body. */
+  responseFromIr(response: IrResponse, request: IrRequest): unknown;
+  /** IR stream events -> SSE text in this format. */
+  createStreamEncoder(request: IrRequest, write: SseTextSink): StreamEncoder;
+  /** The format's error body and status for a GatewayError. */
+  renderError(err: GatewayError): RenderedError;
+  /** A model listing in this format's shape (only formats with a listing endpoint). */
+  renderModels?(models: ModelInfo[]): unknown;
+
+  // ---- outbound: a backend speaks this format ----
+  /** IR -> wire request body for a backend, with `model` set to the backend's model name. */
+  requestFromIr(request: IrRequest): Record<string, unknown>;
+  /** Wire response body -> IR. Throws GatewayError (502) on a body that is not this format. */
+  responseToIr(body: unknown): IrResponse;
+  /** Wire stream events -> IR stream events, pushed to `emit` as they complete. */
+  createStreamDecoder(emit: (event: IrStreamEvent) => void): StreamDecoder;
+
+  // ---- same format on both sides: bytes pass through untouched ----
+  /**
+   * The client's own body, adjusted for the backend: model renamed, and for streams whatever the
+   * format needs to report usage (OpenAI's `stream_options.include_usage`). Must not mutate `body`.
+   */
+  preparePassthrough(body: Record<string, unknown>, upstreamModel: string, stream: boolean): Record<string, unknown>;
+  /** Usage from a non-streamed wire response body. */
+  usageOf(body: unknown): IrUsage | undefined;
+  /** Watches a passed-through stream for its usage; cheaper than a full decoder. */
+  createStreamObserver(): StreamObserver;
+}

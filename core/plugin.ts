@@ -1,0 +1,78 @@
+/**
+ * What a plugin module exports (its default export), by kind:
+ * - `step`: taps the pipeline's phase hooks (auth, validate, select-*, translate, stream, cost, record…);
+ * - `provider`: turns a backend's config into calls to an upstream;
+ * - `format`: translates one wire format to and from the IR.
+ * Every plugin ships a JSON Schema for its config; the core validates config against it at load
+ * (ajv strict, defaults applied, no coercion, unknown keys rejected) before `create` sees it.
+ */
+import type { FormatTranslator } from "./format.js";
+import type { PipelineHooks } from "./hooks.js";
+import type { Backend } from "./exchange.js";
+import type { Logger } from "./log.js";
+import type { Provider } from "./provider.js";
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface FormatRegistry {
+  get(format: string): FormatTranslator | undefined;
+  /** Every known format key. */
+  list(): string[];
+}
+
+/** What a plugin instance may use from the gateway. */
+export interface PluginEnv {
+  readonly pipelineId: string;
+  /** The step's id (or the backend's id, for providers). */
+  readonly id: string;
+  /** Folder of the pipeline file: relative paths in config resolve against it. */
+  readonly baseDir: string;
+  readonly log: Logger;
+  readonly formats: FormatRegistry;
+  /** The pipeline's backends (empty for providers, which are built first). */
+  readonly backends: ReadonlyMap<string, Backend>;
+  /** `path` resolved against the pipeline file's folder. */
+  resolvePath(path: string): string;
+}
+
+interface PluginBase {
+  /** The plugin's name: its folder name and the `use` value that selects it. */
+  readonly name: string;
+  /** One line for `switchyard plugins`. */
+  readonly description: string;
+  readonly configSchema: JsonSchema;
+}
+
+export interface StepInstance {
+  /** Register taps; work happens when the hooks fire. */
+  apply(hooks: PipelineHooks): void;
+  /** Flush and release (record sinks flush here on shutdown). */
+  close?(): Promise<void>;
+}
+
+export interface StepPlugin<Config = unknown> extends PluginBase {
+  readonly kind: "step";
+  create(config: Config, env: PluginEnv): StepInstance | Promise<StepInstance>;
+}
+
+export interface ProviderPlugin<Config = unknown> extends PluginBase {
+  readonly kind: "provider";
+  create(config: Config, env: PluginEnv): Provider | Promise<Provider>;
+}
+
+export interface FormatPlugin extends PluginBase {
+  readonly kind: "format";
+  /** The format key routes use (`openai-chat`…). */
+  readonly format: string;
+  readonly translator: FormatTranslator;
+}
+
+export type Plugin = StepPlugin<any> | ProviderPlugin<any> | FormatPlugin;
+
+/** Typing aid for a plugin's default export: `export default definePlugin({...})`. */
+export function definePlugin<C>(plugin: StepPlugin<C>): StepPlugin<C>;
+export function definePlugin<C>(plugin: ProviderPlugin<C>): ProviderPlugin<C>;
+export function definePlugin(plugin: FormatPlugin): FormatPlugin;
+export function definePlugin(plugin: Plugin): Plugin {
+  return plugin;
+}

@@ -1,0 +1,27 @@
+/** The record of one finished request, as sinks (`record-jsonl`, `record-postgres`) store it. */
+import type { AttemptOutcome } from "./exchange.js";
+import type { IrUsage } from "./ir.js";
+
+export interface RequestRecord {
+  id: string;
+  /** ISO time of arrival. */
+  time: string;
+  pipeline: string;
+  route: string;
+  format: string;
+  tenant?: string;
+  keyId?: string;
+  backend?: string;
+  model?: string;
+  upstreamModel?: string;
+  stream: boolean;
+  status: number;
+  latencyMs: number;
+  ttfbMs?: number;
+  usage?: IrUsage;
+  /** USD; null when the price is unknown. */
+  costUsd: number | null;
+  attempts: AttemptOutcome[];
+  error?: { type: string; code: string; message: string };
+  notes?: string[];
+}
