@@ -1,0 +1,52 @@
+/**
+ * What the loader hands to the compiler: a pipeline file checked against the pipeline schema and
+ * every plugin's config schema, secrets resolved, conditions compiled, plugins found. Nothing
+ * here has been instantiated yet: `compile.ts` creates providers and steps and wires the hooks.
+ */
+import type { Exchange, RouteInfo } from "./exchange.js";
+import type { Pipeline } from "./generated/pipeline.js";
+import type { FormatRegistry, ProviderPlugin, StepPlugin } from "./plugin.js";
+
+/** A compiled `when` condition. Throws never: evaluation errors are caught inside and fail closed. */
+export type Predicate = (exchange: Exchange) => boolean;
+
+export interface LoadedStep {
+  /** The step's id (`id`, or `use` when none was given). */
+  id: string;
+  use: string;
+  plugin: StepPlugin<unknown>;
+  /** Config checked against the plugin's schema, defaults applied, secrets resolved. */
+  config: unknown;
+  when?: Predicate;
+  onError: "fail" | "continue";
+}
+
+export interface LoadedBackend {
+  id: string;
+  use: string;
+  plugin: ProviderPlugin<unknown>;
+  config: unknown;
+  models: string[];
+  modelMap: Record<string, string>;
+}
+
+export interface LoadedPipeline {
+  /** Absolute path of the pipeline file. */
+  file: string;
+  /** Its folder: relative paths in configs resolve against it. */
+  dir: string;
+  /** The file as checked, with schema defaults applied and secrets resolved. */
+  spec: Pipeline;
+  routes: RouteInfo[];
+  backends: LoadedBackend[];
+  steps: LoadedStep[];
+  formats: FormatRegistry;
+}
+
+/** One mistake in a pipeline file, as `check` prints it: `file:line:col: message`. */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
