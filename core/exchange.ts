@@ -45,7 +45,9 @@ export interface AttemptOutcome {
   status?: number;
   failure?: AttemptFailure;
   errorCode?: string;
-  /** Milliseconds from sending to the upstream's response headers (or failure). */
+  /** Milliseconds from sending to the upstream's response headers (absent when none arrived). */
+  ttfbMs?: number;
+  /** Milliseconds from sending to the end of the attempt (failure, or the body fully relayed). */
   latencyMs: number;
 }
 

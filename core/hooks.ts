@@ -4,7 +4,7 @@
  * stand in the pipeline file; there are no priorities.
  *
  * Request phases, in order:
- *   auth -> validate -> plan -> [attempt loop: translate -> provider.send -> attemptFinished]
+ *   auth -> validate -> plan -> [attempt loop: translate -> attemptStarted -> provider.send -> attemptFinished]
  *   -> (response written; `usage` as soon as usage is known) -> settle -> record
  */
 import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncHook, SyncWaterfallHook } from "tapable";
@@ -53,7 +53,12 @@ export class PipelineHooks {
   readonly translate = new SyncBailHook<[Exchange, Attempt, string], Translation | undefined>(["exchange", "attempt", "backendFormat"]);
   /** Decide how streams are relayed. */
   readonly streamPolicy = new SyncWaterfallHook<[StreamPolicy, Exchange]>(["policy", "exchange"]);
-  /** After each attempt, success or failure: health, latency, credential cooldown. Must be cheap. */
+  /** An attempt is about to be sent (in-flight counting). Must be cheap. */
+  readonly attemptStarted = new SyncHook<[Exchange, Attempt]>(["exchange", "attempt"]);
+  /**
+   * An attempt is over: failed, or its response body fully relayed (for streams, at stream end).
+   * Health, latency and credential cooldown tap here. Must be cheap.
+   */
   readonly attemptFinished = new SyncHook<[Exchange, AttemptOutcome]>(["exchange", "outcome"]);
   /** Usage is known (`exchange.usage`): before the response is written for plain replies, at the end for streams. */
   readonly usage = new SyncHook<[Exchange]>(["exchange"]);

@@ -156,7 +156,7 @@ export interface Backend {
   config?: {};
 }
 /**
- * One step: a plugin with its config, optionally only for requests matching `when`. `when`: Run this step only for requests that match. Compiled once at load; if evaluating it fails, the step is treated as not matching for skips and as matching for guards (it fails closed).
+ * One step: a plugin with its config, optionally only for requests matching `when`. `when`: Run this step only for requests that match. Compiled once at load; if evaluating it fails, the request fails (it fails closed) rather than skipping the step.
  */
 export interface Step {
   /**
