@@ -1,0 +1,199 @@
+/**
+ * The attempt loop, owned by the core: walk the planned attempts, translate and send each, and
+ * move on to the next only while nothing has reached the client and the failure is one the
+ * pipeline's `attempts.on` names. Streams commit on their first upstream chunk: a stream that
+ * fails before it still falls back.
+ */
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import type { CompiledPipeline } from "./compile.js";
+import { GatewayError, asGatewayError } from "./errors.js";
+import type { Attempt, AttemptOutcome, Exchange } from "./exchange.js";
+import type { StreamPolicy, Translation } from "./hooks.js";
+import type { IrRequest } from "./ir.js";
+import type { UpstreamReply } from "./provider.js";
+import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay.js";
+import { applyExchangeHeaders, writeJson } from "./respond.js";
+
+type FallbackRule = string | number;
+
+/** Does `err` match one of the pipeline's fallback rules (`connect`, `timeout`, 429, `5xx`…)? */
+export function fallbackAllowed(err: GatewayError, on: readonly FallbackRule[]): boolean {
+  if (err.failure === undefined) return false;
+  if (err.failure === "connect") return on.includes("connect");
+  if (err.failure === "timeout") return on.includes("timeout");
+  // A stream that died before its first byte behaves like a failed connection or a 5xx.
+  if (err.failure === "stream") return on.includes("connect") || on.includes("5xx");
+  const status = err.upstreamStatus ?? err.status;
+  return on.includes(status) || on.includes(`${Math.floor(status / 100)}xx`);
+}
+
+function noTranslation(x: Exchange, backendFormat: string): GatewayError {
+  return new GatewayError({
+    status: 400, type: "invalid_request", code: "translation_unavailable",
+    message: `pipeline ${x.pipelineId} cannot translate ${x.route.format} requests for a ${backendFormat} backend: add a translate step`,
+  });
+}
+
+/** The backend's format: the client's own when the backend speaks it (bytes pass through), else its first. */
+function backendFormatFor(x: Exchange, attempt: Attempt): string {
+  const formats = attempt.backend.provider.formats;
+  return formats.includes(x.route.format) ? x.route.format : formats[0]!;
+}
+
+export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined, signal: AbortSignal): Promise<void> {
+  const limit = Math.min(attempts.length, p.attempts.maxAttempts);
+  for (let i = 0; i < limit; i++) {
+    const attempt = attempts[i]!;
+    const backendFormat = backendFormatFor(x, attempt);
+    let translation: Translation | undefined;
+    let body: Record<string, unknown>;
+    if (backendFormat === x.route.format) {
+      body = x.format.preparePassthrough(x.body, attempt.model, x.stream);
+    } else {
+      translation = p.hooks.translate.call(x, attempt, backendFormat);
+      if (!translation) throw noTranslation(x, backendFormat);
+      body = translation.body;
+    }
+    p.hooks.attemptStarted.call(x, attempt);
+    const outcome: AttemptOutcome = { backend: attempt.backend.id, model: attempt.model, latencyMs: 0 };
+    const sentAt = performance.now();
+    try {
+      const reply = await attempt.backend.provider.send({
+        format: backendFormat, model: attempt.model, body, stream: x.stream, signal, requestId: x.id,
+        headersTimeoutMs: p.timeouts.firstByteMs,
+        bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
+      });
+      outcome.status = reply.status;
+      outcome.ttfbMs = performance.now() - sentAt;
+      x.backend = attempt.backend.id;
+      x.upstreamModel = attempt.model;
+      if (x.stream) await streamReply(p, x, res, reply, translation, policy!, outcome);
+      else await plainReply(p, x, res, reply, translation);
+      finishAttempt(p, x, outcome, sentAt);
+      return;
+    } catch (err) {
+      if (signal.aborted && x.signal.aborted) {
+        finishAttempt(p, x, { ...outcome, errorCode: "client_closed_request" }, sentAt);
+        throw clientGone();
+      }
+      const failure = signal.aborted ? totalTimeout(p.timeouts.totalMs) : asGatewayError(err, "provider");
+      outcome.failure = failure.failure;
+      outcome.errorCode = failure.code;
+      outcome.status ??= failure.upstreamStatus;
+      finishAttempt(p, x, outcome, sentAt);
+      const last = i === limit - 1;
+      if (last || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) throw failure;
+      p.log.debug({ request: x.id, backend: attempt.backend.id, code: failure.code }, "attempt failed; trying the next");
+    }
+  }
+}
+
+function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {
+  outcome.latencyMs = performance.now() - sentAt;
+  x.attempts.push(outcome);
+  p.hooks.attemptFinished.call(x, outcome);
+}
+
+function totalTimeout(totalMs: number): GatewayError {
+  return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms` });
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+function parseUpstreamJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_invalid_json", message: "the upstream answered with a body that is not JSON", failure: "status", upstreamStatus: 502 });
+  }
+}
+
+async function plainReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined): Promise<void> {
+  const raw = await readAll(reply.body);
+  const parsed = parseUpstreamJson(raw);
+  let out: string | Buffer = raw;
+  if (translation) {
+    const translated = translation.response(parsed);
+    x.usage = translated.usage;
+    out = JSON.stringify(translated.body);
+  } else {
+    x.usage = x.format.usageOf(parsed);
+  }
+  if (x.usage) p.hooks.usage.call(x);
+  writeJson(x, res, 200, out);
+}
+
+/** Waits for the first body chunk: until it arrives nothing is committed and fallback is still possible. */
+function firstChunk(body: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      cleanup();
+      body.pause();
+      resolve(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(streamFailure(err));
+    };
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onError);
+  });
+}
+
+async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, policy: StreamPolicy, outcome: AttemptOutcome): Promise<void> {
+  const first = await firstChunk(reply.body);
+  if (first === null) {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream" });
+  }
+  applyExchangeHeaders(x, res);
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+  x.headersSent = true;
+  x.status = 200;
+  x.ttfbMs = performance.now() - x.startedHr;
+
+  let readUsage: () => typeof x.usage;
+  const makeTarget = (write: RelayWrite): RelayTarget => {
+    if (translation) {
+      const stream = translation.stream(write);
+      readUsage = () => stream.usage;
+      return { passthrough: false, push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
+    }
+    const observer = x.format.createStreamObserver();
+    readUsage = () => observer.usage;
+    return {
+      passthrough: true,
+      push: (ev) => observer.push(ev),
+      end: () => {},
+      // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
+      error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),
+    };
+  };
+  const result = await relayStream(reply.body, first, res, makeTarget, policy.keepAliveMs);
+  x.usage = readUsage!();
+  if (x.usage) p.hooks.usage.call(x);
+  if (!result.ok) {
+    outcome.failure = result.error.failure;
+    outcome.errorCode = result.error.code;
+    x.error = result.error;
+    if (result.clientGone) throw clientGone();
+  }
+}
+
+function minimalIr(x: Exchange): IrRequest {
+  return { model: x.model ?? "", messages: [], stream: true };
+}

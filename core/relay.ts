@@ -1,0 +1,126 @@
+/**
+ * Relays an upstream SSE body to the client once the stream is committed (status line sent).
+ * All per-chunk work is synchronous: parse SSE lines, hand events on, write. Backpressure both
+ * ways: when the client's socket is full the upstream body is paused until it drains.
+ */
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { GatewayError } from "./errors.js";
+import { SSE_KEEPALIVE, SseParser, type SseEvent } from "./sse.js";
+
+export interface RelayTarget {
+  /** Passthrough: the raw chunk is also written as is (`push` only observes). */
+  readonly passthrough: boolean;
+  push(event: SseEvent): void;
+  /** Upstream finished cleanly: write the format's closing events (translated streams only). */
+  end(): void;
+  /** Upstream failed mid-stream: write the client format's error event. */
+  error(err: GatewayError): void;
+}
+
+export type RelayResult = { ok: true } | { ok: false; error: GatewayError; clientGone: boolean };
+
+/** Writes toward the client with backpressure; what a RelayTarget's encoder writes through. */
+export type RelayWrite = (data: string | Buffer) => void;
+
+export function relayStream(
+  body: Readable,
+  first: Buffer,
+  res: ServerResponse,
+  makeTarget: (write: RelayWrite) => RelayTarget,
+  keepAliveMs: number,
+): Promise<RelayResult> {
+  return new Promise((resolvePromise) => {
+    let settled = false;
+    let paused = false;
+    const resume = () => {
+      paused = false;
+      body.resume();
+    };
+    // Text from a translator, or raw bytes on the passthrough path.
+    const write: RelayWrite = (data) => {
+      if (!res.write(data) && !paused) {
+        paused = true;
+        body.pause();
+        res.once("drain", resume);
+      }
+    };
+    const target = makeTarget(write);
+    const parser = new SseParser((ev) => target.push(ev));
+    const keepAlive = keepAliveMs > 0 ? setTimeout(function ping() {
+      if (!res.writableEnded) res.write(SSE_KEEPALIVE);
+      keepAlive?.refresh();
+    }, keepAliveMs) : undefined;
+
+    const finish = (result: RelayResult) => {
+      if (settled) return;
+      settled = true;
+      if (keepAlive) clearTimeout(keepAlive);
+      body.off("data", onData);
+      res.off("close", onClientClose);
+      resolvePromise(result);
+    };
+    const fail = (err: GatewayError) => {
+      if (settled) return;
+      try {
+        target.error(err);
+      } finally {
+        res.end();
+        body.destroy();
+        finish({ ok: false, error: err, clientGone: false });
+      }
+    };
+    const onChunk = (chunk: Buffer) => {
+      keepAlive?.refresh();
+      parser.push(chunk);
+      if (target.passthrough) write(chunk);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        fail(err instanceof GatewayError ? err : streamFailure(err));
+      }
+    };
+    const onClientClose = () => {
+      if (res.writableFinished) return;
+      body.destroy();
+      finish({ ok: false, error: clientGone(), clientGone: true });
+    };
+
+    res.on("close", onClientClose);
+    body.once("error", (err) => fail(streamFailure(err)));
+    body.once("end", () => {
+      try {
+        parser.end();
+        target.end();
+        res.end();
+        finish({ ok: true });
+      } catch (err) {
+        fail(err instanceof GatewayError ? err : streamFailure(err));
+      }
+    });
+    try {
+      onChunk(first);
+    } catch (err) {
+      fail(err instanceof GatewayError ? err : streamFailure(err));
+      return;
+    }
+    body.on("data", onData);
+    body.resume();
+  });
+}
+
+/** An upstream body that failed after the stream was committed. */
+export function streamFailure(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string } | undefined)?.code;
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    return new GatewayError({ status: 504, type: "timeout", code: "upstream_idle_timeout", message: "the upstream stopped sending before the stream finished", failure: "timeout" });
+  }
+  return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_failed", message: "the upstream stream failed before it finished", failure: "stream", cause: err });
+}
+
+export function clientGone(): GatewayError {
+  return new GatewayError({ status: 499, type: "invalid_request", code: "client_closed_request", message: "the client closed the connection" });
+}

@@ -1,0 +1,124 @@
+/**
+ * One request through one pipeline: auth -> validate -> plan -> attempt loop -> settle -> record.
+ * Every failure ends here as a GatewayError rendered in the client's format; nothing escapes.
+ */
+import type { ServerResponse } from "node:http";
+import type { CompiledPipeline } from "./compile.js";
+import { noBackendFor } from "./compile.js";
+import { runAttempts } from "./attempts.js";
+import { GatewayError, asGatewayError } from "./errors.js";
+import type { Exchange, Reply } from "./exchange.js";
+import type { StreamPolicy } from "./hooks.js";
+import type { RequestRecord } from "./record.js";
+import { writeError, writeJson } from "./respond.js";
+import { redactSecrets } from "./log.js";
+
+const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_000, keepAliveMs: 0 };
+
+export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
+  let authed = false;
+  const signal = AbortSignal.any([x.signal, AbortSignal.timeout(p.timeouts.totalMs)]);
+  try {
+    const denied = await p.hooks.auth.promise(x);
+    if (denied) return writeReply(x, res, denied);
+    authed = true;
+    const rejected = await p.hooks.validate.promise(x);
+    if (rejected) return writeReply(x, res, rejected);
+    if (x.route.endpoint === "models") return listModels(p, x, res);
+    if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
+
+    const candidates = p.models.attemptsFor(x.model);
+    if (candidates.length === 0) throw noBackendFor(x.model);
+    const attempts = await p.hooks.plan.promise(candidates, x);
+    if (attempts.length === 0) {
+      throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
+    }
+    let policy: StreamPolicy | undefined;
+    if (x.stream) {
+      policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
+      if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
+    }
+    await runAttempts(p, x, attempts, res, policy, signal);
+  } catch (err) {
+    const failure = asGatewayError(err, "core");
+    if (failure.type === "internal") p.log.error({ request: x.id, source: failure.source, err: describeCause(failure) }, "request failed");
+    if (failure.code === "client_closed_request") {
+      x.error = failure;
+      x.status = 499;
+    } else if (!x.headersSent) {
+      writeError(x, res, failure);
+    }
+  } finally {
+    if (authed) await settle(p, x);
+    scheduleRecord(p, x);
+  }
+}
+
+function writeReply(x: Exchange, res: ServerResponse, reply: Reply): void {
+  if (reply instanceof GatewayError) return writeError(x, res, reply);
+  writeJson(x, res, reply.status, JSON.stringify(reply.body), reply.headers);
+}
+
+function listModels(p: CompiledPipeline, x: Exchange, res: ServerResponse): void {
+  if (!x.format.renderModels) throw new GatewayError({ status: 404, type: "not_found", code: "not_found", message: `the ${x.route.format} format has no model listing` });
+  const seen = new Set<string>();
+  const models = p.models.listed().filter((m) => !seen.has(m.model) && seen.add(m.model)).map((m) => ({ id: m.model, ownedBy: m.backend }));
+  writeJson(x, res, 200, JSON.stringify(x.format.renderModels(models)));
+}
+
+async function settle(p: CompiledPipeline, x: Exchange): Promise<void> {
+  try {
+    await p.hooks.settle.promise(x);
+  } catch (err) {
+    p.log.warn({ request: x.id, err: String(err) }, "settle failed");
+  }
+}
+
+/** Pending record writes, so shutdown can wait for them before sinks flush. */
+const pendingRecords = new Set<Promise<void>>();
+
+function scheduleRecord(p: CompiledPipeline, x: Exchange): void {
+  const record = toRecord(p, x);
+  // Off the hot path: the reply is already on its way; sinks batch on their own.
+  const done: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => p.hooks.record.promise(record, x))
+    .catch((err: unknown) => p.log.warn({ request: x.id, err: String(err) }, "record failed"))
+    .finally(() => pendingRecords.delete(done));
+  pendingRecords.add(done);
+}
+
+export async function recordsWritten(): Promise<void> {
+  while (pendingRecords.size > 0) await Promise.allSettled([...pendingRecords]);
+}
+
+export function toRecord(p: CompiledPipeline, x: Exchange): RequestRecord {
+  const record: RequestRecord = {
+    id: x.id,
+    time: new Date(x.startedAt).toISOString(),
+    pipeline: p.id,
+    route: x.route.path,
+    format: x.route.format,
+    stream: x.stream,
+    status: x.status ?? 500,
+    latencyMs: round(performance.now() - x.startedHr),
+    costUsd: x.costUsd ?? null,
+    attempts: x.attempts.map((a) => ({ ...a, latencyMs: round(a.latencyMs), ...(a.ttfbMs === undefined ? {} : { ttfbMs: round(a.ttfbMs) }) })),
+  };
+  if (x.tenant !== undefined) record.tenant = x.tenant;
+  if (x.keyId !== undefined) record.keyId = x.keyId;
+  if (x.backend !== undefined) record.backend = x.backend;
+  if (x.model !== undefined) record.model = x.model;
+  if (x.upstreamModel !== undefined) record.upstreamModel = x.upstreamModel;
+  if (x.ttfbMs !== undefined) record.ttfbMs = round(x.ttfbMs);
+  if (x.usage !== undefined) record.usage = x.usage;
+  if (x.error !== undefined) record.error = { type: x.error.type, code: x.error.code, message: x.error.message };
+  if (x.notes.length > 0) record.notes = [...x.notes];
+  return record;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function describeCause(err: GatewayError): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return redactSecrets(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause ?? err.message));
+}

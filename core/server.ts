@@ -1,0 +1,205 @@
+/**
+ * The koa + @koa/router shell: mounts each pipeline's routes, answers probes, reads bodies under
+ * the size limit, and drains on shutdown. It knows nothing of formats or plugins: a route hands
+ * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import Koa from "koa";
+import Router from "@koa/router";
+import type { CompiledPipeline } from "./compile.js";
+import { GatewayError } from "./errors.js";
+import type { Exchange, RouteInfo } from "./exchange.js";
+import type { FormatTranslator } from "./format.js";
+import type { Logger } from "./log.js";
+import { runExchange, recordsWritten } from "./run.js";
+import { writeError } from "./respond.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface GatewayServerOptions {
+  log: Logger;
+}
+
+export class GatewayServer {
+  private readonly app = new Koa();
+  private server: Server | undefined;
+  private ready = false;
+  private draining = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
+  private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
+
+  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: GatewayServerOptions) {
+    const router = new Router();
+    router.get("/healthz", (ctx) => {
+      ctx.body = { status: "ok" };
+    });
+    router.get("/readyz", (ctx) => {
+      const ok = this.ready && !this.draining;
+      ctx.status = ok ? 200 : 503;
+      ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading" };
+    });
+    for (const pipeline of pipelines) {
+      for (const route of pipeline.routes) {
+        const format = pipeline.formats.get(route.format)!;
+        this.fallbackFormats.push({ path: route.path, pipeline, format });
+        router.register(route.path, [route.method], (ctx) => {
+          ctx.respond = false; // the pipeline writes the raw response (streams included)
+          return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, ctx.params as Record<string, string>, ctx.query));
+        });
+      }
+    }
+    this.app.use(async (ctx, next) => {
+      const incoming = ctx.get("x-request-id");
+      const id = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = id;
+      ctx.set("x-switchyard-request-id", id);
+      await next();
+    });
+    this.app.use(router.routes());
+    this.app.use((ctx) => {
+      if (ctx.respond === false) return;
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.respond = false;
+        this.unknownRoute(ctx.req, ctx.res, ctx.state.requestId as string, ctx.path);
+      }
+    });
+    this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    const server = this.app.listen(port, host);
+    this.server = server;
+    server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    this.ready = true;
+    return server.address() as AddressInfo;
+  }
+
+  /** Stops taking requests, lets in-flight ones (streams included) finish until `deadlineMs`, then flushes and closes pipelines. */
+  async drain(deadlineMs: number): Promise<{ unfinished: number }> {
+    this.draining = true;
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    const deadline = new Promise<"deadline">((resolve) => setTimeout(resolve, deadlineMs, "deadline").unref());
+    const outcome = await Promise.race([Promise.allSettled([...this.inFlight]).then(() => "done" as const), deadline]);
+    const unfinished = outcome === "deadline" ? this.inFlight.size : 0;
+    if (unfinished > 0) {
+      this.options.log.warn({ unfinished }, "drain deadline reached; closing remaining connections");
+      server?.closeAllConnections();
+      await Promise.allSettled([...this.inFlight]);
+    }
+    await closed;
+    await recordsWritten();
+    await Promise.allSettled(this.pipelines.map((p) => p.close()));
+    return { unfinished };
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async serve(
+    pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
+    params: Record<string, string>, query: Record<string, string | string[] | undefined>,
+  ): Promise<void> {
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const inbound = { path: req.url?.split("?")[0] ?? route.path, params, query };
+    const x: Exchange = {
+      id: res.getHeader("x-switchyard-request-id") as string,
+      startedAt: Date.now(),
+      startedHr: performance.now(),
+      pipelineId: pipeline.id,
+      route,
+      format,
+      headers: req.headers,
+      inbound,
+      signal: controller.signal,
+      body: {},
+      model: undefined,
+      stream: false,
+      responseHeaders: {},
+      headersSent: false,
+      attempts: [],
+      notes: [],
+    };
+    if (this.draining) res.setHeader("connection", "close");
+    try {
+      if (route.endpoint === "generate") {
+        x.body = parseJsonObject(await readBody(req, pipeline.limits.maxBodyBytes));
+        const peeked = format.peek(x.body, inbound);
+        x.model = peeked.model;
+        x.stream = peeked.stream;
+      }
+    } catch (err) {
+      const failure = err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body");
+      if (failure.status === 413) res.setHeader("connection", "close");
+      writeError(x, res, failure);
+      return;
+    }
+    await runExchange(pipeline, x, res);
+  }
+
+  private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
+    const best = this.fallbackFormats.reduce<(typeof this.fallbackFormats)[number] | undefined>((acc, r) => {
+      return commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc;
+    }, undefined);
+    res.setHeader("x-switchyard-request-id", id);
+    const err = new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${req.method} ${path}` });
+    if (!best) {
+      res.statusCode = 404;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ error: { message: err.message, type: "not_found_error", code: err.code } }));
+      return;
+    }
+    const rendered = best.format.renderError(err);
+    res.statusCode = rendered.status;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(rendered.body));
+    req.resume();
+  }
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Reads the body up to `limit` bytes; beyond it, a 413 without reading further. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new GatewayError({ status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes` });
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
+  }
+  return value as Record<string, unknown>;
+}
