@@ -41,10 +41,44 @@ function backendFormatFor(x: Exchange, attempt: Attempt): string {
   return formats.includes(x.route.format) ? x.route.format : formats[0]!;
 }
 
+/**
+ * How long to wait before attempt `i`: nothing when moving on to a backend not yet tried;
+ * otherwise exponential backoff with full jitter, or the upstream's retry-after when longer.
+ * Undefined when the wait is not worth it (retry-after beyond the cap, or past the deadline).
+ */
+function waitBefore(p: CompiledPipeline, i: number, planned: number, last: GatewayError, deadline: number): number | undefined {
+  if (i < planned) return 0;
+  const retry = Math.floor(i / planned);
+  const backoff = Math.random() * Math.min(p.attempts.maxBackoffMs, p.attempts.backoffMs * 2 ** (retry - 1));
+  if (last.retryAfterMs !== undefined && last.retryAfterMs > p.attempts.maxRetryAfterMs) return undefined;
+  const wait = Math.max(backoff, last.retryAfterMs ?? 0);
+  return performance.now() + wait < deadline ? wait : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined, signal: AbortSignal): Promise<void> {
-  const limit = Math.min(attempts.length, p.attempts.maxAttempts);
+  const limit = p.attempts.maxAttempts;
+  const deadline = x.startedHr + p.timeouts.totalMs;
+  let lastFailure: GatewayError | undefined;
   for (let i = 0; i < limit; i++) {
-    const attempt = attempts[i]!;
+    if (lastFailure) {
+      const wait = waitBefore(p, i, attempts.length, lastFailure, deadline);
+      if (wait === undefined) throw lastFailure;
+      if (wait > 0) await sleep(wait, signal);
+      if (signal.aborted) break;
+    }
+    const attempt = attempts[i % attempts.length]!;
     const backendFormat = backendFormatFor(x, attempt);
     let translation: Translation | undefined;
     let body: Record<string, unknown>;
@@ -85,8 +119,11 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       const last = i === limit - 1;
       if (last || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) throw failure;
       p.log.debug({ request: x.id, backend: attempt.backend.id, code: failure.code }, "attempt failed; trying the next");
+      lastFailure = failure;
     }
   }
+  // Only reached when the client left or the total budget ran out during a backoff wait.
+  throw x.signal.aborted ? clientGone() : totalTimeout(p.timeouts.totalMs);
 }
 
 function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {

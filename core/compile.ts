@@ -64,7 +64,13 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       formats: loaded.formats,
       models: createModelIndex([...backends.values()]),
       limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024 },
-      attempts: { maxAttempts: spec.attempts?.maxAttempts ?? 3, on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"] },
+      attempts: {
+        maxAttempts: spec.attempts?.maxAttempts ?? 3,
+        on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"],
+        backoffMs: spec.attempts?.backoffMs ?? 200,
+        maxBackoffMs: spec.attempts?.maxBackoffMs ?? 5000,
+        maxRetryAfterMs: spec.attempts?.maxRetryAfterMs ?? 30_000,
+      },
       timeouts: {
         firstByteMs: spec.timeouts?.firstByteMs ?? 120_000,
         idleMs: spec.timeouts?.idleMs ?? 120_000,

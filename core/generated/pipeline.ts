@@ -271,13 +271,25 @@ export interface Limits {
  */
 export interface Attempts {
   /**
-   * Most attempts per request, counting the first.
+   * Most attempts per request, counting the first. When the plan has fewer backends than this, the loop starts over from the first backend (a retry), waiting a backoff before each retry.
    */
   maxAttempts?: number;
   /**
    * Which failures move on to the next attempt: connect (refused or reset before a reply), timeout, a status code such as 429, or a class such as 5xx.
    */
   on?: (("connect" | "timeout" | "4xx" | "5xx") | number)[];
+  /**
+   * Base of the exponential backoff before retrying a backend already tried: the wait is a random time up to backoffMs * 2^(retry-1) (full jitter), at most maxBackoffMs. Moving on to a backend not yet tried never waits.
+   */
+  backoffMs?: number;
+  /**
+   * Longest backoff wait before a retry.
+   */
+  maxBackoffMs?: number;
+  /**
+   * An upstream's retry-after (or retry-after-ms) is honoured before retrying that backend, up to this; a longer one ends the retries and the client gets the upstream's answer with its retry-after. The whole loop also stays within timeouts.totalMs.
+   */
+  maxRetryAfterMs?: number;
 }
 /**
  * Upstream timeouts. Each expiry releases the upstream socket and answers the client with a 504 in its format (or an error event mid-stream).
