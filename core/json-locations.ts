@@ -56,7 +56,14 @@ export class JsonDocument {
     this.root = root;
     this.lineStarts = [0];
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    this.syntaxErrors = errors.map((e) => this.describeSyntaxError(e));
+    // One mistake can raise several parser errors at one spot (a trailing comma: "value expected" twice).
+    const seen = new Set<string>();
+    this.syntaxErrors = errors
+      .map((e) => this.describeSyntaxError(e))
+      .filter((e) => {
+        const key = `${e.line}:${e.col}:${e.message}`;
+        return seen.has(key) ? false : (seen.add(key), true);
+      });
   }
 
   /** Strict JSON: no comments, no trailing commas (what every other JSON tool will also accept). */
