@@ -7,7 +7,10 @@ import type { Exchange, RouteInfo } from "./exchange.js";
 import type { Pipeline } from "./generated/pipeline.js";
 import type { FormatRegistry, ProviderPlugin, StepPlugin } from "./plugin.js";
 
-/** A compiled `when` condition. Throws never: evaluation errors are caught inside and fail closed. */
+/**
+ * A compiled `when` condition. It fails closed: when evaluation fails it throws a 500 GatewayError
+ * (`condition_failed`, source = the step id), so the request fails rather than skipping the step.
+ */
 export type Predicate = (exchange: Exchange) => boolean;
 
 export interface LoadedStep {
