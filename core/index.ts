@@ -12,3 +12,5 @@ export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
+export { loadPricing, createPriceTable, costOf } from "./pricing.js";
+export type { ModelPrice, PricingFile, PriceTable } from "./pricing.js";

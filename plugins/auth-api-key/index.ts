@@ -1,0 +1,84 @@
+/**
+ * auth-api-key: identifies the caller by an API key checked against a file of SHA-256 hashes.
+ * The key itself is hashed on arrival and never stored, logged or echoed.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { definePlugin, GatewayError, type Exchange, type Reply } from "../../core/index.js";
+import type { AuthApiKeyConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+import { followKeysFile, loadKeysFile, type KeyTable } from "./keys-file.js";
+
+const PLUGIN = "auth-api-key";
+const BEARER = /^Bearer[ \t]+(\S.*)$/i;
+
+export default definePlugin<AuthApiKeyConfig>({
+  kind: "step",
+  name: PLUGIN,
+  description: "Checks an API key (Authorization: Bearer, x-api-key, x-goog-api-key) against hashed keys; sets tenant and keyId.",
+  configSchema,
+  async create(config, env) {
+    const path = env.resolvePath(config.keysFile);
+    const log = env.log.child({ step: env.id, plugin: PLUGIN });
+    const headerNames = (config.headers ?? ["authorization", "x-api-key", "x-goog-api-key"]).map((h) => h.toLowerCase());
+    let keys: KeyTable = await loadKeysFile(path);
+    const reloadIntervalMs = config.reloadIntervalMs ?? 2000;
+    const stopFollowing = reloadIntervalMs > 0 ? followKeysFile(path, reloadIntervalMs, log, (table) => (keys = table)) : undefined;
+
+    const unauthorized = (code: string, message: string) =>
+      new GatewayError({ status: 401, type: "authentication", code, message, source: PLUGIN, headers: { "www-authenticate": "Bearer" } });
+    const missingMessage = `missing API key: send it as ${headerNames.map((h) => (h === "authorization" ? "Authorization: Bearer <key>" : `${h}: <key>`)).join(" or ")}`;
+
+    function authenticate(exchange: Exchange): Reply | undefined {
+      const presented = presentedKey(exchange.headers, headerNames);
+      if (presented === undefined) return unauthorized("missing_api_key", missingMessage);
+      const digest = createHash("sha256").update(presented, "utf8").digest();
+      // The lookup is keyed by the digest, so its timing says nothing usable about the key; the
+      // final comparison is constant-time all the same.
+      const entry = keys.get(digest.toString("hex"));
+      if (!entry || !timingSafeEqual(entry.digest, digest)) return unauthorized("invalid_api_key", "invalid API key");
+      if (entry.disabled) return unauthorized("key_disabled", "this API key is disabled");
+      if (entry.expiresAtMs !== undefined && Date.now() >= entry.expiresAtMs) return unauthorized("key_expired", "this API key has expired");
+      // Known caller from here on: records of a refused model still say whose request it was.
+      exchange.tenant = entry.tenant;
+      exchange.keyId = entry.id;
+      const model = exchange.model;
+      if (entry.models && model !== undefined && !entry.models.some((m) => m.test(model))) {
+        return new GatewayError({
+          status: 403,
+          type: "permission",
+          code: "model_not_allowed",
+          message: `this API key may not use model "${model}"`,
+          param: "model",
+          source: PLUGIN,
+        });
+      }
+      return undefined;
+    }
+
+    return {
+      apply(hooks) {
+        hooks.auth.tap(PLUGIN, authenticate);
+      },
+      async close() {
+        stopFollowing?.();
+      },
+    };
+  },
+});
+
+/** The key from the first configured header that carries one. */
+function presentedKey(headers: IncomingHttpHeaders, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const raw = headers[name];
+    const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    if (!value) continue;
+    if (name === "authorization") {
+      const bearer = BEARER.exec(value);
+      if (bearer) return bearer[1]!.trim();
+      continue;
+    }
+    return value;
+  }
+  return undefined;
+}

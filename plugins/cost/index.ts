@@ -1,0 +1,51 @@
+/**
+ * cost: turns a request's usage into USD with the shared pricing model (core/pricing.ts), for
+ * records, budgets and the x-switchyard-cost-usd header.
+ */
+import { definePlugin, loadPricing, costOf, type Exchange } from "../../core/index.js";
+import type { CostConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+
+const PLUGIN = "cost";
+const COST_HEADER = "x-switchyard-cost-usd";
+
+export default definePlugin<CostConfig>({
+  kind: "step",
+  name: PLUGIN,
+  description: "Prices each request from its token usage and a pricing file; sets costUsd and x-switchyard-cost-usd.",
+  configSchema,
+  async create(config, env) {
+    const prices = await loadPricing(env.resolvePath(config.pricingFile));
+    const header = config.header ?? true;
+    const priceOf = (model: string | undefined) => (model === undefined ? undefined : prices.priceFor(model));
+
+    function priceUsage(exchange: Exchange): void {
+      const usage = exchange.usage;
+      if (!usage) return;
+      // The backend's own model name is what it bills for (an alias may point anywhere).
+      const model = exchange.upstreamModel ?? exchange.model;
+      const price = priceOf(exchange.upstreamModel) ?? priceOf(exchange.model);
+      if (!price) {
+        // null, not 0: an unknown price must not read as "free" in records and budgets.
+        exchange.costUsd = null;
+        const note = `no price for model ${model ?? "(none)"}`;
+        if (!exchange.notes.includes(note)) exchange.notes.push(note);
+        return;
+      }
+      const cost = Math.round(costOf(usage, price) * 1e9) / 1e9;
+      exchange.costUsd = cost;
+      if (header && !exchange.headersSent) exchange.responseHeaders[COST_HEADER] = formatUsd(cost);
+    }
+
+    return {
+      apply(hooks) {
+        hooks.usage.tap(PLUGIN, priceUsage);
+      },
+    };
+  },
+});
+
+/** Fixed notation: String(1e-7) would give "1e-7", which header consumers should not have to parse. */
+function formatUsd(cost: number): string {
+  return cost.toFixed(9).replace(/\.?0+$/, "");
+}

@@ -1,0 +1,60 @@
+/**
+ * record-jsonl: one JSON line per finished request, appended to a file in batches. The record is
+ * built by the core (no prompt text, no keys); this step only serialises and stores it.
+ */
+import { mkdir, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import { definePlugin } from "../../core/index.js";
+import type { RecordJsonlConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+import { JsonlBatcher } from "./jsonl-batcher.js";
+
+const PLUGIN = "record-jsonl";
+
+export default definePlugin<RecordJsonlConfig>({
+  kind: "step",
+  name: PLUGIN,
+  description: "Appends one JSON line per finished request to a file, in batches; flushes everything on shutdown.",
+  configSchema,
+  async create(config, env) {
+    const path = env.resolvePath(config.path);
+    const log = env.log.child({ step: env.id, plugin: PLUGIN });
+    let file;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      // One append-mode handle for the step's life: O_APPEND puts every batch at the end, even
+      // when another process appends to the same file.
+      file = await open(path, "a");
+    } catch (err) {
+      throw new Error(`${PLUGIN}: cannot open ${path} for appending (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const handle = file;
+    const batcher = new JsonlBatcher({
+      write: (text) => handle.appendFile(text),
+      batchSize: config.batchSize ?? 100,
+      flushIntervalMs: config.flushIntervalMs ?? 1000,
+      maxPendingRecords: config.maxPendingRecords ?? 10_000,
+      log,
+      target: path,
+    });
+
+    return {
+      apply(hooks) {
+        hooks.record.tap(PLUGIN, (record) => {
+          let line: string;
+          try {
+            line = JSON.stringify(record) + "\n";
+          } catch (err) {
+            log.error({ id: record.id, error: (err as Error).message }, "record not serialisable; skipped");
+            return;
+          }
+          batcher.add(line);
+        });
+      },
+      async close() {
+        await batcher.close();
+        await handle.close();
+      },
+    };
+  },
+});

@@ -1,0 +1,124 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { RequestRecord } from "../../../core/index.js";
+import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import recordJsonl from "../../../plugins/record-jsonl/index.js";
+import { captureLog } from "./capture-log.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "record-jsonl-"));
+});
+
+function record(n: number, extra: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    id: `req-${n}`,
+    time: new Date(0).toISOString(),
+    pipeline: "test",
+    route: "POST /v1/chat/completions",
+    format: "openai-chat",
+    tenant: "acme",
+    keyId: "k1",
+    backend: "mock",
+    model: "mock-small",
+    upstreamModel: "mock-small",
+    stream: false,
+    status: 200,
+    latencyMs: 12,
+    usage: { inputTokens: 10, outputTokens: 5 },
+    costUsd: 0.000002,
+    attempts: [{ backend: "mock", model: "mock-small", status: 200, latencyMs: 11 }],
+    ...extra,
+  };
+}
+
+async function lines(path: string): Promise<RequestRecord[]> {
+  const text = existsSync(path) ? await readFile(path, "utf8") : "";
+  expect(text === "" || text.endsWith("\n")).toBe(true);
+  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as RequestRecord);
+}
+
+describe("record-jsonl", () => {
+  it("appends one JSON line per record, creating missing folders relative to the pipeline file", async () => {
+    const { hooks, instance } = await createTestStep(recordJsonl, { path: "./data/deep/records.jsonl", batchSize: 1 }, { baseDir: dir });
+    const path = join(dir, "data/deep/records.jsonl");
+    await hooks.record.promise(record(1), createTestExchange());
+    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(1));
+    expect((await lines(path))[0]).toEqual(record(1));
+    await instance.close?.();
+  });
+
+  it("appends to an existing file instead of truncating it", async () => {
+    const path = join(dir, "records.jsonl");
+    await writeFile(path, JSON.stringify(record(0)) + "\n");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path }, { baseDir: dir });
+    await hooks.record.promise(record(1), createTestExchange());
+    await instance.close?.();
+    expect((await lines(path)).map((r) => r.id)).toEqual(["req-0", "req-1"]);
+  });
+
+  it("waits for batchSize records before writing, then writes them together", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 3, flushIntervalMs: 600_000 }, { baseDir: dir });
+    await hooks.record.promise(record(1), createTestExchange());
+    await hooks.record.promise(record(2), createTestExchange());
+    expect(await lines(path)).toEqual([]);
+    await hooks.record.promise(record(3), createTestExchange());
+    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(3));
+    await instance.close?.();
+  });
+
+  it("writes a partial batch once flushIntervalMs has passed", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 100, flushIntervalMs: 20 }, { baseDir: dir });
+    await hooks.record.promise(record(1), createTestExchange());
+    await vi.waitFor(async () => expect((await lines(path)).map((r) => r.id)).toEqual(["req-1"]));
+    await instance.close?.();
+  });
+
+  it("close() flushes every pending record: nothing is lost", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 1000, flushIntervalMs: 600_000 }, { baseDir: dir });
+    for (let i = 0; i < 250; i++) await hooks.record.promise(record(i), createTestExchange());
+    await instance.close?.();
+    expect((await lines(path)).map((r) => r.id)).toEqual(Array.from({ length: 250 }, (_, i) => `req-${i}`));
+  });
+
+  it("never interleaves lines when many large records arrive at once", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 1, flushIntervalMs: 5 }, { baseDir: dir });
+    // 100 records of ~100 KB each: far beyond a page or a pipe buffer, so interleaving would show.
+    const big = (n: number) => record(n, { notes: [String(n % 10).repeat(100_000)] });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => hooks.record.promise(big(i), createTestExchange())));
+    await instance.close?.();
+    const written = await lines(path);
+    expect(written).toHaveLength(100);
+    expect(new Set(written.map((r) => r.id)).size).toBe(100);
+    for (const r of written) expect(r.notes![0]).toBe(String(Number(r.id.slice(4)) % 10).repeat(100_000));
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("logs a failing write and never throws it into the request", async () => {
+    const { log, lines: logged } = captureLog();
+    // /dev/full accepts the open and fails every write with ENOSPC.
+    const { hooks, instance } = await createTestStep(recordJsonl, { path: "/dev/full", batchSize: 1 }, { baseDir: dir, log });
+    await expect(hooks.record.promise(record(1), createTestExchange())).resolves.toBeUndefined();
+    await vi.waitFor(() => expect(logged.some((l) => l.msg === "record write failed; will retry" && l.code === "ENOSPC")).toBe(true));
+    await expect(instance.close?.()).resolves.toBeUndefined();
+    expect(logged.some((l) => l.msg === "records lost at close: the final write failed")).toBe(true);
+  });
+
+  it("fails the load, naming the path, when the file cannot be opened", async () => {
+    await writeFile(join(dir, "not-a-dir"), "");
+    await expect(createTestStep(recordJsonl, { path: "./not-a-dir/records.jsonl" }, { baseDir: dir })).rejects.toThrow(
+      `record-jsonl: cannot open ${join(dir, "not-a-dir/records.jsonl")} for appending`,
+    );
+  });
+
+  it("rejects bad config", async () => {
+    await expect(createTestStep(recordJsonl, {}, { baseDir: dir })).rejects.toThrow('missing required property "path"');
+    await expect(createTestStep(recordJsonl, { path: "x", batchSize: 0 }, { baseDir: dir })).rejects.toThrow("/batchSize");
+  });
+});
