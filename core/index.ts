@@ -12,3 +12,6 @@ export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
+export * from "./upstream-errors.js";
+export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
+export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";
