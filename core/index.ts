@@ -14,3 +14,6 @@ export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
 export { loadPricing, createPriceTable, costOf } from "./pricing.js";
 export type { ModelPrice, PricingFile, PriceTable } from "./pricing.js";
+export * from "./upstream-errors.js";
+export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
+export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";

@@ -1,0 +1,104 @@
+/**
+ * What the mock answers, in IR: the reply text (or echo, or a tool call), the usage, and the same
+ * answer cut into stream events. Encoding to a wire format is the format translator's job.
+ */
+import type { IrRequest, IrResponse, IrStreamEvent, IrUsage } from "../../core/index.js";
+import type { ProviderMockConfig } from "./config.generated.js";
+
+export const DEFAULT_REPLY = "Hello from switchyard's mock provider.";
+
+export interface AnswerIds {
+  response: string;
+  toolCall: string;
+}
+
+export interface MockAnswer {
+  response: IrResponse;
+  /** Stream events grouped by the body chunk that carries them: opening, one per content delta, closing. */
+  opening: IrStreamEvent[];
+  deltas: IrStreamEvent[];
+  closing: IrStreamEvent[];
+}
+
+export function composeAnswer(request: IrRequest, config: ProviderMockConfig, model: string, ids: AnswerIds): MockAnswer {
+  const created = Math.floor(Date.now() / 1000);
+  const chunks = config.chunks ?? 4;
+  const tool = chosenTool(request, config);
+
+  if (tool !== undefined) {
+    const args = JSON.stringify(config.toolArguments ?? {});
+    const usage = config.usage ?? estimateUsage(request, tool.length + args.length);
+    const pieces = splitText(args, chunks);
+    return {
+      response: {
+        id: ids.response,
+        model,
+        created,
+        content: [{ type: "tool_call", id: ids.toolCall, name: tool, arguments: args }],
+        finishReason: "tool_calls",
+        usage,
+      },
+      opening: [{ type: "start", id: ids.response, model, created }],
+      deltas: pieces.map((argumentsDelta, i) =>
+        i === 0 ? { type: "tool_call", index: 0, id: ids.toolCall, name: tool, argumentsDelta } : { type: "tool_call", index: 0, argumentsDelta },
+      ),
+      closing: [
+        { type: "usage", usage },
+        { type: "finish", finishReason: "tool_calls" },
+      ],
+    };
+  }
+
+  const text = (config.echo === true ? lastUserText(request) : undefined) || (config.reply ?? DEFAULT_REPLY);
+  const usage = config.usage ?? estimateUsage(request, text.length);
+  return {
+    response: { id: ids.response, model, created, content: [{ type: "text", text }], finishReason: "stop", usage },
+    opening: [{ type: "start", id: ids.response, model, created }],
+    deltas: splitText(text, chunks).map((piece) => ({ type: "text", text: piece })),
+    closing: [
+      { type: "usage", usage },
+      { type: "finish", finishReason: "stop" },
+    ],
+  };
+}
+
+function chosenTool(request: IrRequest, config: ProviderMockConfig): string | undefined {
+  if (config.toolCalls !== true || !request.tools?.length || request.toolChoice?.type === "none") return undefined;
+  return request.toolChoice?.type === "tool" ? request.toolChoice.name : request.tools[0]!.name;
+}
+
+function lastUserText(request: IrRequest): string | undefined {
+  for (let i = request.messages.length - 1; i >= 0; i--) {
+    const message = request.messages[i]!;
+    if (message.role !== "user") continue;
+    return message.content.map((p) => (p.type === "text" ? p.text : "")).join("");
+  }
+  return undefined;
+}
+
+/** About 4 characters per token, at least 1 each way: enough for cost and budget tests to see numbers move. */
+function estimateUsage(request: IrRequest, outputChars: number): IrUsage {
+  let inputChars = 0;
+  for (const message of request.messages) {
+    for (const part of message.content) {
+      if (part.type === "text" || part.type === "thinking") inputChars += part.text.length;
+      else if (part.type === "tool_call") inputChars += part.arguments.length;
+      else if (part.type === "tool_result") for (const c of part.content) if (c.type === "text") inputChars += c.text.length;
+    }
+  }
+  return { inputTokens: Math.max(1, Math.ceil(inputChars / 4)), outputTokens: Math.max(1, Math.ceil(outputChars / 4)) };
+}
+
+/** Cuts text into `n` pieces of near-equal length (fewer when it is shorter), never inside a surrogate pair. */
+export function splitText(text: string, n: number): string[] {
+  const chars = Array.from(text);
+  const count = Math.min(n, chars.length);
+  const pieces: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const size = Math.floor(chars.length / count) + (i < chars.length % count ? 1 : 0);
+    pieces.push(chars.slice(at, at + size).join(""));
+    at += size;
+  }
+  return pieces;
+}

@@ -1,0 +1,174 @@
+/**
+ * provider-mock: an upstream inside the gateway. It speaks every registered format by building
+ * its answer in IR and encoding it with that format's own translator, so what the gateway reads
+ * is byte for byte what a real upstream of that format would send. Its failures are built by
+ * the same core functions provider-openai uses, so ops can rehearse fallback and timeouts offline.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  definePlugin,
+  GatewayError,
+  upstreamConnectError,
+  upstreamStatusError,
+  upstreamTimeoutError,
+  type FormatRegistry,
+  type FormatTranslator,
+  type IrRequest,
+  type Provider,
+  type UpstreamCall,
+  type UpstreamReply,
+} from "../../core/index.js";
+import { composeAnswer, type MockAnswer } from "./answer.js";
+import type { ProviderMockConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+import { pacedBody } from "./paced-body.js";
+
+const PLUGIN = "provider-mock";
+
+class MockProvider implements Provider {
+  private calls = 0;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly config: ProviderMockConfig,
+    private readonly registry: FormatRegistry,
+  ) {
+    this.random = config.seed === undefined ? Math.random : seededRandom(config.seed);
+  }
+
+  /** Every registered format, read at call time: formats may register after backends are built. */
+  get formats(): readonly string[] {
+    return this.registry.list();
+  }
+
+  async send(call: UpstreamCall): Promise<UpstreamReply> {
+    const n = ++this.calls;
+    if (call.signal.aborted) throw call.signal.reason;
+    const translator = this.registry.get(call.format);
+    if (translator === undefined) {
+      throw new GatewayError({ status: 500, type: "internal", code: "format_not_registered", message: `${PLUGIN}: no translator for format "${call.format}"`, source: PLUGIN });
+    }
+    const { config } = this;
+    if (config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
+    if (config.hangMs !== undefined) {
+      await this.beforeHeaders(config.hangMs, call);
+      throw upstreamTimeoutError(PLUGIN, "headers");
+    }
+    if ((config.latencyMs ?? 0) > 0) await this.beforeHeaders(config.latencyMs ?? 0, call);
+    if (this.failsCall(n)) {
+      const fail = config.fail!;
+      throw upstreamStatusError({ status: fail.status, message: fail.message, code: fail.code, retryAfterMs: fail.retryAfterMs, source: PLUGIN });
+    }
+
+    const request = readRequest(translator, call);
+    const answer = composeAnswer(request, config, call.model, {
+      response: config.seed === undefined ? `mock-${randomUUID()}` : `mock-${config.seed}-${n}`,
+      toolCall: config.seed === undefined ? `call_mock_${randomUUID().replaceAll("-", "")}` : `call_mock_${config.seed}_${n}`,
+    });
+    if (!call.stream) {
+      const json = JSON.stringify(translator.responseFromIr(answer.response, request));
+      return { status: 200, headers: { "content-type": "application/json" }, body: this.body([json], call, undefined) };
+    }
+    const chunks = encodeStream(translator, request, answer);
+    const drop = config.dropAfterChunks === undefined ? undefined : 1 + Math.min(config.dropAfterChunks, answer.deltas.length);
+    return { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }, body: this.body(chunks, call, drop) };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private body(chunks: string[], call: UpstreamCall, dropAfter: number | undefined): UpstreamReply["body"] {
+    return pacedBody({
+      chunks,
+      delayMs: call.stream ? (this.config.chunkDelayMs ?? 0) : 0,
+      bodyTimeoutMs: call.bodyTimeoutMs,
+      dropAfter,
+      signal: call.signal,
+      dropError: () =>
+        new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_dropped", message: "the upstream stream broke off", failure: "stream", source: PLUGIN }),
+      timeoutError: () => upstreamTimeoutError(PLUGIN, "body"),
+    });
+  }
+
+  private failsCall(n: number): boolean {
+    const fail = this.config.fail;
+    if (fail === undefined) return false;
+    if (fail.times !== undefined && n > fail.times) return false;
+    return fail.probability === undefined || this.random() < fail.probability;
+  }
+
+  /** Waits `ms` before headers as a slow upstream would: the call's headers timeout and abort still apply. */
+  private beforeHeaders(ms: number, call: UpstreamCall): Promise<void> {
+    const limit = call.headersTimeoutMs > 0 && call.headersTimeoutMs < ms ? call.headersTimeoutMs : undefined;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(call.signal.reason);
+      };
+      const timer = setTimeout(() => {
+        call.signal.removeEventListener("abort", onAbort);
+        if (limit === undefined) resolve();
+        else reject(upstreamTimeoutError(PLUGIN, "headers"));
+      }, limit ?? ms);
+      call.signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** The call's body in IR. A body its format rejects fails the way a real upstream's 400 would. */
+function readRequest(translator: FormatTranslator, call: UpstreamCall): IrRequest {
+  try {
+    return translator.requestToIr(call.body, { path: "/", params: { model: call.model }, query: {} });
+  } catch (err) {
+    if (err instanceof GatewayError && err.status === 400) {
+      throw upstreamStatusError({ status: 400, message: err.message, code: err.code, param: err.param, source: PLUGIN });
+    }
+    throw err;
+  }
+}
+
+/** The answer as SSE text in the call's format, one string per body chunk: opening, each delta, closing. */
+function encodeStream(translator: FormatTranslator, request: IrRequest, answer: MockAnswer): string[] {
+  let pending = "";
+  const encoder = translator.createStreamEncoder(request, (text) => {
+    pending += text;
+  });
+  const take = (): string => {
+    const text = pending;
+    pending = "";
+    return text;
+  };
+  for (const event of answer.opening) encoder.push(event);
+  const chunks = [take()];
+  for (const event of answer.deltas) {
+    encoder.push(event);
+    chunks.push(take());
+  }
+  for (const event of answer.closing) encoder.push(event);
+  encoder.end();
+  chunks.push(take());
+  return chunks;
+}
+
+/** mulberry32: a tiny PRNG, enough to make `fail.probability` repeatable. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export default definePlugin<ProviderMockConfig>({
+  kind: "provider",
+  name: PLUGIN,
+  description: "An offline upstream for any registered format: canned or echoed replies, streams, and scripted failures.",
+  configSchema,
+  create(config, env) {
+    return new MockProvider(config, env.formats);
+  },
+});
