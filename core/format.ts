@@ -72,6 +72,13 @@ export interface FormatTranslator {
   // ---- outbound: a backend speaks this format ----
   /** IR -> wire request body for a backend, with `model` set to the backend's model name. */
   requestFromIr(request: IrRequest): Record<string, unknown>;
+  /**
+   * The IR fields set on `request` that requestFromIr cannot carry exactly to this format (dropped
+   * or approximated), as dotted IR paths: `topK`, `reasoning.budgetTokens`, `messages.thinking`.
+   * The translate step drops and notes them, or rejects them under a strict policy. `extra` is the
+   * translate step's own concern and is not listed.
+   */
+  unsupportedFields?(request: IrRequest): string[];
   /** Wire response body -> IR. Throws GatewayError (502) on a body that is not this format. */
   responseToIr(body: unknown): IrResponse;
   /** Wire stream events -> IR stream events, pushed to `emit` as they complete. */

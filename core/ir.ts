@@ -90,7 +90,7 @@ export type IrResponseFormat =
 
 export interface IrReasoning {
   effort?: "minimal" | "low" | "medium" | "high";
-  /** Thinking budget in tokens (Anthropic `budget_tokens`, Gemini `thinkingBudget`). */
+  /** Thinking budget in tokens (Anthropic `budget_tokens`, Gemini `thinkingBudget`); 0 asks for no thinking. */
   budgetTokens?: number;
   /** Ask for thinking/reasoning text or summaries back, where the backend can give them. */
   includeThoughts?: boolean;
@@ -100,6 +100,8 @@ export interface IrRequest {
   model: string;
   messages: IrMessage[];
   stream: boolean;
+  /** The client asked for usage as a stream event of its own (OpenAI `stream_options.include_usage`). */
+  streamUsage?: boolean;
   tools?: IrTool[];
   toolChoice?: IrToolChoice;
   parallelToolCalls?: boolean;
