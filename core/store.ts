@@ -315,7 +315,7 @@ export type StoreSpec = import("./generated/pipeline.js").Store;
  */
 export async function openStateStore(spec: StoreSpec | undefined, log: Logger): Promise<StateStore> {
   if (!spec || spec.kind === "memory") return createMemoryStore();
-  // Loaded only when asked for, so memory-only gateways never load the Redis client.
+  // Imported here rather than at the top: store-redis.ts imports this file.
   const { createRedisStore } = await import("./store-redis.js");
   const store = createRedisStore({ url: spec.url, keyPrefix: spec.keyPrefix, onUnavailable: spec.onUnavailable, commandTimeoutMs: spec.commandTimeoutMs, log });
   if ((await store.ready(spec.connectTimeoutMs ?? 2000)) !== "ok") log.warn({ policy: store.onUnavailable }, "state store: redis not reachable at start; serving by the onUnavailable policy until it is");
