@@ -12,3 +12,7 @@ export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
+export { createMemoryStore, openStateStore, StoreOutagePolicy, StoreUnavailableError } from "./store.js";
+export type { StateStore, StoreHealth, StoreStatus, StoreSpec, UnavailablePolicy, WindowHit, Reservation, Lease, MemoryStoreOptions } from "./store.js";
+export { createRedisStore } from "./store-redis.js";
+export type { RedisStoreOptions, RedisStateStore } from "./store-redis.js";
