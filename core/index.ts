@@ -17,3 +17,7 @@ export type { ModelPrice, PricingFile, PriceTable } from "./pricing.js";
 export * from "./upstream-errors.js";
 export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
 export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";
+export { createMemoryStore, openStateStore, StoreOutagePolicy, StoreUnavailableError } from "./store.js";
+export type { StateStore, StoreHealth, StoreStatus, StoreSpec, UnavailablePolicy, WindowHit, Reservation, Lease, MemoryStoreOptions } from "./store.js";
+export { createRedisStore } from "./store-redis.js";
+export type { RedisStoreOptions, RedisStateStore } from "./store-redis.js";

@@ -11,6 +11,7 @@ import type { PipelineHooks } from "./hooks.js";
 import type { Backend } from "./exchange.js";
 import type { Logger } from "./log.js";
 import type { Provider } from "./provider.js";
+import type { StateStore } from "./store.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -31,6 +32,8 @@ export interface PluginEnv {
   readonly formats: FormatRegistry;
   /** The pipeline's backends (empty for providers, which are built first). */
   readonly backends: ReadonlyMap<string, Backend>;
+  /** The pipeline's shared state (its `store` property: memory, or Redis shared by every instance). */
+  readonly store: StateStore;
   /** `path` resolved against the pipeline file's folder. */
   resolvePath(path: string): string;
 }

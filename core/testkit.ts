@@ -12,6 +12,7 @@ import { PipelineHooks } from "./hooks.js";
 import { silentLogger } from "./log.js";
 import type { FormatRegistry, PluginEnv, ProviderPlugin, StepInstance, StepPlugin } from "./plugin.js";
 import type { Provider } from "./provider.js";
+import { createMemoryStore } from "./store.js";
 
 export function createTestEnv(overrides: Partial<PluginEnv> = {}): PluginEnv {
   const baseDir = overrides.baseDir ?? process.cwd();
@@ -21,6 +22,7 @@ export function createTestEnv(overrides: Partial<PluginEnv> = {}): PluginEnv {
     id: "test-step",
     log: silentLogger,
     backends: new Map(),
+    store: overrides.store ?? createMemoryStore(),
     resolvePath: (p: string) => resolve(baseDir, p),
     ...overrides,
     baseDir,

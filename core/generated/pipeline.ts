@@ -74,6 +74,10 @@ export type StringMatch =
        */
       exists?: boolean;
     };
+/**
+ * Where plugins keep shared state (rate-limit windows, budgets, concurrency slots). memory (the default when absent): per process, lost on restart, each gateway instance counts alone. redis: shared by every instance pointing at the same Redis, so limits and budgets hold across all of them.
+ */
+export type Store = MemoryStoreSpec | RedisStoreSpec;
 
 /**
  * A switchyard pipeline: the routes it serves, the backends it may call, and the ordered steps every request passes through.
@@ -110,6 +114,7 @@ export interface Pipeline {
   limits?: Limits;
   attempts?: Attempts;
   timeouts?: Timeouts;
+  store?: Store;
 }
 /**
  * One HTTP route of the pipeline.
@@ -307,4 +312,42 @@ export interface Timeouts {
    * Longest a whole request may take, all attempts included.
    */
   totalMs?: number;
+}
+/**
+ * In-process state: fine for one gateway instance.
+ */
+export interface MemoryStoreSpec {
+  /**
+   * Keep state in this process's memory.
+   */
+  kind: "memory";
+}
+/**
+ * State in Redis, shared by every gateway instance that uses the same url and keyPrefix. Each check-and-change runs as one Lua script, so limits hold under concurrent load from many instances.
+ */
+export interface RedisStoreSpec {
+  /**
+   * Keep state in Redis.
+   */
+  kind: "redis";
+  /**
+   * Redis URL, e.g. redis://host:6379/0 or rediss://user:password@host:6380; usually ${env:REDIS_URL} so the password stays out of the file. Never logged.
+   */
+  url: string;
+  /**
+   * Prefix of every key this gateway writes (default "switchyard:"). Instances that should share limits must use the same prefix; different deployments on one Redis use different ones.
+   */
+  keyPrefix?: string;
+  /**
+   * What plugins do while Redis cannot be reached (default fail-open): fail-open lets requests through unchecked and logs a warning; fail-closed answers 503 in the client's format. A plugin's own onUnavailable setting overrides this for that step.
+   */
+  onUnavailable?: "fail-open" | "fail-closed";
+  /**
+   * Longest wait for one Redis reply before the store counts as unavailable for that request (default 500). Keep it well below the request timeouts: it is added to every checked request while Redis hangs.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Longest wait for the first connection when the pipeline starts (default 2000). The gateway starts anyway if Redis is not reachable by then, reporting the store as unavailable in /readyz and following onUnavailable until it connects.
+   */
+  connectTimeoutMs?: number;
 }
