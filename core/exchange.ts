@@ -45,6 +45,8 @@ export interface AttemptOutcome {
   status?: number;
   failure?: AttemptFailure;
   errorCode?: string;
+  /** How long the upstream asked us to wait (`retry-after` / `retry-after-ms`), from the attempt's GatewayError. */
+  retryAfterMs?: number;
   /** Milliseconds from sending to the upstream's response headers (absent when none arrived). */
   ttfbMs?: number;
   /** Milliseconds from sending to the end of the attempt (failure, or the body fully relayed). */
