@@ -12,6 +12,7 @@ import type { Logger } from "./log.js";
 import { createModelIndex, type ModelIndex } from "./model-index.js";
 import type { FormatRegistry, PluginEnv, StepInstance } from "./plugin.js";
 import { resolve } from "node:path";
+import { openStateStore, type StateStore } from "./store.js";
 
 export interface CompiledPipeline {
   readonly id: string;
@@ -25,6 +26,8 @@ export interface CompiledPipeline {
   readonly attempts: Required<Attempts>;
   readonly timeouts: Required<Timeouts>;
   readonly log: Logger;
+  /** Shared state of this pipeline's plugins (memory, or Redis shared by every instance). */
+  readonly store: StateStore;
   /** Flushes step state (record sinks) and closes provider pools. */
   close(): Promise<void>;
 }
@@ -32,6 +35,7 @@ export interface CompiledPipeline {
 export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Promise<CompiledPipeline> {
   const { spec } = loaded;
   const pipelineLog = log.child({ pipeline: spec.id });
+  const store = await openStateStore(spec.store, pipelineLog);
   const envFor = (id: string, backends: ReadonlyMap<string, Backend>): PluginEnv => ({
     pipelineId: spec.id,
     id,
@@ -39,6 +43,7 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
     log: pipelineLog.child({ plugin: id }),
     formats: loaded.formats,
     backends,
+    store,
     resolvePath: (p: string) => resolve(loaded.dir, p),
   });
 
@@ -77,20 +82,22 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
         totalMs: spec.timeouts?.totalMs ?? 600_000,
       },
       log: pipelineLog,
-      close: () => closeAll(instances, backends, pipelineLog),
+      store,
+      close: () => closeAll(instances, backends, store, pipelineLog),
     });
   } catch (err) {
-    await closeAll(instances, backends, pipelineLog);
+    await closeAll(instances, backends, store, pipelineLog);
     throw err;
   }
 }
 
-async function closeAll(instances: StepInstance[], backends: Map<string, Backend>, log: Logger): Promise<void> {
+async function closeAll(instances: StepInstance[], backends: Map<string, Backend>, store: StateStore, log: Logger): Promise<void> {
   // Steps first: record sinks flush while providers are still open (nothing needs them, but order is cheap insurance).
   for (const r of await Promise.allSettled(instances.map((i) => i.close?.()))) {
     if (r.status === "rejected") log.error({ err: String(r.reason) }, "step failed to close");
   }
   await Promise.allSettled([...backends.values()].map((b) => b.provider.close()));
+  await store.close().catch((err: unknown) => log.warn({ err: String(err) }, "state store failed to close"));
 }
 
 /** Which argument of each hook is the Exchange; waterfall hooks pass their value through when a step is skipped. */

@@ -39,7 +39,10 @@ export class GatewayServer {
     router.get("/readyz", (ctx) => {
       const ok = this.ready && !this.draining;
       ctx.status = ok ? 200 : 503;
-      ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading" };
+      // A store outage does not make the gateway unready (plugins serve by their onUnavailable
+      // policy), but it is said here so operators see it.
+      const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
+      ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
     });
     for (const pipeline of pipelines) {
       for (const route of pipeline.routes) {

@@ -1,0 +1,54 @@
+/**
+ * Starts a real gateway in this process on 127.0.0.1:0 from pipeline files written to a temp dir
+ * (plus any side files: keys, pricing), exactly as `switchyard serve` would load them.
+ */
+import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { compilePipeline } from "../../core/compile.js";
+import { loadPipelines } from "../../core/loader.js";
+import { formatProblem } from "../../core/check.js";
+import { silentLogger } from "../../core/log.js";
+import { PluginRegistry } from "../../core/registry.js";
+import { GatewayServer } from "../../core/server.js";
+
+export interface TestGateway {
+  url: string;
+  dir: string;
+  server: GatewayServer;
+  close(): Promise<void>;
+}
+
+let registry: Promise<PluginRegistry> | undefined;
+export const builtInRegistry = () => (registry ??= PluginRegistry.builtIn());
+
+/** `files` maps relative paths to contents (objects are written as JSON). */
+export async function startGateway(files: Record<string, unknown>, env?: Record<string, string>): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
+  const pipelineFiles: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dir, name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
+    if (name.endsWith(".pipeline.json")) pipelineFiles.push(path);
+  }
+  const { pipelines, problems } = await loadPipelines(pipelineFiles, { registry: await builtInRegistry(), env: { ...process.env, ...env } });
+  if (problems.length > 0) throw new Error(problems.map(formatProblem).join("\n"));
+  const compiled = await Promise.all(pipelines.map((p) => compilePipeline(p, silentLogger)));
+  const server = new GatewayServer(compiled, { log: silentLogger });
+  const address = await server.listen(0, "127.0.0.1");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    dir,
+    server,
+    close: async () => {
+      await server.drain(2_000);
+    },
+  };
+}
+
+/** sha256 hash entry for a keys file, as `auth-api-key` stores keys. */
+export async function keysFile(keys: { key: string; id: string; tenant: string }[]): Promise<unknown> {
+  const { createHash } = await import("node:crypto");
+  return { keys: keys.map((k) => ({ id: k.id, tenant: k.tenant, hash: `sha256:${createHash("sha256").update(k.key).digest("hex")}` })) };
+}
