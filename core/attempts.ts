@@ -115,6 +115,7 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       outcome.failure = failure.failure;
       outcome.errorCode = failure.code;
       outcome.status ??= failure.upstreamStatus;
+      if (failure.retryAfterMs !== undefined) outcome.retryAfterMs = failure.retryAfterMs;
       finishAttempt(p, x, outcome, sentAt);
       const last = i === limit - 1;
       if (last || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) throw failure;
