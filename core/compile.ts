@@ -67,7 +67,7 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       hooks,
       backends,
       formats: loaded.formats,
-      models: createModelIndex([...backends.values()]),
+      models: createModelIndex([...backends.values()], spec.models ?? {}),
       limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024 },
       attempts: {
         maxAttempts: spec.attempts?.maxAttempts ?? 3,

@@ -5,7 +5,10 @@
 import type { Attempt, Backend } from "./exchange.js";
 
 export interface ModelIndex {
-  /** The attempts for `model`, every serving backend in file order; a fresh array the caller may reorder. */
+  /**
+   * The attempts for `model` (or an alias's targets, in order), every serving backend in file
+   * order; a fresh array the caller may reorder.
+   */
   attemptsFor(model: string): Attempt[];
   /** Every concrete model name the backends list (globs excluded), for model listings. */
   listed(): { model: string; backend: string }[];
@@ -18,13 +21,23 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-export function createModelIndex(backends: Backend[]): ModelIndex {
+/** Alias name -> target model names (a string alias is a group of one). */
+export type ModelAliases = Readonly<Record<string, string | readonly string[]>>;
+
+export function createModelIndex(backends: Backend[], aliases: ModelAliases = {}): ModelIndex {
   const patterns = backends.flatMap((backend, order) =>
     backend.models.map((pattern) => ({ backend, order, pattern, test: pattern.includes("*") ? globToRegExp(pattern) : undefined })),
   );
   const cache = new Map<string, readonly Attempt[]>();
+  const concrete = [...new Set(patterns.filter((p) => !p.test).map((p) => p.pattern))];
+  // Group targets with * expand once, at load, over the concrete names the backends list.
+  const groups = new Map<string, string[]>();
+  for (const [alias, target] of Object.entries(aliases)) {
+    const targets = typeof target === "string" ? [target] : target;
+    groups.set(alias, [...new Set(targets.flatMap((t) => (t.includes("*") ? concrete.filter((name) => globToRegExp(t).test(name)) : [t])))]);
+  }
 
-  const compute = (model: string): readonly Attempt[] => {
+  const backendsFor = (model: string): Attempt[] => {
     const seen = new Set<Backend>();
     const attempts: Attempt[] = [];
     for (const p of patterns) {
@@ -34,7 +47,11 @@ export function createModelIndex(backends: Backend[]): ModelIndex {
         attempts.push(Object.freeze({ backend: p.backend, model: p.backend.modelMap[model] ?? model }));
       }
     }
-    return Object.freeze(attempts);
+    return attempts;
+  };
+  const compute = (model: string): readonly Attempt[] => {
+    const targets = groups.get(model);
+    return Object.freeze(targets ? targets.flatMap(backendsFor) : backendsFor(model));
   };
 
   return {
@@ -49,7 +66,9 @@ export function createModelIndex(backends: Backend[]): ModelIndex {
       return hit.slice();
     },
     listed() {
-      return patterns.filter((p) => !p.test).map((p) => ({ model: p.pattern, backend: p.backend.id }));
+      const direct = patterns.filter((p) => !p.test && !groups.has(p.pattern)).map((p) => ({ model: p.pattern, backend: p.backend.id }));
+      const viaAlias = [...groups].filter(([, targets]) => targets.length > 0).map(([alias]) => ({ model: alias, backend: "switchyard" }));
+      return [...direct, ...viaAlias];
     },
   };
 }

@@ -108,6 +108,12 @@ export interface Pipeline {
     [k: string]: Backend;
   };
   /**
+   * Model aliases and groups, by the name clients use. A string renames ("fast": "gpt-4o-mini"); a list is a group whose models are all planned, in order, each on every backend that serves it, so selectors and fallback work across them ("fast": ["gpt-4o-mini", "claude-haiku-*"]). A target with * expands to the concrete names backends list in their `models` that match it. An alias hides a backend model of the same name.
+   */
+  models?: {
+    [k: string]: string | [string, ...string[]];
+  };
+  /**
    * The steps every request passes through. Within each phase (auth, validate, plan, translate, stream, usage, record) they run in the order written here.
    */
   steps: Step[];
