@@ -1,0 +1,310 @@
+/**
+ * OpenAI Chat Completions request -> IR. Every field the IR has a place for is checked and mapped;
+ * every other field (known ones like `logprobs`, and vendor extensions) goes to `extra` under its
+ * wire name so the translate step can drop-and-note or reject it by policy.
+ */
+import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrResponseFormat, IrTextPart, IrTool, IrToolChoice } from "../../core/index.js";
+import {
+  expectArray,
+  expectObject,
+  expectString,
+  invalidField,
+  isObject,
+  optBoolean,
+  optInteger,
+  optNumber,
+  optString,
+  optStringList,
+  optStringRecord,
+  unsupportedField,
+  type WireObject,
+} from "./wire-fields.js";
+
+/** Top-level fields this translator maps into the IR; anything else non-null lands in `extra`. */
+const MAPPED_FIELDS = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "temperature",
+  "top_p",
+  "top_k",
+  "max_tokens",
+  "max_completion_tokens",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "n",
+  "response_format",
+  "reasoning_effort",
+  "user",
+  "metadata",
+]);
+
+const EFFORTS = new Set(["minimal", "low", "medium", "high"]);
+
+export function peekOpenAiChat(body: unknown): { model: string | undefined; stream: boolean } {
+  if (!isObject(body)) return { model: undefined, stream: false };
+  return { model: typeof body.model === "string" ? body.model : undefined, stream: body.stream === true };
+}
+
+export function openAiChatRequestToIr(body: unknown): IrRequest {
+  const wire = expectObject(body, "body");
+  const model = wire.model;
+  if (typeof model !== "string" || model.length === 0) throw invalidField("model", "must be a non-empty string");
+  const stream = optBoolean(wire, "stream") ?? false;
+  const ir: IrRequest = { model, messages: readMessages(wire.messages), stream };
+
+  if (stream) {
+    const options = wire.stream_options;
+    if (options !== undefined && options !== null) {
+      const includeUsage = optBoolean(expectObject(options, "stream_options"), "include_usage", "stream_options.include_usage");
+      if (includeUsage) ir.streamUsage = true;
+    }
+  }
+  const extra: WireObject = {};
+  readTools(wire, ir, extra);
+  readToolChoice(wire, ir, extra);
+  set(ir, "parallelToolCalls", optBoolean(wire, "parallel_tool_calls"));
+  set(ir, "temperature", optNumber(wire, "temperature"));
+  set(ir, "topP", optNumber(wire, "top_p"));
+  set(ir, "topK", optInteger(wire, "top_k", 1));
+  // `max_completion_tokens` is the current name; `max_tokens` the one compatible servers know.
+  set(ir, "maxTokens", optInteger(wire, "max_completion_tokens", 1) ?? optInteger(wire, "max_tokens", 1));
+  set(ir, "stop", optStringList(wire, "stop"));
+  set(ir, "seed", optInteger(wire, "seed", Number.MIN_SAFE_INTEGER));
+  set(ir, "presencePenalty", optNumber(wire, "presence_penalty"));
+  set(ir, "frequencyPenalty", optNumber(wire, "frequency_penalty"));
+  set(ir, "n", optInteger(wire, "n", 1));
+  set(ir, "responseFormat", readResponseFormat(wire.response_format));
+  readReasoning(wire, ir, extra);
+  set(ir, "user", optString(wire, "user"));
+  set(ir, "metadata", optStringRecord(wire, "metadata"));
+
+  for (const [key, value] of Object.entries(wire)) {
+    if (!MAPPED_FIELDS.has(key) && value !== null && value !== undefined) extra[key] = value;
+  }
+  if (Object.keys(extra).length > 0) ir.extra = extra;
+  return ir;
+}
+
+function set<K extends keyof IrRequest>(ir: IrRequest, key: K, value: IrRequest[K] | undefined): void {
+  if (value !== undefined) ir[key] = value;
+}
+
+function readMessages(value: unknown): IrMessage[] {
+  const list = expectArray(value, "messages");
+  if (list.length === 0) throw invalidField("messages", "must contain at least one message");
+  const toolNames = new Map<string, string>();
+  return list.map((raw, i) => readMessage(expectObject(raw, `messages[${i}]`), `messages[${i}]`, toolNames));
+}
+
+function readMessage(msg: WireObject, at: string, toolNames: Map<string, string>): IrMessage {
+  const role = msg.role;
+  const name = optString(msg, "name", `${at}.name`);
+  const withName = (m: IrMessage): IrMessage => (name === undefined ? m : { ...m, name });
+  switch (role) {
+    case "system":
+    case "developer":
+      return withName({ role: "system", content: readTextContent(msg.content, `${at}.content`) });
+    case "user":
+      return withName({ role: "user", content: readUserContent(msg.content, `${at}.content`) });
+    case "assistant":
+      return withName({ role: "assistant", content: readAssistantContent(msg, at, toolNames) });
+    case "tool": {
+      const toolCallId = expectString(msg.tool_call_id, `${at}.tool_call_id`);
+      const toolName = toolNames.get(toolCallId);
+      return {
+        role: "tool",
+        content: [
+          {
+            type: "tool_result",
+            toolCallId,
+            ...(toolName === undefined ? {} : { name: toolName }),
+            content: readTextContent(msg.content, `${at}.content`),
+          },
+        ],
+      };
+    }
+    case "function":
+      throw unsupportedField(`${at}.role`, "legacy function messages are not supported; use tool messages");
+    default:
+      throw invalidField(`${at}.role`, "must be one of system, developer, user, assistant, tool");
+  }
+}
+
+/** System, developer and tool content: a string or text parts only. */
+function readTextContent(value: unknown, at: string): IrTextPart[] {
+  if (typeof value === "string") return value.length === 0 ? [] : [{ type: "text", text: value }];
+  return expectArray(value, at).map((raw, i) => {
+    const part = expectObject(raw, `${at}[${i}]`);
+    if (part.type !== "text") throw invalidField(`${at}[${i}].type`, "must be text");
+    return readTextPart(part, `${at}[${i}]`);
+  });
+}
+
+function readTextPart(part: WireObject, at: string): IrTextPart {
+  const text: IrTextPart = { type: "text", text: expectString(part.text, `${at}.text`) };
+  if (part.prompt_cache_breakpoint != null) text.cacheControl = { type: "ephemeral" };
+  return text;
+}
+
+function readUserContent(value: unknown, at: string): IrPart[] {
+  if (typeof value === "string") return [{ type: "text", text: value }];
+  return expectArray(value, at).map((raw, i): IrPart => {
+    const part = expectObject(raw, `${at}[${i}]`);
+    switch (part.type) {
+      case "text":
+        return readTextPart(part, `${at}[${i}]`);
+      case "image_url":
+        return readImagePart(part, `${at}[${i}]`);
+      case "input_audio":
+      case "file":
+        throw unsupportedField(`${at}[${i}].type`, `${part.type} content cannot be translated to other formats`);
+      default:
+        throw invalidField(`${at}[${i}].type`, "must be text or image_url");
+    }
+  });
+}
+
+function readImagePart(part: WireObject, at: string): IrImagePart {
+  const image = expectObject(part.image_url, `${at}.image_url`);
+  const url = expectString(image.url, `${at}.image_url.url`);
+  const ir: IrImagePart = { type: "image", source: imageSourceOf(url) };
+  const detail = optString(image, "detail", `${at}.image_url.detail`);
+  if (detail !== undefined) {
+    if (detail !== "auto" && detail !== "low" && detail !== "high") throw invalidField(`${at}.image_url.detail`, "must be auto, low or high");
+    ir.detail = detail;
+  }
+  if (part.prompt_cache_breakpoint != null) ir.cacheControl = { type: "ephemeral" };
+  return ir;
+}
+
+/** `data:<type>;base64,<data>` URLs become base64 sources; anything else stays a URL. */
+export function imageSourceOf(url: string): IrImagePart["source"] {
+  const match = /^data:([^;,]+);base64,/.exec(url);
+  if (match === null) return { kind: "url", url };
+  return { kind: "base64", mediaType: match[1]!, data: url.slice(match[0].length) };
+}
+
+function readAssistantContent(msg: WireObject, at: string, toolNames: Map<string, string>): IrPart[] {
+  if (msg.function_call != null) throw unsupportedField(`${at}.function_call`, "legacy function calls are not supported; use tool_calls");
+  if (msg.audio != null) throw unsupportedField(`${at}.audio`, "audio replies cannot be translated to other formats");
+  const parts: IrPart[] = [];
+  // Reasoning text as DeepSeek, vLLM and OpenRouter return it; it precedes the answer.
+  const reasoning = optString(msg, "reasoning_content", `${at}.reasoning_content`) ?? optString(msg, "reasoning", `${at}.reasoning`);
+  if (reasoning !== undefined && reasoning.length > 0) parts.push({ type: "thinking", text: reasoning });
+  const content = msg.content;
+  if (typeof content === "string") {
+    if (content.length > 0) parts.push({ type: "text", text: content });
+  } else if (content !== undefined && content !== null) {
+    expectArray(content, `${at}.content`).forEach((raw, i) => {
+      const part = expectObject(raw, `${at}.content[${i}]`);
+      if (part.type === "text") parts.push(readTextPart(part, `${at}.content[${i}]`));
+      else if (part.type === "refusal") parts.push({ type: "text", text: expectString(part.refusal, `${at}.content[${i}].refusal`) });
+      else throw invalidField(`${at}.content[${i}].type`, "must be text or refusal");
+    });
+  }
+  const refusal = optString(msg, "refusal", `${at}.refusal`);
+  if (refusal !== undefined && refusal.length > 0) parts.push({ type: "text", text: refusal });
+  const calls = msg.tool_calls;
+  if (calls !== undefined && calls !== null) {
+    expectArray(calls, `${at}.tool_calls`).forEach((raw, i) => {
+      const callAt = `${at}.tool_calls[${i}]`;
+      const call = expectObject(raw, callAt);
+      if (call.type !== undefined && call.type !== "function") throw unsupportedField(`${callAt}.type`, "only function tool calls can be translated");
+      const fn = expectObject(call.function, `${callAt}.function`);
+      const id = expectString(call.id, `${callAt}.id`);
+      const name = expectString(fn.name, `${callAt}.function.name`);
+      toolNames.set(id, name);
+      parts.push({ type: "tool_call", id, name, arguments: expectString(fn.arguments, `${callAt}.function.arguments`) });
+    });
+  }
+  return parts;
+}
+
+function readTools(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  if (wire.tools === undefined || wire.tools === null) return;
+  const tools: IrTool[] = [];
+  const foreign: unknown[] = [];
+  expectArray(wire.tools, "tools").forEach((raw, i) => {
+    const tool = expectObject(raw, `tools[${i}]`);
+    if (tool.type !== "function") {
+      foreign.push(tool);
+      return;
+    }
+    const fn = expectObject(tool.function, `tools[${i}].function`);
+    const out: IrTool = {
+      name: expectString(fn.name, `tools[${i}].function.name`),
+      parameters: fn.parameters == null ? { type: "object", properties: {} } : expectObject(fn.parameters, `tools[${i}].function.parameters`),
+    };
+    const description = optString(fn, "description", `tools[${i}].function.description`);
+    if (description !== undefined) out.description = description;
+    const strict = optBoolean(fn, "strict", `tools[${i}].function.strict`);
+    if (strict !== undefined) out.strict = strict;
+    tools.push(out);
+  });
+  if (tools.length > 0) ir.tools = tools;
+  // Custom (grammar) tools have no IR shape; they travel in `extra` so policy decides.
+  if (foreign.length > 0) extra.tools = foreign;
+}
+
+function readToolChoice(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  const choice = wire.tool_choice;
+  if (choice === undefined || choice === null) return;
+  if (choice === "auto" || choice === "none" || choice === "required") {
+    ir.toolChoice = { type: choice } as IrToolChoice;
+    return;
+  }
+  if (typeof choice === "string") throw invalidField("tool_choice", "must be none, auto, required or an object");
+  const obj = expectObject(choice, "tool_choice");
+  if (obj.type === "function") {
+    const fn = expectObject(obj.function, "tool_choice.function");
+    ir.toolChoice = { type: "tool", name: expectString(fn.name, "tool_choice.function.name") };
+    return;
+  }
+  extra.tool_choice = choice; // allowed_tools, custom: no IR shape
+}
+
+function readResponseFormat(value: unknown): IrResponseFormat | undefined {
+  if (value === undefined || value === null) return undefined;
+  const format = expectObject(value, "response_format");
+  switch (format.type) {
+    case "text":
+      return { type: "text" };
+    case "json_object":
+      return { type: "json_object" };
+    case "json_schema": {
+      const spec = expectObject(format.json_schema, "response_format.json_schema");
+      const out: IrResponseFormat = {
+        type: "json_schema",
+        name: expectString(spec.name, "response_format.json_schema.name"),
+        schema: spec.schema == null ? {} : expectObject(spec.schema, "response_format.json_schema.schema"),
+      };
+      const strict = optBoolean(spec, "strict", "response_format.json_schema.strict");
+      if (strict !== undefined) out.strict = strict;
+      const description = optString(spec, "description", "response_format.json_schema.description");
+      if (description !== undefined) out.description = description;
+      return out;
+    }
+    default:
+      throw invalidField("response_format.type", "must be text, json_object or json_schema");
+  }
+}
+
+function readReasoning(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  const effort = optString(wire, "reasoning_effort");
+  if (effort === undefined) return;
+  let reasoning: IrReasoning;
+  if (EFFORTS.has(effort)) reasoning = { effort: effort as NonNullable<IrReasoning["effort"]> };
+  else if (effort === "none") reasoning = { budgetTokens: 0 };
+  else {
+    extra.reasoning_effort = effort; // xhigh, max…: beyond the IR's scale
+    return;
+  }
+  ir.reasoning = reasoning;
+}

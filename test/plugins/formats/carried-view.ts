@@ -1,0 +1,54 @@
+/**
+ * What of an IR request should survive a trip through a format, given the fields the format's
+ * translator says it cannot carry (`unsupportedFields`). Comparing the views of the original and of
+ * the round-tripped request proves "loses nothing the target can carry".
+ */
+import type { IrPart, IrRequest } from "../../../core/index.js";
+
+export function carriedView(ir: IrRequest, lost: readonly string[]): unknown {
+  const has = (path: string) => lost.includes(path);
+  const out = structuredClone(ir) as IrRequest & Record<string, unknown>;
+  delete out.extra;
+  delete out.streamUsage;
+  for (const path of lost) if (!path.includes(".")) delete out[path];
+  if (lost.some((p) => p.startsWith("reasoning."))) delete out.reasoning;
+  if (lost.some((p) => p.startsWith("responseFormat."))) delete out.responseFormat;
+  if (out.tools !== undefined) {
+    out.tools = out.tools.map((t) => {
+      const copy = { ...t };
+      if (has("tools.cacheControl")) delete copy.cacheControl;
+      if (has("tools.strict")) delete copy.strict;
+      return copy;
+    });
+  }
+  out.messages = out.messages.map((m) => {
+    const copy = { ...m, content: m.content.flatMap((p) => partView(p, has)) };
+    if (has("messages.name")) delete copy.name;
+    return copy;
+  });
+  return out;
+}
+
+function partView(part: IrPart, has: (path: string) => boolean): IrPart[] {
+  const p = { ...part } as IrPart & Record<string, unknown>;
+  if (has("messages.cacheControl")) delete p.cacheControl;
+  switch (p.type) {
+    case "thinking":
+      if (has("messages.thinking")) return [];
+      if (has("messages.thinking.signature")) delete p.signature;
+      return [p];
+    case "image":
+      if (has("messages.image.detail")) delete p.detail;
+      return [p];
+    case "tool_result":
+      if (has("messages.tool_result.isError")) delete p.isError;
+      if (has("messages.tool_result.name")) delete p.name;
+      p.content = p.content.flatMap((inner) => {
+        if (inner.type === "image" && has("messages.tool_result.image")) return [];
+        return partView(inner, has) as Array<typeof inner>;
+      });
+      return [p];
+    default:
+      return [p];
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Property-based checks over generated IR, for every format translator:
+ * - a request written by requestFromIr and read back by requestToIr keeps everything the format
+ *   can carry (what it cannot, it lists in unsupportedFields);
+ * - no translator throws on any generated input, however odd;
+ * - responses and streams written by a format and read back by the same format keep what a client sees;
+ * - malformed upstream bodies and streams become a clean GatewayError, never a crash.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GatewayError, SseParser, type FormatTranslator, type IrFinishReason, type IrResponse } from "../../../core/index.js";
+import openAiChat from "../../../plugins/format-openai-chat/index.js";
+import { carriedView } from "./carried-view.js";
+import { brokenSseEvents, chaoticIrRequest, irRequest, irResponse, irStream, wireLikeJson } from "./ir-arbitraries.js";
+import { collectStream, decodeSse, encodeEvents, usageView } from "./stream-support.js";
+
+interface FormatCase {
+  translator: FormatTranslator;
+  info: { path: string; params: Record<string, string>; query: Record<string, string> };
+  /** How the format writes an IR finish reason, as read back. */
+  finish(reason: IrFinishReason, hasToolCalls: boolean): IrFinishReason;
+  /** Whether thinking signatures survive a response/stream trip. */
+  keepsSignatures: boolean;
+}
+
+const openAiFinish = (r: IrFinishReason): IrFinishReason => (r === "error" || r === "other" ? "stop" : r);
+
+export const FORMATS: FormatCase[] = [
+  {
+    translator: openAiChat.translator,
+    info: { path: "/v1/chat/completions", params: {}, query: {} },
+    finish: openAiFinish,
+    keepsSignatures: false,
+  },
+];
+
+const RUNS = { numRuns: 150 };
+
+function clientView(response: IrResponse, c: FormatCase) {
+  const text = response.content.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+  const thinking = response.content.flatMap((p) => (p.type === "thinking" ? [p.text] : [])).join("");
+  const signatures = c.keepsSignatures ? response.content.flatMap((p) => (p.type === "thinking" && p.signature !== undefined ? [p.signature] : [])) : [];
+  const calls = response.content.flatMap((p) => (p.type === "tool_call" ? [{ id: p.id, name: p.name, arguments: JSON.parse(p.arguments) as unknown }] : []));
+  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageView(response.usage) };
+}
+
+function onlyGatewayErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    expect(err.status).toBeGreaterThanOrEqual(400);
+  }
+}
+
+for (const c of FORMATS) {
+  const t = c.translator;
+  describe(`${t.format} properties`, () => {
+    it("keeps every request field the format can carry through requestFromIr -> requestToIr", () => {
+      fc.assert(
+        fc.property(irRequest, (ir) => {
+          const lost = t.unsupportedFields!(ir);
+          const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), { ...c.info, params: { target: `${ir.model}:${ir.stream ? "streamGenerateContent" : "generateContent"}` } });
+          expect(carriedView(back, lost)).toEqual(carriedView(ir, lost));
+        }),
+        RUNS,
+      );
+    });
+
+    it("never throws while writing requests, responses or streams from any IR", () => {
+      fc.assert(
+        fc.property(chaoticIrRequest, irResponse, irStream, (ir, response, events) => {
+          t.requestFromIr(ir);
+          t.unsupportedFields!(ir);
+          t.responseFromIr(response, ir);
+          encodeEvents(t, ir, events);
+          encodeEvents(t, ir, events.slice(0, 3), new GatewayError({ status: 502, type: "upstream_error", code: "x", message: "boom" }));
+        }),
+        RUNS,
+      );
+    });
+
+    it("keeps what a client sees through responseFromIr -> responseToIr", () => {
+      fc.assert(
+        fc.property(irResponse, (response) => {
+          const back = t.responseToIr(JSON.parse(JSON.stringify(t.responseFromIr(response, { model: response.model, stream: false, messages: [] }))));
+          const hasCalls = response.content.some((p) => p.type === "tool_call");
+          const expected = { ...clientView(response, c), finishReason: c.finish(response.finishReason, hasCalls) };
+          expect(clientView(back, c)).toEqual(expected);
+        }),
+        RUNS,
+      );
+    });
+
+    it("keeps what a client sees through its stream encoder -> decoder", () => {
+      fc.assert(
+        fc.property(irStream, fc.integer({ min: 1, max: 64 }), (events, chunkSize) => {
+          const request = { model: "m", stream: true, streamUsage: true, messages: [] };
+          const back = collectStream(decodeSse(t, encodeEvents(t, request, events), chunkSize));
+          const sent = collectStream(events);
+          const hasCalls = sent.toolCalls.length > 0;
+          expect({ ...back, usage: usageView(back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
+            ...sent,
+            finishReason: c.finish(sent.finishReason as IrFinishReason, hasCalls),
+            usage: usageView(sent.usage),
+            signatures: c.keepsSignatures ? sent.signatures : [],
+          });
+        }),
+        RUNS,
+      );
+    });
+
+    it("turns any malformed upstream body into a GatewayError", () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.anything(), wireLikeJson), (body) => {
+          onlyGatewayErrors(() => t.responseToIr(body));
+          t.usageOf(body);
+        }),
+        RUNS,
+      );
+    });
+
+    it("turns any malformed upstream stream into a GatewayError and never crashes the observer", () => {
+      fc.assert(
+        fc.property(brokenSseEvents, (events) => {
+          onlyGatewayErrors(() => {
+            const decoder = t.createStreamDecoder(() => undefined);
+            for (const e of events) decoder.push(e);
+            decoder.end();
+          });
+          const observer = t.createStreamObserver();
+          for (const e of events) observer.push(e);
+        }),
+        RUNS,
+      );
+    });
+
+    it("never throws reading arbitrary request bodies, except a 400 GatewayError", () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.anything(), wireLikeJson), (body) => {
+          t.peek(body, c.info);
+          onlyGatewayErrors(() => t.requestToIr(body, c.info));
+        }),
+        RUNS,
+      );
+    });
+  });
+}
+
+// Keeps the SSE parser import honest: encoders must emit frames the core parser reads back.
+describe("encoder framing", () => {
+  it("every encoder's output parses as SSE events with JSON or [DONE] data", () => {
+    for (const c of FORMATS) {
+      fc.assert(
+        fc.property(irStream, (events) => {
+          const datas: string[] = [];
+          const parser = new SseParser((e) => datas.push(e.data));
+          parser.push(encodeEvents(c.translator, { model: "m", stream: true, messages: [] }, events));
+          parser.end();
+          for (const d of datas) if (d !== "[DONE]") JSON.parse(d);
+        }),
+        { numRuns: 50 },
+      );
+    }
+  });
+});
