@@ -78,6 +78,7 @@ export class UpstreamPool {
   private readonly source: string;
   private readonly secrets: string[];
   private readonly errorBodyLimit: number;
+  private closing: Promise<void> | undefined;
 
   constructor(options: UpstreamPoolOptions) {
     const url = parseBaseUrl(options.baseUrl, options.source);
@@ -120,8 +121,10 @@ export class UpstreamPool {
     throw upstreamStatusError({ status: res.statusCode, ...detail, retryAfterMs, source: this.source });
   }
 
+  /** Lets in-flight requests finish, then closes every socket. Safe to call more than once. */
   close(): Promise<void> {
-    return this.pool.close();
+    this.closing ??= this.pool.close();
+    return this.closing;
   }
 
   private transportError(err: unknown, call: UpstreamCall): unknown {
