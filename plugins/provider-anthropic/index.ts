@@ -12,19 +12,10 @@ const FORMAT = "anthropic-messages";
 class AnthropicProvider implements Provider {
   readonly formats = [FORMAT] as const;
   private readonly pool: UpstreamPool;
-  private readonly headers: Record<string, string>;
 
   constructor(config: ProviderAnthropicConfig) {
-    const extra = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const extra = config.headers ?? {};
     const beta = config.beta ?? [];
-    this.headers = {
-      "user-agent": "switchyard",
-      ...(config.apiKey === undefined ? {} : { "x-api-key": config.apiKey }),
-      "anthropic-version": config.version ?? "2023-06-01",
-      ...(beta.length === 0 ? {} : { "anthropic-beta": beta.join(",") }),
-      ...extra,
-      "content-type": "application/json",
-    };
     this.pool = new UpstreamPool({
       baseUrl: config.baseUrl ?? "https://api.anthropic.com",
       source: PLUGIN,
@@ -32,6 +23,12 @@ class AnthropicProvider implements Provider {
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
+      headers: {
+        ...(config.apiKey === undefined ? {} : { "x-api-key": config.apiKey }),
+        "anthropic-version": config.version ?? "2023-06-01",
+        ...(beta.length === 0 ? {} : { "anthropic-beta": beta.join(",") }),
+        ...extra,
+      },
       secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
     });
   }
@@ -40,8 +37,7 @@ class AnthropicProvider implements Provider {
     if (call.format !== FORMAT) {
       throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
     }
-    const headers = { ...this.headers, accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId };
-    return this.pool.send({ path: "/v1/messages", headers, body: JSON.stringify(call.body) }, call);
+    return this.pool.send({ path: "/v1/messages", body: JSON.stringify(call.body) }, call);
   }
 
   close(): Promise<void> {

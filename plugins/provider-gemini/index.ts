@@ -13,18 +13,11 @@ const FORMAT = "gemini";
 class GeminiProvider implements Provider {
   readonly formats = [FORMAT] as const;
   private readonly pool: UpstreamPool;
-  private readonly headers: Record<string, string>;
   private readonly version: string;
 
   constructor(config: ProviderGeminiConfig) {
-    const extra = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const extra = config.headers ?? {};
     this.version = config.apiVersion ?? "v1beta";
-    this.headers = {
-      "user-agent": "switchyard",
-      ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }),
-      ...extra,
-      "content-type": "application/json",
-    };
     this.pool = new UpstreamPool({
       baseUrl: config.baseUrl ?? "https://generativelanguage.googleapis.com",
       source: PLUGIN,
@@ -32,6 +25,7 @@ class GeminiProvider implements Provider {
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
+      headers: { ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }), ...extra },
       secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
     });
   }
@@ -43,8 +37,7 @@ class GeminiProvider implements Provider {
     const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     const path = `/${this.version}/${resourceOf(call.model)}:${method}`;
     const { model: _inPath, ...body } = call.body;
-    const headers = { ...this.headers, accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId };
-    return this.pool.send({ path, headers, body: JSON.stringify(body) }, call);
+    return this.pool.send({ path, body: JSON.stringify(body) }, call);
   }
 
   close(): Promise<void> {

@@ -17,21 +17,12 @@ const PATHS: Record<string, string> = {
 class OpenAiProvider implements Provider {
   readonly formats: readonly string[];
   private readonly pool: UpstreamPool;
-  private readonly headers: Record<string, string>;
   private readonly azureVersion: string | undefined;
 
   constructor(config: ProviderOpenaiConfig) {
     this.formats = config.formats ?? ["openai-chat", "openai-responses"];
     this.azureVersion = config.azure ? encodeURIComponent(config.azure.apiVersion ?? "2024-10-21") : undefined;
-    const extra = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    this.headers = {
-      "user-agent": "switchyard",
-      ...(config.apiKey === undefined ? {} : this.azureVersion ? { "api-key": config.apiKey } : { authorization: `Bearer ${config.apiKey}` }),
-      ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
-      ...(config.project === undefined ? {} : { "openai-project": config.project }),
-      ...extra,
-      "content-type": "application/json",
-    };
+    const extra = config.headers ?? {};
     this.pool = new UpstreamPool({
       baseUrl: config.baseUrl,
       source: PLUGIN,
@@ -39,14 +30,18 @@ class OpenAiProvider implements Provider {
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
+      headers: {
+        ...(config.apiKey === undefined ? {} : this.azureVersion ? { "api-key": config.apiKey } : { authorization: `Bearer ${config.apiKey}` }),
+        ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
+        ...(config.project === undefined ? {} : { "openai-project": config.project }),
+        ...extra,
+      },
       secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
     });
   }
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
-    const path = this.pathFor(call);
-    const headers = { ...this.headers, accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId };
-    return this.pool.send({ path, headers, body: JSON.stringify(call.body) }, call);
+    return this.pool.send({ path: this.pathFor(call), body: JSON.stringify(call.body) }, call);
   }
 
   close(): Promise<void> {

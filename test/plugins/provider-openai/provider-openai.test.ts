@@ -293,6 +293,19 @@ describe("provider-openai config", () => {
     expect(() => configFor(providerOpenai, { baseUrl: "https://x/v1?a=1" })).toThrow(/baseUrl/);
   });
 
+  it("rejects static headers the gateway sets itself, or that HTTP cannot carry, at create time", async () => {
+    for (const headers of [{ "Content-Type": "text/plain" }, { Host: "evil.example" }, { "X-Request-Id": "fixed" }, { "x-ok": "a\r\nx-injected: 1" }]) {
+      await expect(createTestProvider(providerOpenai, { baseUrl: upstream.url, headers })).rejects.toMatchObject({ code: "invalid_config" });
+    }
+  });
+
+  it("lets a static Authorization header replace the bearer key (proxies with their own scheme)", async () => {
+    const provider = await openai({ headers: { Authorization: "Basic dXNlcjpwYXNz" } });
+    await readText((await provider.send(call())).body);
+    expect(upstream.requests[0]!.headers.authorization).toBe("Basic dXNlcjpwYXNz");
+    expect(upstream.requests[0]!.headers["user-agent"]).toBe("switchyard");
+  });
+
   it("rejects a base URL carrying credentials at create time", async () => {
     await expect(createTestProvider(providerOpenai, { baseUrl: "https://user:pass@example.com/v1" })).rejects.toMatchObject({
       code: "invalid_config",
