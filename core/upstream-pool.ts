@@ -22,6 +22,11 @@ export interface UpstreamPoolOptions {
   /** Upper bound for the server's keep-alive hint. */
   keepAliveMaxTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Headers for every request (auth, API version, the config's static headers), checked here once.
+   * The pool itself sets content-type, accept (by `call.stream`), x-request-id and a default user-agent.
+   */
+  headers?: Record<string, string>;
   /** Values to scrub from upstream error messages besides registered secrets: the backend's keys. */
   secrets?: readonly string[];
   /** Most bytes of an error body read to find its message; the rest is discarded. */
@@ -31,12 +36,16 @@ export interface UpstreamPoolOptions {
 export interface UpstreamRequest {
   /** Path below the base URL's own path, with any query: `/chat/completions`. */
   path: string;
-  headers: Record<string, string>;
+  /** Headers for this request only, over the static ones (the pool's own still win). */
+  headers?: Record<string, string>;
   /** The JSON body, serialized once by the provider. */
   body: string;
 }
 
 const DEFAULT_ERROR_BODY_LIMIT = 64 * 1024;
+
+// Set by the pool or by HTTP itself: a config that tried to set them would break the exchange.
+const RESERVED_HEADERS = new Set(["host", "content-length", "content-type", "accept", "x-request-id", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
 
 const CONNECT_CODES = new Set([
   "ECONNREFUSED",
@@ -68,6 +77,18 @@ export function parseBaseUrl(baseUrl: string, source: string): URL {
   return url;
 }
 
+/** Lower-cased static headers; a reserved name or a value HTTP cannot carry is a load error. */
+function checkHeaders(headers: Record<string, string>, source: string): Record<string, string> {
+  const out: Record<string, string> = { "user-agent": "switchyard" };
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (RESERVED_HEADERS.has(key)) throw configError(source, `header "${key}" is set by the gateway and cannot be configured`);
+    if (/[\r\n\0]/.test(value)) throw configError(source, `header "${key}" has a line break or NUL in its value`);
+    out[key] = value;
+  }
+  return out;
+}
+
 function configError(source: string, message: string): GatewayError {
   return new GatewayError({ status: 500, type: "internal", code: "invalid_config", message: `${source}: ${message}`, source });
 }
@@ -78,11 +99,14 @@ export class UpstreamPool {
   private readonly source: string;
   private readonly secrets: string[];
   private readonly errorBodyLimit: number;
+  private readonly headers: Record<string, string>;
+  private closing: Promise<void> | undefined;
 
   constructor(options: UpstreamPoolOptions) {
     const url = parseBaseUrl(options.baseUrl, options.source);
     this.prefix = url.pathname.replace(/\/+$/, "");
     this.source = options.source;
+    this.headers = checkHeaders(options.headers ?? {}, options.source);
     // The backend's host is an internal address for self-hosted servers: never echo it back.
     this.secrets = [...(options.secrets ?? []), url.host, url.hostname];
     this.errorBodyLimit = options.errorBodyLimit ?? DEFAULT_ERROR_BODY_LIMIT;
@@ -100,7 +124,7 @@ export class UpstreamPool {
       res = await this.pool.request({
         method: "POST",
         path: this.prefix + request.path,
-        headers: request.headers,
+        headers: { ...this.headers, ...request.headers, "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId },
         body: request.body,
         signal: call.signal,
         headersTimeout: call.headersTimeoutMs,
@@ -120,8 +144,10 @@ export class UpstreamPool {
     throw upstreamStatusError({ status: res.statusCode, ...detail, retryAfterMs, source: this.source });
   }
 
+  /** Lets in-flight requests finish, then closes every socket. Safe to call more than once. */
   close(): Promise<void> {
-    return this.pool.close();
+    this.closing ??= this.pool.close();
+    return this.closing;
   }
 
   private transportError(err: unknown, call: UpstreamCall): unknown {

@@ -1,0 +1,62 @@
+/**
+ * provider-gemini: Google's Generative Language API. The model travels in the URL path and the
+ * stream choice in the method name, so the body goes without `model`. Pooling and error mapping
+ * are the core's UpstreamPool.
+ */
+import { definePlugin, GatewayError, UpstreamPool, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import type { ProviderGeminiConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+
+const PLUGIN = "provider-gemini";
+const FORMAT = "gemini";
+
+class GeminiProvider implements Provider {
+  readonly formats = [FORMAT] as const;
+  private readonly pool: UpstreamPool;
+  private readonly version: string;
+
+  constructor(config: ProviderGeminiConfig) {
+    const extra = config.headers ?? {};
+    this.version = config.apiVersion ?? "v1beta";
+    this.pool = new UpstreamPool({
+      baseUrl: config.baseUrl ?? "https://generativelanguage.googleapis.com",
+      source: PLUGIN,
+      connections: config.connections,
+      connectTimeoutMs: config.connectTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
+      headers: { ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }), ...extra },
+      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
+    });
+  }
+
+  async send(call: UpstreamCall): Promise<UpstreamReply> {
+    if (call.format !== FORMAT) {
+      throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
+    }
+    const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
+    const path = `/${this.version}/${resourceOf(call.model)}:${method}`;
+    const { model: _inPath, ...body } = call.body;
+    return this.pool.send({ path, body: JSON.stringify(body) }, call);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** `gemini-2.0-flash` -> `models/gemini-2.0-flash`; full names (`models/…`, `tunedModels/…`) stay as given. */
+function resourceOf(model: string): string {
+  const name = model.includes("/") ? model : `models/${model}`;
+  return name.split("/").map(encodeURIComponent).join("/");
+}
+
+export default definePlugin<ProviderGeminiConfig>({
+  kind: "provider",
+  name: PLUGIN,
+  description: "Google's Gemini (Generative Language API) or a proxy speaking it, pooled and kept alive.",
+  configSchema,
+  create(config) {
+    return new GeminiProvider(config);
+  },
+});

@@ -1,0 +1,71 @@
+/**
+ * provider-openai: any upstream that speaks OpenAI's HTTP API (Chat Completions, Responses),
+ * Azure OpenAI included. It only decides the URL and headers; pooling and error mapping are the
+ * core's UpstreamPool, shared with every network provider.
+ */
+import { definePlugin, GatewayError, UpstreamPool, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import type { ProviderOpenaiConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+
+const PLUGIN = "provider-openai";
+
+const PATHS: Record<string, string> = {
+  "openai-chat": "/chat/completions",
+  "openai-responses": "/responses",
+};
+
+class OpenAiProvider implements Provider {
+  readonly formats: readonly string[];
+  private readonly pool: UpstreamPool;
+  private readonly azureVersion: string | undefined;
+
+  constructor(config: ProviderOpenaiConfig) {
+    this.formats = config.formats ?? ["openai-chat", "openai-responses"];
+    this.azureVersion = config.azure ? encodeURIComponent(config.azure.apiVersion ?? "2024-10-21") : undefined;
+    const extra = config.headers ?? {};
+    this.pool = new UpstreamPool({
+      baseUrl: config.baseUrl,
+      source: PLUGIN,
+      connections: config.connections,
+      connectTimeoutMs: config.connectTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
+      headers: {
+        ...(config.apiKey === undefined ? {} : this.azureVersion ? { "api-key": config.apiKey } : { authorization: `Bearer ${config.apiKey}` }),
+        ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
+        ...(config.project === undefined ? {} : { "openai-project": config.project }),
+        ...extra,
+      },
+      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
+    });
+  }
+
+  async send(call: UpstreamCall): Promise<UpstreamReply> {
+    return this.pool.send({ path: this.pathFor(call), body: JSON.stringify(call.body) }, call);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private pathFor(call: UpstreamCall): string {
+    const path = this.formats.includes(call.format) ? PATHS[call.format] : undefined;
+    if (path === undefined) {
+      throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
+    }
+    if (this.azureVersion === undefined) return path;
+    // Azure routes chat by deployment in the path; Responses names the deployment in the body's model.
+    if (call.format === "openai-chat") return `/openai/deployments/${encodeURIComponent(call.model)}/chat/completions?api-version=${this.azureVersion}`;
+    return `/openai${path}?api-version=${this.azureVersion}`;
+  }
+}
+
+export default definePlugin<ProviderOpenaiConfig>({
+  kind: "provider",
+  name: PLUGIN,
+  description: "Any OpenAI-compatible upstream (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, Groq, Together, OpenRouter…), pooled and kept alive.",
+  configSchema,
+  create(config) {
+    return new OpenAiProvider(config);
+  },
+});
