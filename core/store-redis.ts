@@ -159,8 +159,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStateStore {
       return result;
     } catch (err) {
       const why = describeFailure(err);
-      // A hung Redis leaves the connection "ready": a timed-out reply is what marks it unavailable.
-      if (why === "timeout") setHealth("unavailable", why);
+      // A reply error is Redis answering; anything else (a timeout on a hung Redis whose socket
+      // still looks ready, a connection dropped mid-command) means it cannot be reached.
+      if (!(err instanceof Error && err.name === "ReplyError")) setHealth("unavailable", why);
       throw new StoreUnavailableError(`redis ${why}`, err);
     }
   }

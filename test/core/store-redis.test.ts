@@ -10,8 +10,8 @@ import { describeStoreContract } from "./store-contract.js";
 let redis: RedisServer;
 const stores: StateStore[] = [];
 
-async function connect(options: { keyPrefix?: string } = {}): Promise<RedisStateStore> {
-  const store = createRedisStore({ url: redis.url, log: silentLogger, keyPrefix: options.keyPrefix ?? "test:" });
+async function connect(options: { keyPrefix?: string; commandTimeoutMs?: number } = {}): Promise<RedisStateStore> {
+  const store = createRedisStore({ url: redis.url, log: silentLogger, keyPrefix: options.keyPrefix ?? "test:", commandTimeoutMs: options.commandTimeoutMs });
   stores.push(store);
   expect(await store.ready(5000)).toBe("ok");
   return store;
@@ -89,6 +89,20 @@ describe("redis store", () => {
     // A fresh server has no scripts cached: the client must load them again.
     expect((await store.hit("outage:after", 60_000, 10)).allowed).toBe(true);
     expect(store.status()).toMatchObject({ health: "ok" });
+  });
+
+  it("a hung Redis fails each operation after commandTimeoutMs and reports unavailable until it answers again", async () => {
+    const store = await connect({ commandTimeoutMs: 200 });
+    redis.pause();
+    try {
+      await expect(store.hit("hung", 60_000, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(store.health()).toBe("unavailable");
+      expect(store.status().detail).toBe("timeout");
+    } finally {
+      redis.resume();
+    }
+    expect((await store.hit("hung-after", 60_000, 10)).allowed).toBe(true);
+    expect(store.health()).toBe("ok");
   });
 
   it("openStateStore starts unavailable, without throwing, when Redis cannot be reached", async () => {

@@ -1,6 +1,7 @@
 /**
  * A throwaway redis-server for tests: its own port on 127.0.0.1 and temp dir, no persistence.
- * `kill()` takes it down hard (an outage), `start()` brings it back on the same port.
+ * `kill()` takes it down hard (an outage), `start()` brings it back on the same port, `pause()`
+ * hangs it.
  * Needs the `redis-server` binary (Debian package redis-server).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,6 +17,9 @@ export interface RedisServer {
   start(): Promise<void>;
   /** SIGKILL: the server vanishes mid-whatever, as in a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a hung server whose connections stay open. */
+  pause(): void;
+  resume(): void;
   /** Shuts it down and removes its dir. */
   stop(): Promise<void>;
 }
@@ -75,7 +79,10 @@ export async function startRedisServer(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     start,
     kill,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     async stop() {
+      child?.kill("SIGCONT");
       if (child) {
         const c = child;
         child = undefined;
