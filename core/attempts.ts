@@ -90,7 +90,9 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       body = translation.body;
     }
     p.hooks.attemptStarted.call(x, attempt);
+    // On the exchange from the start, so the reply's x-switchyard-attempts counts this attempt.
     const outcome: AttemptOutcome = { backend: attempt.backend.id, model: attempt.model, latencyMs: 0 };
+    x.attempts.push(outcome);
     const sentAt = performance.now();
     try {
       const reply = await attempt.backend.provider.send({
@@ -108,7 +110,8 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       return;
     } catch (err) {
       if (signal.aborted && x.signal.aborted) {
-        finishAttempt(p, x, { ...outcome, errorCode: "client_closed_request" }, sentAt);
+        outcome.errorCode = "client_closed_request";
+        finishAttempt(p, x, outcome, sentAt);
         throw clientGone();
       }
       const failure = signal.aborted ? totalTimeout(p.timeouts.totalMs) : asGatewayError(err, "provider");
@@ -129,7 +132,6 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
 
 function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {
   outcome.latencyMs = performance.now() - sentAt;
-  x.attempts.push(outcome);
   p.hooks.attemptFinished.call(x, outcome);
 }
 
