@@ -98,6 +98,9 @@ export class GatewayServer {
       server?.closeAllConnections();
       await Promise.allSettled([...this.inFlight]);
     }
+    // Connections whose last response finished during the drain are idle keep-alive sockets now:
+    // server.close() would wait out their keep-alive timeout.
+    server?.closeIdleConnections();
     await closed;
     await recordsWritten();
     await Promise.allSettled(this.pipelines.map((p) => p.close()));
