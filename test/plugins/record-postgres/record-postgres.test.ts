@@ -14,7 +14,6 @@ import { startPostgresServer, type PostgresServer } from "../../support/postgres
 
 let server: PostgresServer;
 let dir: string;
-let db: pg.Client;
 
 beforeAll(async () => {
   server = await startPostgresServer();
@@ -22,7 +21,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await db?.end().catch(() => undefined);
   await server?.stop();
   await rm(dir, { recursive: true, force: true });
 }, 60_000);
