@@ -1,7 +1,9 @@
 /**
  * A throwaway PostgreSQL cluster for tests: initdb in a temp dir, pg_ctl on its own port on
- * 127.0.0.1, trust auth, fsync off. PostgreSQL refuses to run as root, so under root every
- * server command runs as the `postgres` user (`runuser`), with the temp dir handed to it.
+ * 127.0.0.1, trust auth, fsync off. synchronous_commit stays on: with it off, a crash of the
+ * server process (`stopServer("immediate")`) loses commits it had already acknowledged.
+ * PostgreSQL refuses to run as root, so under root every server command runs as the `postgres`
+ * user (`runuser`), with the temp dir handed to it.
  * Needs the Debian package postgresql (binaries under /usr/lib/postgresql/<version>/bin).
  */
 import { execFile } from "node:child_process";
@@ -56,7 +58,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   await exec(tool("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
 
   async function start(): Promise<void> {
-    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
     try {
       await exec(tool("pg_ctl"), ["-D", data, "-o", options, "-l", logFile, "-w", "-t", "30", "start"]);
     } catch (err) {

@@ -1,0 +1,42 @@
+/**
+ * record-postgres: stores each request's record in a Postgres table, in batches, off the request
+ * path. The table is created at start if missing. While Postgres is unreachable, records wait in
+ * a bounded local spool file and are written once it is back; `close()` flushes everything.
+ */
+import { definePlugin } from "../../core/index.js";
+import type { RecordPostgresConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+import { PostgresRecordSink } from "./sink.js";
+import { MAX_BATCH } from "./sql.js";
+
+const PLUGIN = "record-postgres";
+
+export default definePlugin<RecordPostgresConfig>({
+  kind: "step",
+  name: PLUGIN,
+  description: "Stores request records in Postgres (batched inserts, table migrated at start, local spool while Postgres is down)",
+  configSchema,
+  async create(config, env) {
+    const sink = new PostgresRecordSink({
+      connectionString: config.connectionString,
+      table: config.table ?? "switchyard_requests",
+      batchSize: Math.min(config.batchSize ?? 200, MAX_BATCH),
+      flushIntervalMs: config.flushIntervalMs ?? 1000,
+      retryIntervalMs: config.retryIntervalMs ?? 5000,
+      spoolPath: env.resolvePath(config.spoolPath ?? "./data/record-postgres.spool.jsonl"),
+      spoolMaxBytes: config.spoolMaxBytes ?? 64 * 1024 * 1024,
+      connectTimeoutMs: config.connectTimeoutMs ?? 5000,
+      poolSize: config.poolSize ?? 2,
+      log: env.log,
+    });
+    await sink.start();
+    return {
+      apply(hooks) {
+        hooks.record.tapPromise(PLUGIN, async (record) => sink.add(record));
+      },
+      close: () => sink.close(),
+    };
+  },
+});
+
+export { PostgresRecordSink };
