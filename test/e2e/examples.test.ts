@@ -1,0 +1,67 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serve, type ServeProcess } from "../support/cli-process.js";
+import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const DEMO_KEY = "sk-switchyard-demo";
+
+describe("examples/", () => {
+  let upstream: OpenAiUpstream;
+  let gw: ServeProcess;
+
+  beforeAll(async () => {
+    upstream = await startOpenAiUpstream({ reply: "from the example upstream" });
+    gw = await serve([join(root, "examples/openai-compatible.pipeline.json")], { OPENAI_BASE_URL: upstream.url, OPENAI_API_KEY: "sk-example-upstream" });
+  });
+  afterAll(async () => {
+    gw?.child.kill("SIGTERM");
+    await gw?.exited;
+    await upstream?.close();
+  });
+
+  it("pass switchyard check", async () => {
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(root, "dist/core/cli.js"), "check", "examples"], { cwd: root, env: { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x" } });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.stderr.on("data", (d: Buffer) => (out += d));
+      child.once("exit", (code) => resolve({ code, out }));
+    });
+    expect(r.out).toContain("ok: examples");
+    expect(r.code).toBe(0);
+  });
+
+  it("serve the OpenAI-compatible example, whose custom plugin (loaded by path) guards a header", async () => {
+    const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+    const headers = { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" };
+    const refused = await request(`${gw.url}/v1/chat/completions`, { method: "POST", headers, body });
+    expect(refused.statusCode).toBe(400);
+    expect(await refused.body.json()).toMatchObject({ error: { type: "invalid_request_error", code: "missing_header" } });
+    const ok = await request(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...headers, "x-team": "search" }, body });
+    expect(ok.statusCode).toBe(200);
+    expect(((await ok.body.json()) as any).choices[0].message.content).toBe("from the example upstream");
+    expect(upstream.requests.at(-1)!.headers.authorization).toBe("Bearer sk-example-upstream");
+  });
+
+  it("the README's openai SDK example runs against the default pipeline", async () => {
+    const defaults = await serve([join(root, "pipelines")]);
+    try {
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(root, "examples/openai-sdk.mjs")], { env: { ...process.env, SWITCHYARD_URL: `${defaults.url}/v1` } });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.stderr.on("data", (d: Buffer) => (out += d));
+        child.once("exit", (code) => resolve({ code, out }));
+      });
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Hello from switchyard's mock provider \(backend mock-[ab]\)\./);
+      expect(r.out).toContain("completion_tokens");
+    } finally {
+      defaults.child.kill("SIGTERM");
+      await defaults.exited;
+    }
+  });
+});
