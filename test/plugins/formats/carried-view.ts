@@ -10,6 +10,11 @@ export function carriedView(ir: IrRequest, lost: readonly string[]): unknown {
   const out = structuredClone(ir) as IrRequest & Record<string, unknown>;
   delete out.extra;
   delete out.streamUsage;
+  // Defaults every format shares, whether written out or left implicit.
+  if (out.toolChoice?.type === "auto") delete out.toolChoice;
+  if (out.parallelToolCalls === true) delete out.parallelToolCalls;
+  if (out.responseFormat?.type === "text") delete out.responseFormat;
+  if (out.n === 1) delete out.n;
   for (const path of lost) if (!path.includes(".")) delete out[path];
   if (lost.some((p) => p.startsWith("reasoning."))) delete out.reasoning;
   if (lost.some((p) => p.startsWith("responseFormat."))) delete out.responseFormat;

@@ -8,31 +8,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type FormatTranslator, type IrFinishReason, type IrResponse } from "../../../core/index.js";
-import openAiChat from "../../../plugins/format-openai-chat/index.js";
+import { GatewayError, SseParser, type IrFinishReason, type IrResponse } from "../../../core/index.js";
+import { FORMATS, type FormatCase } from "./format-cases.js";
 import { carriedView } from "./carried-view.js";
 import { brokenSseEvents, chaoticIrRequest, irRequest, irResponse, irStream, wireLikeJson } from "./ir-arbitraries.js";
 import { collectStream, decodeSse, encodeEvents, usageView } from "./stream-support.js";
 
-interface FormatCase {
-  translator: FormatTranslator;
-  info: { path: string; params: Record<string, string>; query: Record<string, string> };
-  /** How the format writes an IR finish reason, as read back. */
-  finish(reason: IrFinishReason, hasToolCalls: boolean): IrFinishReason;
-  /** Whether thinking signatures survive a response/stream trip. */
-  keepsSignatures: boolean;
-}
-
-const openAiFinish = (r: IrFinishReason): IrFinishReason => (r === "error" || r === "other" ? "stop" : r);
-
-export const FORMATS: FormatCase[] = [
-  {
-    translator: openAiChat.translator,
-    info: { path: "/v1/chat/completions", params: {}, query: {} },
-    finish: openAiFinish,
-    keepsSignatures: false,
-  },
-];
+const ZERO_USAGE = { inputTokens: 0, outputTokens: 0 };
 
 const RUNS = { numRuns: 150 };
 
@@ -41,7 +23,8 @@ function clientView(response: IrResponse, c: FormatCase) {
   const thinking = response.content.flatMap((p) => (p.type === "thinking" ? [p.text] : [])).join("");
   const signatures = c.keepsSignatures ? response.content.flatMap((p) => (p.type === "thinking" && p.signature !== undefined ? [p.signature] : [])) : [];
   const calls = response.content.flatMap((p) => (p.type === "tool_call" ? [{ id: p.id, name: p.name, arguments: JSON.parse(p.arguments) as unknown }] : []));
-  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageView(response.usage) };
+  const usage = response.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined);
+  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageView(usage) };
 }
 
 function onlyGatewayErrors(fn: () => void): void {
@@ -60,7 +43,8 @@ for (const c of FORMATS) {
       fc.assert(
         fc.property(irRequest, (ir) => {
           const lost = t.unsupportedFields!(ir);
-          const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), { ...c.info, params: { target: `${ir.model}:${ir.stream ? "streamGenerateContent" : "generateContent"}` } });
+          const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), c.info(ir));
+          c.normalizeRequest?.(back, ir);
           expect(carriedView(back, lost)).toEqual(carriedView(ir, lost));
         }),
         RUNS,
@@ -102,7 +86,7 @@ for (const c of FORMATS) {
           expect({ ...back, usage: usageView(back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
             ...sent,
             finishReason: c.finish(sent.finishReason as IrFinishReason, hasCalls),
-            usage: usageView(sent.usage),
+            usage: usageView(sent.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined)),
             signatures: c.keepsSignatures ? sent.signatures : [],
           });
         }),
@@ -138,8 +122,8 @@ for (const c of FORMATS) {
     it("never throws reading arbitrary request bodies, except a 400 GatewayError", () => {
       fc.assert(
         fc.property(fc.oneof(fc.anything(), wireLikeJson), (body) => {
-          t.peek(body, c.info);
-          onlyGatewayErrors(() => t.requestToIr(body, c.info));
+          t.peek(body, c.info({ model: "m", stream: false, messages: [] }));
+          onlyGatewayErrors(() => t.requestToIr(body, c.info({ model: "m", stream: false, messages: [] })));
         }),
         RUNS,
       );

@@ -1,0 +1,63 @@
+/**
+ * Errors in Anthropic's shape, both ways: GatewayError -> `{"type":"error","error":{type,message}}`
+ * for clients, and Anthropic error objects (`event: error` mid-stream, error bodies) -> GatewayError.
+ */
+import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
+import { isObject } from "./wire-fields.js";
+
+export const PLUGIN = "format-anthropic-messages";
+
+const TYPE_NAMES: Record<GatewayErrorType, string> = {
+  invalid_request: "invalid_request_error",
+  authentication: "authentication_error",
+  permission: "permission_error",
+  not_found: "not_found_error",
+  payload_too_large: "request_too_large",
+  rate_limit: "rate_limit_error",
+  budget_exceeded: "billing_error",
+  upstream_error: "api_error",
+  timeout: "timeout_error",
+  unavailable: "overloaded_error",
+  internal: "api_error",
+};
+
+export function anthropicErrorBody(err: GatewayError): { type: "error"; error: { type: string; message: string } } {
+  return { type: "error", error: { type: TYPE_NAMES[err.type], message: err.message } };
+}
+
+export function renderAnthropicError(err: GatewayError): RenderedError {
+  return { status: err.status, body: anthropicErrorBody(err) };
+}
+
+/** A body or stream the upstream sent that is not Anthropic Messages. */
+export function malformedUpstream(message: string, stream: boolean): GatewayError {
+  return new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
+    message: `upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`,
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}
+
+const UPSTREAM_TYPES: Record<string, [number, GatewayErrorType]> = {
+  rate_limit_error: [429, "rate_limit"],
+  overloaded_error: [503, "unavailable"],
+  timeout_error: [504, "timeout"],
+};
+
+/** An Anthropic `error` object the upstream sent in place of a result. */
+export function upstreamError(error: unknown, stream: boolean): GatewayError {
+  const obj = isObject(error) ? error : {};
+  const kind = typeof obj.type === "string" ? obj.type : "api_error";
+  const [status, type] = UPSTREAM_TYPES[kind] ?? [502, "upstream_error"];
+  return new GatewayError({
+    status,
+    type,
+    code: kind,
+    message: typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error",
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}

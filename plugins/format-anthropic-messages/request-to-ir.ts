@@ -1,0 +1,355 @@
+/**
+ * Anthropic Messages request -> IR. User turns that open with `tool_result` blocks become IR tool
+ * messages followed by the rest of the turn; fields the IR has no place for (`container`,
+ * `mcp_servers`, server tools…) go to `extra` under their wire names.
+ */
+import type {
+  IrCacheControl,
+  IrImagePart,
+  IrMessage,
+  IrPart,
+  IrReasoning,
+  IrRequest,
+  IrTextPart,
+  IrTool,
+  IrToolResultPart,
+} from "../../core/index.js";
+import {
+  expectArray,
+  expectObject,
+  expectString,
+  invalidField,
+  isObject,
+  optBoolean,
+  optInteger,
+  optNumber,
+  optString,
+  unsupportedField,
+  type WireObject,
+} from "./wire-fields.js";
+
+const MAPPED_FIELDS = new Set([
+  "model",
+  "messages",
+  "max_tokens",
+  "system",
+  "metadata",
+  "stop_sequences",
+  "stream",
+  "temperature",
+  "top_p",
+  "top_k",
+  "tools",
+  "tool_choice",
+  "thinking",
+  "output_config",
+]);
+
+const EFFORTS = new Set(["low", "medium", "high"]);
+
+/** The schema name the IR needs and Anthropic's `output_config.format` does not have. */
+export const ANTHROPIC_SCHEMA_NAME = "response";
+
+export function peekAnthropic(body: unknown): { model: string | undefined; stream: boolean } {
+  if (!isObject(body)) return { model: undefined, stream: false };
+  return { model: typeof body.model === "string" ? body.model : undefined, stream: body.stream === true };
+}
+
+export function anthropicRequestToIr(body: unknown): IrRequest {
+  const wire = expectObject(body, "body");
+  const model = wire.model;
+  if (typeof model !== "string" || model.length === 0) throw invalidField("model", "must be a non-empty string");
+  const maxTokens = optInteger(wire, "max_tokens", 1);
+  if (maxTokens === undefined) throw invalidField("max_tokens", "is required");
+  const messages: IrMessage[] = [...readSystem(wire.system), ...readMessages(wire.messages)];
+  const ir: IrRequest = { model, messages, stream: optBoolean(wire, "stream") ?? false, maxTokens };
+  const extra: WireObject = {};
+
+  readTools(wire, ir, extra);
+  readToolChoice(wire, ir);
+  set(ir, "temperature", optNumber(wire, "temperature"));
+  set(ir, "topP", optNumber(wire, "top_p"));
+  set(ir, "topK", optInteger(wire, "top_k", 1));
+  const stop = wire.stop_sequences;
+  if (stop !== undefined && stop !== null) ir.stop = expectArray(stop, "stop_sequences").map((s, i) => expectString(s, `stop_sequences.${i}`));
+  readMetadata(wire, ir);
+  readThinking(wire, ir, extra);
+  readOutputConfig(wire, ir, extra);
+
+  for (const [key, value] of Object.entries(wire)) {
+    if (!MAPPED_FIELDS.has(key) && value !== null && value !== undefined) extra[key] = value;
+  }
+  if (Object.keys(extra).length > 0) ir.extra = extra;
+  return ir;
+}
+
+function set<K extends keyof IrRequest>(ir: IrRequest, key: K, value: IrRequest[K] | undefined): void {
+  if (value !== undefined) ir[key] = value;
+}
+
+function readCacheControl(block: WireObject, at: string): IrCacheControl | undefined {
+  const value = block.cache_control;
+  if (value === undefined || value === null) return undefined;
+  const cc = expectObject(value, `${at}.cache_control`);
+  if (cc.type !== "ephemeral") throw invalidField(`${at}.cache_control.type`, "must be ephemeral");
+  const ttl = optString(cc, "ttl", `${at}.cache_control.ttl`);
+  return ttl === undefined ? { type: "ephemeral" } : { type: "ephemeral", ttl };
+}
+
+function withCache<T extends { cacheControl?: IrCacheControl }>(part: T, block: WireObject, at: string): T {
+  const cc = readCacheControl(block, at);
+  if (cc !== undefined) part.cacheControl = cc;
+  return part;
+}
+
+function readTextBlock(block: WireObject, at: string): IrTextPart {
+  return withCache<IrTextPart>({ type: "text", text: expectString(block.text, `${at}.text`) }, block, at);
+}
+
+function readSystem(value: unknown): IrMessage[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === "string") return value.length === 0 ? [] : [{ role: "system", content: [{ type: "text", text: value }] }];
+  const parts = expectArray(value, "system").map((raw, i) => {
+    const block = expectObject(raw, `system.${i}`);
+    if (block.type !== "text") throw invalidField(`system.${i}.type`, "must be text");
+    return readTextBlock(block, `system.${i}`);
+  });
+  return parts.length === 0 ? [] : [{ role: "system", content: parts }];
+}
+
+function readImageBlock(block: WireObject, at: string): IrImagePart {
+  const source = expectObject(block.source, `${at}.source`);
+  let part: IrImagePart;
+  if (source.type === "base64") {
+    part = {
+      type: "image",
+      source: { kind: "base64", mediaType: expectString(source.media_type, `${at}.source.media_type`), data: expectString(source.data, `${at}.source.data`) },
+    };
+  } else if (source.type === "url") {
+    part = { type: "image", source: { kind: "url", url: expectString(source.url, `${at}.source.url`) } };
+  } else if (source.type === "file") {
+    throw unsupportedField(`${at}.source.type`, "file images cannot be translated to other formats");
+  } else {
+    throw invalidField(`${at}.source.type`, "must be base64, url or file");
+  }
+  return withCache(part, block, at);
+}
+
+function readMessages(value: unknown): IrMessage[] {
+  const list = expectArray(value, "messages");
+  if (list.length === 0) throw invalidField("messages", "must contain at least one message");
+  const toolNames = new Map<string, string>();
+  const out: IrMessage[] = [];
+  list.forEach((raw, i) => {
+    const at = `messages.${i}`;
+    const msg = expectObject(raw, at);
+    const blocks = contentBlocks(msg.content, `${at}.content`);
+    switch (msg.role) {
+      case "user":
+        out.push(...readUserTurn(blocks, `${at}.content`, toolNames));
+        break;
+      case "assistant":
+        out.push({ role: "assistant", content: blocks.map((b, j) => readAssistantBlock(b, `${at}.content.${j}`, toolNames)) });
+        break;
+      case "system":
+        out.push({
+          role: "system",
+          content: blocks.map((b, j) => {
+            if (b.type !== "text") throw invalidField(`${at}.content.${j}.type`, "must be text");
+            return readTextBlock(b, `${at}.content.${j}`);
+          }),
+        });
+        break;
+      default:
+        throw invalidField(`${at}.role`, "must be user or assistant");
+    }
+  });
+  return out;
+}
+
+function contentBlocks(value: unknown, at: string): WireObject[] {
+  if (typeof value === "string") return [{ type: "text", text: value }];
+  return expectArray(value, at).map((b, i) => expectObject(b, `${at}.${i}`));
+}
+
+/** Tool results become IR tool messages, each in place; runs of other blocks become user messages. */
+function readUserTurn(blocks: WireObject[], at: string, toolNames: Map<string, string>): IrMessage[] {
+  const out: IrMessage[] = [];
+  let user: IrPart[] | undefined;
+  blocks.forEach((block, j) => {
+    const blockAt = `${at}.${j}`;
+    switch (block.type) {
+      case "tool_result":
+        user = undefined;
+        out.push({ role: "tool", content: [readToolResult(block, blockAt, toolNames)] });
+        return;
+      case "text":
+      case "image": {
+        if (user === undefined) {
+          user = [];
+          out.push({ role: "user", content: user });
+        }
+        user.push(block.type === "text" ? readTextBlock(block, blockAt) : readImageBlock(block, blockAt));
+        return;
+      }
+      default:
+        throw unsupported(block, blockAt);
+    }
+  });
+  if (out.length === 0) out.push({ role: "user", content: [] });
+  return out;
+}
+
+function unsupported(block: WireObject, at: string): Error {
+  if (typeof block.type !== "string") return invalidField(`${at}.type`, "must be a string");
+  return unsupportedField(`${at}.type`, `${block.type} blocks cannot be translated to other formats`);
+}
+
+function readToolResult(block: WireObject, at: string, toolNames: Map<string, string>): IrToolResultPart {
+  const toolCallId = expectString(block.tool_use_id, `${at}.tool_use_id`);
+  const content: Array<IrTextPart | IrImagePart> = [];
+  const raw = block.content;
+  if (typeof raw === "string") {
+    if (raw.length > 0) content.push({ type: "text", text: raw });
+  } else if (raw !== undefined && raw !== null) {
+    expectArray(raw, `${at}.content`).forEach((b, k) => {
+      const inner = expectObject(b, `${at}.content.${k}`);
+      if (inner.type === "text") content.push(readTextBlock(inner, `${at}.content.${k}`));
+      else if (inner.type === "image") content.push(readImageBlock(inner, `${at}.content.${k}`));
+      else throw unsupported(inner, `${at}.content.${k}`);
+    });
+  }
+  const part: IrToolResultPart = { type: "tool_result", toolCallId, content };
+  const name = toolNames.get(toolCallId);
+  if (name !== undefined) part.name = name;
+  const isError = optBoolean(block, "is_error", `${at}.is_error`);
+  if (isError !== undefined) part.isError = isError;
+  return withCache(part, block, at);
+}
+
+function readAssistantBlock(block: WireObject, at: string, toolNames: Map<string, string>): IrPart {
+  switch (block.type) {
+    case "text":
+      return readTextBlock(block, at);
+    case "thinking": {
+      const signature = optString(block, "signature", `${at}.signature`);
+      const text = expectString(block.thinking, `${at}.thinking`);
+      return signature === undefined || signature.length === 0 ? { type: "thinking", text } : { type: "thinking", text, signature };
+    }
+    case "redacted_thinking":
+      return { type: "thinking", text: "", redactedData: expectString(block.data, `${at}.data`) };
+    case "tool_use": {
+      const id = expectString(block.id, `${at}.id`);
+      const name = expectString(block.name, `${at}.name`);
+      toolNames.set(id, name);
+      return { type: "tool_call", id, name, arguments: JSON.stringify(expectObject(block.input, `${at}.input`)) };
+    }
+    default:
+      throw unsupported(block, at);
+  }
+}
+
+function readTools(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  if (wire.tools === undefined || wire.tools === null) return;
+  const tools: IrTool[] = [];
+  const server: unknown[] = [];
+  expectArray(wire.tools, "tools").forEach((raw, i) => {
+    const tool = expectObject(raw, `tools.${i}`);
+    // Client tools carry an input_schema; server tools (web_search, bash…) a versioned type instead.
+    if ((tool.type !== undefined && tool.type !== null && tool.type !== "custom") || tool.input_schema === undefined) {
+      server.push(tool);
+      return;
+    }
+    const out: IrTool = { name: expectString(tool.name, `tools.${i}.name`), parameters: expectObject(tool.input_schema, `tools.${i}.input_schema`) };
+    const description = optString(tool, "description", `tools.${i}.description`);
+    if (description !== undefined) out.description = description;
+    const strict = optBoolean(tool, "strict", `tools.${i}.strict`);
+    if (strict !== undefined) out.strict = strict;
+    tools.push(withCache(out, tool, `tools.${i}`));
+  });
+  if (tools.length > 0) ir.tools = tools;
+  if (server.length > 0) extra.tools = server;
+}
+
+function readToolChoice(wire: WireObject, ir: IrRequest): void {
+  if (wire.tool_choice === undefined || wire.tool_choice === null) return;
+  const choice = expectObject(wire.tool_choice, "tool_choice");
+  switch (choice.type) {
+    case "auto":
+      ir.toolChoice = { type: "auto" };
+      break;
+    case "any":
+      ir.toolChoice = { type: "required" };
+      break;
+    case "none":
+      ir.toolChoice = { type: "none" };
+      break;
+    case "tool":
+      ir.toolChoice = { type: "tool", name: expectString(choice.name, "tool_choice.name") };
+      break;
+    default:
+      throw invalidField("tool_choice.type", "must be auto, any, tool or none");
+  }
+  const disable = optBoolean(choice, "disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use");
+  if (disable !== undefined) ir.parallelToolCalls = !disable;
+}
+
+function readMetadata(wire: WireObject, ir: IrRequest): void {
+  if (wire.metadata === undefined || wire.metadata === null) return;
+  const metadata = expectObject(wire.metadata, "metadata");
+  const rest: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === null || value === undefined) continue;
+    const text = expectString(value, `metadata.${key}`);
+    if (key === "user_id") ir.user = text;
+    else rest[key] = text;
+  }
+  if (Object.keys(rest).length > 0) ir.metadata = rest;
+}
+
+function readThinking(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  if (wire.thinking === undefined || wire.thinking === null) return;
+  const thinking = expectObject(wire.thinking, "thinking");
+  const reasoning: IrReasoning = {};
+  switch (thinking.type) {
+    case "enabled": {
+      const budget = optInteger(thinking, "budget_tokens", 0, "thinking.budget_tokens");
+      if (budget === undefined) throw invalidField("thinking.budget_tokens", "is required");
+      reasoning.budgetTokens = budget;
+      break;
+    }
+    case "disabled":
+      ir.reasoning = { budgetTokens: 0 };
+      return;
+    case "adaptive":
+      break;
+    default:
+      if (typeof thinking.type !== "string") throw invalidField("thinking.type", "must be a string");
+      extra.thinking = thinking; // between_tools and later modes have no IR form
+      return;
+  }
+  const display = optString(thinking, "display", "thinking.display");
+  if (display === "summarized") reasoning.includeThoughts = true;
+  else if (display === "omitted") reasoning.includeThoughts = false;
+  ir.reasoning = reasoning;
+}
+
+function readOutputConfig(wire: WireObject, ir: IrRequest, extra: WireObject): void {
+  if (wire.output_config === undefined || wire.output_config === null) return;
+  const config = expectObject(wire.output_config, "output_config");
+  const unmapped: WireObject = {};
+  const effort = optString(config, "effort", "output_config.effort");
+  if (effort !== undefined) {
+    if (EFFORTS.has(effort)) ir.reasoning = { ...ir.reasoning, effort: effort as "low" | "medium" | "high" };
+    else unmapped.effort = effort;
+  }
+  if (config.format !== undefined && config.format !== null) {
+    const format = expectObject(config.format, "output_config.format");
+    if (format.type !== "json_schema") throw invalidField("output_config.format.type", "must be json_schema");
+    ir.responseFormat = { type: "json_schema", name: ANTHROPIC_SCHEMA_NAME, schema: expectObject(format.schema, "output_config.format.schema") };
+  }
+  for (const [key, value] of Object.entries(config)) {
+    if (key !== "effort" && key !== "format" && value !== null && value !== undefined) unmapped[key] = value;
+  }
+  if (Object.keys(unmapped).length > 0) extra.output_config = unmapped;
+}
