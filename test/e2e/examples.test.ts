@@ -22,15 +22,16 @@ describe("examples/", () => {
     await upstream?.close();
   });
 
-  it("pass switchyard check", async () => {
+  it.each(["openai-compatible", "multi-provider"])("%s passes switchyard check", async (name) => {
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(root, "dist/core/cli.js"), "check", "examples"], { cwd: root, env: { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x" } });
+      const env = { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", ANTHROPIC_API_KEY: "sk-ant-x" };
+      const child = spawn(process.execPath, [join(root, "dist/core/cli.js"), "check", `examples/${name}.pipeline.json`], { cwd: root, env });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d));
       child.stderr.on("data", (d: Buffer) => (out += d));
       child.once("exit", (code) => resolve({ code, out }));
     });
-    expect(r.out).toContain("ok: examples");
+    expect(r.out).toContain(`ok: examples/${name}.pipeline.json`);
     expect(r.code).toBe(0);
   });
 
