@@ -67,7 +67,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined, signal: AbortSignal): Promise<void> {
+/** Why the exchange's signal fired: the client left, or the total budget ran out. */
+function abortReason(x: Exchange, totalMs: number): GatewayError {
+  const reason: unknown = x.signal.reason;
+  return reason instanceof GatewayError ? reason : GatewayError.totalTimeout(totalMs);
+}
+
+export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
+  const signal = x.signal;
   const limit = p.attempts.maxAttempts;
   const deadline = x.startedHr + p.timeouts.totalMs;
   let lastFailure: GatewayError | undefined;
@@ -109,12 +116,13 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       finishAttempt(p, x, outcome, sentAt);
       return;
     } catch (err) {
-      if (signal.aborted && x.signal.aborted) {
-        outcome.errorCode = "client_closed_request";
+      const aborted = signal.aborted ? abortReason(x, p.timeouts.totalMs) : undefined;
+      if (aborted?.code === "client_closed_request") {
+        outcome.errorCode = aborted.code;
         finishAttempt(p, x, outcome, sentAt);
-        throw clientGone();
+        throw aborted;
       }
-      const failure = signal.aborted ? totalTimeout(p.timeouts.totalMs) : asGatewayError(err, "provider");
+      const failure = aborted ?? asGatewayError(err, "provider");
       outcome.failure = failure.failure;
       outcome.errorCode = failure.code;
       outcome.status ??= failure.upstreamStatus;
@@ -127,16 +135,12 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
     }
   }
   // Only reached when the client left or the total budget ran out during a backoff wait.
-  throw x.signal.aborted ? clientGone() : totalTimeout(p.timeouts.totalMs);
+  throw abortReason(x, p.timeouts.totalMs);
 }
 
 function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {
   outcome.latencyMs = performance.now() - sentAt;
   p.hooks.attemptFinished.call(x, outcome);
-}
-
-function totalTimeout(totalMs: number): GatewayError {
-  return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms` });
 }
 
 async function readAll(body: Readable): Promise<Buffer> {

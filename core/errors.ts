@@ -73,6 +73,16 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 400, type: "invalid_request", code, message, param });
   }
 
+  /** The client closed the connection (nginx's 499): nothing more is written. */
+  static clientClosed(): GatewayError {
+    return new GatewayError({ status: 499, type: "invalid_request", code: "client_closed_request", message: "the client closed the connection" });
+  }
+
+  /** The request's whole time budget (`timeouts.totalMs`) ran out. */
+  static totalTimeout(totalMs: number): GatewayError {
+    return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms` });
+  }
+
   static internal(source: string, cause: unknown): GatewayError {
     return new GatewayError({ status: 500, type: "internal", code: "internal_error", message: "internal gateway error", source, cause });
   }

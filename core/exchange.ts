@@ -68,7 +68,10 @@ export interface Exchange {
   readonly format: FormatTranslator;
   readonly headers: IncomingHttpHeaders;
   readonly inbound: InboundRequestInfo;
-  /** Aborted when the client goes away. */
+  /**
+   * Aborted when the client goes away or the request's total time (`timeouts.totalMs`) runs out;
+   * `signal.reason` is the GatewayError saying which.
+   */
   readonly signal: AbortSignal;
 
   /** The parsed JSON body; a guard step may replace it before planning. */

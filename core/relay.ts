@@ -121,6 +121,4 @@ export function streamFailure(err: unknown): GatewayError {
   return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_failed", message: "the upstream stream failed before it finished", failure: "stream", cause: err });
 }
 
-export function clientGone(): GatewayError {
-  return new GatewayError({ status: 499, type: "invalid_request", code: "client_closed_request", message: "the client closed the connection" });
-}
+export const clientGone = GatewayError.clientClosed;

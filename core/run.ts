@@ -17,7 +17,6 @@ const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_00
 
 export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
   let authed = false;
-  const signal = AbortSignal.any([x.signal, AbortSignal.timeout(p.timeouts.totalMs)]);
   try {
     const denied = await p.hooks.auth.promise(x);
     if (denied) return writeReply(x, res, denied);
@@ -38,7 +37,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
       policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
       if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
     }
-    await runAttempts(p, x, attempts, res, policy, signal);
+    await runAttempts(p, x, attempts, res, policy);
   } catch (err) {
     const failure = asGatewayError(err, "core");
     if (failure.type === "internal") p.log.error({ request: x.id, source: failure.source, err: describeCause(failure) }, "request failed");

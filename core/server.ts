@@ -116,10 +116,14 @@ export class GatewayServer {
     pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
     params: Record<string, string>, query: Record<string, string | string[] | undefined>,
   ): Promise<void> {
+    // One controller per request for both ends of its life: the client leaving, and the total
+    // time budget (a plain timer cleared at the end, so no timer outlives its request).
     const controller = new AbortController();
     res.once("close", () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) controller.abort(GatewayError.clientClosed());
     });
+    const totalMs = pipeline.timeouts.totalMs;
+    const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
     const inbound = { path: req.url?.split("?")[0] ?? route.path, params, query };
     const x: Exchange = {
       id: res.getHeader("x-switchyard-request-id") as string,
@@ -151,9 +155,14 @@ export class GatewayServer {
       const failure = err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body");
       if (failure.status === 413) res.setHeader("connection", "close");
       writeError(x, res, failure);
+      clearTimeout(budget);
       return;
     }
-    await runExchange(pipeline, x, res);
+    try {
+      await runExchange(pipeline, x, res);
+    } finally {
+      clearTimeout(budget);
+    }
   }
 
   private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
