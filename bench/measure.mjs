@@ -1,0 +1,259 @@
+// Runs one scenario against every target: start fresh, check one reply is right, warm up, then
+// the measured rounds (targets alternate order each round so drift on a shared machine falls on
+// both), and turn the results into rows of figures relative to the floor.
+import { join } from "node:path";
+import { request } from "undici";
+import { runClient } from "./processes.mjs";
+import { Skip } from "./targets.mjs";
+
+const median = (values) => {
+  const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+const round2 = (n) => (n === null || n === undefined ? null : Math.round(n * 100) / 100);
+
+export async function runScenario(scenario, { targets, upstream, opts, benchDir, log }) {
+  const loadScript = join(benchDir, "load.mjs");
+  const streamsScript = join(benchDir, "streams.mjs");
+  const rows = [];
+  const active = [];
+
+  for (const target of targets) {
+    if (!target.supports(scenario)) continue;
+    if (scenario.floorless && target.name === "floor") continue;
+    try {
+      const server = await target.start({ upstream, scenario });
+      active.push({ target, server, results: new Map() });
+    } catch (err) {
+      const status = err instanceof Skip ? "skipped" : "failed";
+      log(`[${scenario.id}] ${target.name} ${status}: ${err.message}`);
+      for (const v of scenario.variants) rows.push({ scenario: scenario.id, variant: v.id, target: target.name, status, reason: err.message });
+    }
+  }
+
+  try {
+    // A reply that is fast but wrong must not count: check one of each before any load.
+    for (const entry of [...active]) {
+      for (const v of scenario.variants) {
+        const problem = await checkReply(entry.server.url, entry.target.adapt(v.request));
+        if (problem) {
+          log(`[${scenario.id}] ${entry.target.name} failed the reply check (${v.id}): ${problem}`);
+          entry.failed = `reply check failed for ${v.id}: ${problem}`;
+          break;
+        }
+      }
+      if (entry.failed) continue;
+      if (opts.warmup <= 0) continue;
+      for (const v of scenario.variants) {
+        if (v.kind === "load" || v.kind === "soak") {
+          await runClient(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
+        } else {
+          // Streams warm up on a fast stream of the same route, so memory measured later is the streams' own.
+          const warm = v.warmupRequest ?? v.request;
+          await runClient(streamsScript, streamSpec(entry, { request: warm }, { mode: "ttfb", count: Math.min(opts.warmup, 500), concurrency: 16 }));
+        }
+      }
+    }
+    const running = active.filter((e) => !e.failed);
+
+    for (const v of scenario.variants) {
+      if (v.kind === "load" || v.kind === "ttfb") {
+        for (let r = 0; r < opts.rounds; r++) {
+          const order = r % 2 === 0 ? running : [...running].reverse();
+          for (const entry of order) {
+            const result =
+              v.kind === "load"
+                ? await runClient(loadScript, loadSpec(entry, v, opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }))
+                : await runClient(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 }));
+            log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
+            push(entry, v, result);
+          }
+        }
+      } else if (v.kind === "hold") {
+        for (const entry of running) push(entry, v, await holdStreams(entry, v, streamsScript, opts, log, scenario));
+      } else if (v.kind === "soak") {
+        for (const entry of running) push(entry, v, await soak(entry, v, loadScript, opts, log, scenario));
+      }
+    }
+    for (const entry of running) {
+      const exited = entry.server.exited();
+      if (exited) entry.crashed = `${entry.target.name} exited (${exited.code ?? exited.signal}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
+      else entry.memory = await entry.server.memory();
+    }
+  } finally {
+    await Promise.all(active.map((e) => e.server.stop()));
+  }
+
+  for (const entry of active) {
+    if (entry.failed) {
+      for (const v of scenario.variants) rows.push({ scenario: scenario.id, variant: v.id, target: entry.target.name, status: "failed", reason: entry.failed });
+    }
+  }
+  const floor = active.find((e) => e.target.name === "floor" && !e.failed);
+  for (const v of scenario.variants) {
+    const floorRow = floor ? summarize(v, floor) : null;
+    for (const entry of active) {
+      if (entry.failed) continue;
+      const row = entry === floor ? floorRow : summarize(v, entry);
+      relate(row, floorRow, v, opts);
+      if (entry.crashed) Object.assign(row, { status: "failed", reason: row.reason ? `${row.reason}; ${entry.crashed}` : entry.crashed });
+      rows.push({ scenario: scenario.id, ...row });
+    }
+  }
+  const variantIndex = (row) => scenario.variants.findIndex((v) => v.id === row.variant);
+  const targetIndex = (row) => targets.findIndex((t) => t.name === row.target);
+  rows.sort((a, b) => variantIndex(a) - variantIndex(b) || targetIndex(a) - targetIndex(b));
+  const ran = rows.filter((r) => r.status !== "skipped");
+  const status = rows.some((r) => r.status === "failed") ? "failed" : ran.length === 0 ? "skipped" : "ok";
+  return { id: scenario.id, n: scenario.n, title: scenario.title, status, rows };
+}
+
+function push(entry, variant, result) {
+  const list = entry.results.get(variant.id) ?? [];
+  list.push(result);
+  entry.results.set(variant.id, list);
+}
+
+function loadSpec(entry, variant, extra) {
+  const req = entry.target.adapt(variant.request);
+  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, connections: extra.connections ?? 32, rate: variant.rate, ...extra };
+}
+
+function streamSpec(entry, variant, extra) {
+  const req = entry.target.adapt(variant.request);
+  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, marker: req.marker, ...extra };
+}
+
+async function checkReply(baseUrl, req) {
+  try {
+    const res = await request(baseUrl + req.path, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return `status ${res.statusCode}: ${text.slice(0, 300)}`;
+    return req.check ? req.check(text) : null;
+  } catch (err) {
+    return String(err?.code ?? err?.message ?? err);
+  }
+}
+
+/** N slow streams at once; memory measured before (after a GC) and while all are open. */
+async function holdStreams(entry, variant, streamsScript, opts, log, scenario) {
+  const before = await entry.server.memory({ gc: true });
+  let during = null;
+  let openStreams = null;
+  const result = await runClient(streamsScript, streamSpec(entry, variant, { mode: "hold", streams: opts.streams, timeoutMs: opts.holdSec * 1000 + 120_000 }), {
+    onMessage: async (msg, reply) => {
+      if (msg?.type !== "open") return;
+      openStreams = msg.open;
+      during = await entry.server.memory({ gc: true });
+      reply({ type: "measured" });
+    },
+  });
+  const extra = { openMs: result.openMs, openAtMeasure: openStreams, rssBeforeKB: before.rssKB, rssOpenKB: during?.rssKB ?? null };
+  if (during && openStreams) {
+    extra.perStreamKB = round2((during.rssKB - before.rssKB) / openStreams);
+    if (during.heapUsed !== null && before.heapUsed !== null) extra.perStreamHeapKB = round2((during.heapUsed - before.heapUsed) / 1024 / openStreams);
+  }
+  log(`[${scenario.id}] ${entry.target.name}: ${result.completed}/${result.streams} completed, open after ${result.openMs} ms, ${extra.perStreamKB ?? "?"} KB RSS and ${extra.perStreamHeapKB ?? "?"} KB heap per open stream`);
+  return { ...result, extra };
+}
+
+/** One long run with memory (after a GC) at a checkpoint and at the end. */
+async function soak(entry, variant, loadScript, opts, log, scenario) {
+  const checkpoint = Math.max(1, Math.round(opts.soakRequests / 10));
+  const first = await runClient(loadScript, loadSpec(entry, variant, { amount: checkpoint, connections: opts.connections, rate: undefined }));
+  const atCheckpoint = await entry.server.memory({ gc: true });
+  log(`[${scenario.id}] ${entry.target.name} at ${checkpoint}: ${describe(first)}, RSS ${atCheckpoint.rssKB} KB`);
+  const rest = await runClient(loadScript, loadSpec(entry, variant, { amount: opts.soakRequests - checkpoint, connections: opts.connections, rate: undefined }));
+  const atEnd = await entry.server.memory({ gc: true });
+  log(`[${scenario.id}] ${entry.target.name} at ${opts.soakRequests}: ${describe(rest)}, RSS ${atEnd.rssKB} KB`);
+  const sum = (k) => first[k] + rest[k];
+  return {
+    rps: (first.ok + rest.ok) / (first.durationSec + rest.durationSec),
+    latencyMs: rest.latencyMs,
+    requests: sum("requests"),
+    ok: sum("ok"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
+    non2xx: sum("non2xx"),
+    mismatches: sum("mismatches"),
+    expected: opts.soakRequests,
+    extra: {
+      checkpoint,
+      rssCheckpointKB: atCheckpoint.rssKB,
+      rssEndKB: atEnd.rssKB,
+      heapCheckpointMB: atCheckpoint.heapUsed === null ? null : round2(atCheckpoint.heapUsed / 2 ** 20),
+      heapEndMB: atEnd.heapUsed === null ? null : round2(atEnd.heapUsed / 2 ** 20),
+      growthPct: round2(((atEnd.rssKB - atCheckpoint.rssKB) / atCheckpoint.rssKB) * 100),
+    },
+  };
+}
+
+function describe(r) {
+  if (r.mode) return `${r.completed}/${r.streams} ok, ttfb p50 ${r.ttfbMs?.p50} ms p99 ${r.ttfbMs?.p99} ms`;
+  const bad = r.errors + r.timeouts + r.non2xx + r.mismatches;
+  return `${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${bad ? `, ${bad} failed` : ""}`;
+}
+
+/** Medians over rounds for one target and variant; failures summed. */
+function summarize(variant, entry) {
+  const results = entry.results.get(variant.id) ?? [];
+  const row = { variant: variant.id, kind: variant.kind, target: entry.target.name, status: "ok", rssKB: entry.memory?.rssKB ?? null, peakRssKB: entry.memory?.hwmKB ?? null };
+  if (variant.kind === "load" || variant.kind === "soak") {
+    row.rps = round2(median(results.map((r) => r.rps)));
+    row.p50Ms = round2(median(results.map((r) => r.latencyMs.p50)));
+    row.p99Ms = round2(median(results.map((r) => r.latencyMs.p99)));
+    row.completed = results.reduce((a, r) => a + r.ok, 0);
+    row.errors = results.reduce((a, r) => a + r.errors + r.timeouts + r.non2xx + r.mismatches, 0);
+    row.non2xx = results.reduce((a, r) => a + r.non2xx, 0);
+    // Only runs of a fixed amount (smoke, soak) know how many should have completed.
+    const amounts = results.map((r) => r.expected ?? r.amount ?? null);
+    row.expected = amounts.length > 0 && amounts.every((a) => a !== null) ? amounts.reduce((a, b) => a + b, 0) : null;
+  } else {
+    row.rps = null;
+    row.p50Ms = round2(median(results.map((r) => r.ttfbMs?.p50)));
+    row.p99Ms = round2(median(results.map((r) => r.ttfbMs?.p99)));
+    row.completed = results.reduce((a, r) => a + r.completed, 0);
+    row.errors = results.reduce((a, r) => a + r.failed, 0);
+    row.expected = results.reduce((a, r) => a + r.streams, 0);
+    if (variant.kind === "ttfb") row.extra = { headersP50Ms: round2(median(results.map((r) => r.headersMs?.p50))) };
+  }
+  if (results[0]?.extra) row.extra = results[0].extra;
+  if (row.errors > 0 || (row.expected !== null && row.completed < row.expected)) {
+    row.status = "failed";
+    const detail = results
+      .map((r) => (typeof r.errors === "object" && Object.keys(r.errors).length > 0 ? JSON.stringify(r.errors) : r.statusCodes ? `statuses ${JSON.stringify(r.statusCodes)}` : ""))
+      .find(Boolean);
+    row.reason = `${row.errors} failed, ${row.completed} of ${row.expected ?? "?"} completed${detail ? ` (${detail})` : ""}`;
+  }
+  return row;
+}
+
+/** Ratio and added latency against the floor, and the bar's verdict for non-floor rows. */
+function relate(row, floorRow, variant, opts) {
+  const bar = variant.bar ?? {};
+  if (floorRow && row !== floorRow) {
+    if (row.rps !== null && floorRow.rps && !variant.rate) row.ratio = round2(row.rps / floorRow.rps);
+    if (bar.addedP99MaxMs !== undefined && row.p99Ms !== null && floorRow.p99Ms !== null) row.addedMs = round2(row.p99Ms - floorRow.p99Ms);
+    if (bar.addedP50MaxMs !== undefined && row.p50Ms !== null && floorRow.p50Ms !== null) row.addedMs = round2(row.p50Ms - floorRow.p50Ms);
+  }
+  if (variant.rate && row.rps !== null && !opts.smoke) {
+    // Latency at a rate the process could not keep up with is queueing, not the gateway's cost.
+    row.sustained = row.rps >= 0.95 * variant.rate && (floorRow?.rps ?? 0) >= 0.95 * variant.rate;
+  }
+  if (row.target === "floor") return;
+  // A smoke run's few hundred requests say nothing about speed: its bars are not judged.
+  const verdict = (text, met) => (row.bar = { text, met: opts.smoke ? null : met });
+  if (bar.ratioMin !== undefined) verdict(`>=${bar.ratioMin}x floor req/s`, row.ratio === undefined ? null : row.ratio >= bar.ratioMin);
+  else if (bar.addedP99MaxMs !== undefined) verdict(`p99 +<=${bar.addedP99MaxMs} ms`, row.addedMs === undefined || row.sustained === false ? null : row.addedMs <= bar.addedP99MaxMs);
+  else if (bar.addedP50MaxMs !== undefined) verdict(`p50 TTFB +<=${bar.addedP50MaxMs} ms`, row.addedMs === undefined ? null : row.addedMs <= bar.addedP50MaxMs);
+  else if (bar.perStreamKBMax !== undefined) verdict(`<=${bar.perStreamKBMax} KB/stream, 0 failed`, row.extra?.perStreamKB === undefined ? null : row.extra.perStreamKB <= bar.perStreamKBMax && row.errors === 0);
+  else if (bar.growthMaxPct !== undefined) verdict(`RSS growth <=${bar.growthMaxPct}%`, row.extra?.growthPct === undefined ? null : row.extra.growthPct <= bar.growthMaxPct);
+}

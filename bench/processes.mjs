@@ -1,0 +1,167 @@
+// Starting, measuring and stopping the bench's processes. Every server runs in its own node
+// process on loopback, preloaded with probe.mjs so its heap can be read over IPC.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { request } from "undici";
+
+const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
+const PROBE = pathToFileURL(`${BENCH_DIR}probe.mjs`).href;
+const OUTPUT_KEPT = 16 * 1024;
+
+/** A port free right now on 127.0.0.1 (for servers that cannot listen on port 0 and tell us). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** VmRSS and VmHWM (peak) of a process, in KB, from /proc. */
+export function procMemoryKB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return { rssKB: field("VmRSS"), hwmKB: field("VmHWM") };
+  } catch {
+    return { rssKB: null, hwmKB: null };
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `node [--expose-gc --import probe] script ...args`. Ready when stdout prints
+ * "listening <url>" (ready: "line") or when GET <readyUrl> answers 200 (ready: { url }).
+ * Rejects with the process's own output when it exits or stalls before it is ready.
+ */
+export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 20_000 }) {
+  const nodeArgs = probe ? ["--expose-gc", "--import", PROBE, script, ...args] : [script, ...args];
+  const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
+  let output = "";
+  let exited = null;
+  const keep = (chunk) => {
+    output += chunk.toString("utf8");
+    if (output.length > OUTPUT_KEPT * 2) output = output.slice(-OUTPUT_KEPT);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve((exited = { code, signal }))));
+  child.on("error", keep);
+  // The IPC channel must not hold the bench open once everything is stopped.
+  child.channel?.unref();
+
+  const server = {
+    name,
+    pid: child.pid,
+    child,
+    url: null,
+    output: () => output.slice(-OUTPUT_KEPT),
+    exited: () => exited,
+    /** Memory now: RSS from /proc; heap from the probe (null without one). `gc` runs a full GC first. */
+    async memory({ gc = false } = {}) {
+      const heap = probe && exited === null ? await askMemory(child, gc) : null;
+      return { ...procMemoryKB(child.pid), heapUsed: heap?.heapUsed ?? null, heapTotal: heap?.heapTotal ?? null, external: heap?.external ?? null };
+    },
+    async stop() {
+      if (exited !== null) return exited;
+      child.kill("SIGTERM");
+      const done = await Promise.race([exit, sleep(5000).then(() => null)]);
+      if (done) return done;
+      child.kill("SIGKILL");
+      return exit;
+    },
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  const failure = (why) => new Error(`${name} ${why}:\n${tail(output)}`);
+  if (ready === "line") {
+    server.url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(failure(`not listening after ${timeoutMs} ms`)), timeoutMs);
+      const onData = () => {
+        const m = /listening (http:\/\/\S+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          child.stdout.off("data", onData);
+          resolve(m[1]);
+        }
+      };
+      child.stdout.on("data", onData);
+      exit.then((e) => { clearTimeout(timer); reject(failure(`exited (${e.code ?? e.signal}) before listening`)); });
+    }).catch(async (err) => { await server.stop(); throw err; });
+    return server;
+  }
+  server.url = ready.baseUrl;
+  for (;;) {
+    if (exited !== null) throw failure(`exited (${exited.code ?? exited.signal}) before it was ready`);
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw failure(`not ready after ${timeoutMs} ms`);
+    }
+    try {
+      const res = await request(ready.url, { headersTimeout: 1000, bodyTimeout: 1000 });
+      await res.body.dump();
+      if (ready.accept ? ready.accept(res.statusCode) : res.statusCode === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+}
+
+function askMemory(child, gc) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { child.off("message", onMessage); resolve(null); }, 10_000);
+    const onMessage = (msg) => {
+      if (msg?.type !== "memory") return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve(msg);
+    };
+    child.on("message", onMessage);
+    try {
+      child.send({ type: "memory", gc });
+    } catch {
+      clearTimeout(timer);
+      resolve(null);
+    }
+  });
+}
+
+/** The last few lines of a process's output, for error messages. */
+export function tail(text, lines = 15) {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/**
+ * Runs a bench client script (load.mjs, streams.mjs) with a JSON spec in its own process and
+ * resolves with the JSON line it prints. `onMessage` receives its IPC messages (with a reply fn).
+ */
+export function runClient(script, spec, { onMessage } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    if (onMessage) child.on("message", (msg) => onMessage(msg, (reply) => child.connected && child.send(reply)));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop();
+      if (code === 0 && line) {
+        try {
+          return resolve(JSON.parse(line));
+        } catch {
+          // fall through to the error below
+        }
+      }
+      reject(new Error(`${script} exited ${code}: ${tail(err || out)}`));
+    });
+  });
+}

@@ -1,0 +1,55 @@
+// The bench's table: one row per scenario, variant and target, figures beside the floor's.
+
+const fmt = (n, digits = 2) => (n === null || n === undefined ? "" : typeof n === "number" ? n.toFixed(digits) : String(n));
+const mb = (kb) => (kb === null || kb === undefined || Number.isNaN(kb) ? "" : (kb / 1024).toFixed(1));
+
+function notes(row) {
+  if (row.status === "skipped") return `skipped: ${shorten(row.reason)}`;
+  const parts = [];
+  if (row.status === "failed") parts.push(`FAILED: ${shorten(row.reason)}`);
+  if (row.sustained === false) parts.push(`offered rate not sustained on this machine: latency is queueing, bar not judged`);
+  if (row.bar && row.bar.met !== null) parts.push(`${row.bar.met ? "meets" : "MISSES"} bar ${row.bar.text}`);
+  const x = row.extra ?? {};
+  if (x.perStreamKB !== undefined) parts.push(`${x.perStreamKB} KB RSS + ${x.perStreamHeapKB ?? "?"} KB heap per open stream (${x.openAtMeasure} open after ${x.openMs} ms)`);
+  if (x.growthPct !== undefined) parts.push(`RSS ${mb(x.rssCheckpointKB)} MB at ${x.checkpoint}, ${mb(x.rssEndKB)} MB at end (${x.growthPct}%); heap ${x.heapCheckpointMB} -> ${x.heapEndMB} MB`);
+  if (x.headersP50Ms !== undefined) parts.push(`headers p50 ${x.headersP50Ms} ms`);
+  if (row.kind === "hold" || row.kind === "ttfb") parts.push(`${row.completed}/${row.expected} streams completed`);
+  return parts.join("; ");
+}
+
+const shorten = (text = "", max = 140) => {
+  const one = String(text).replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+};
+
+export function renderTable(report) {
+  const header = ["scenario", "variant", "target", "req/s", "p50 ms", "p99 ms", "x floor", "added ms", "RSS MB", "notes"];
+  const lines = [header];
+  for (const s of report.scenarios) {
+    for (const r of s.rows) {
+      lines.push([
+        `${s.n} ${s.id}`,
+        r.variant,
+        r.target,
+        fmt(r.rps, 0),
+        fmt(r.p50Ms),
+        fmt(r.p99Ms),
+        fmt(r.ratio),
+        fmt(r.addedMs),
+        mb(r.rssKB),
+        notes(r),
+      ]);
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  const numeric = new Set([3, 4, 5, 6, 7, 8]);
+  const render = (l) => l.map((cell, i) => (i === l.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
+  const out = [render(lines[0]), widths.map((w, i) => "-".repeat(i === widths.length - 1 ? 5 : w)).join("  "), ...lines.slice(1).map(render)];
+  if (report.mode === "smoke") out.push("", "smoke run: a few hundred requests each, checked for completion only; the figures mean nothing and no bar is judged.");
+  const kinds = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.kind)));
+  out.push("", "req/s, p50, p99: medians over the rounds; RSS MB: the process at the end of the scenario.");
+  if (kinds.has("load")) out.push("@rate rows: a fixed offered rate; added ms = p99 over the floor's.");
+  if (kinds.has("ttfb")) out.push("ttfb rows: p50/p99 are the time to the first streamed byte, one stream at a time; added ms = p50 over the floor's.");
+  if (kinds.has("hold")) out.push("hold rows: p50/p99 are the time to the first byte while all streams open; per-stream memory is measured (after a GC) while all are open.");
+  return out.join("\n");
+}

@@ -1,0 +1,151 @@
+// `npm run bench`: starts the bench upstream, the floor (bare proxy), switchyard and any other
+// gateway installed locally, each in its own process on loopback; runs the scenarios with
+// floor and gateways alternating over several rounds; prints medians as a table (or --json).
+// See bench/README.md for how to read it and the bar it is held to.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runScenario } from "./measure.mjs";
+import { startServer } from "./processes.mjs";
+import { renderTable } from "./report.mjs";
+import { scenarios } from "./scenarios.mjs";
+import { floorTarget, otherTargets, switchyardTarget } from "./targets.mjs";
+
+const benchDir = fileURLToPath(new URL(".", import.meta.url));
+const rootDir = join(benchDir, "..");
+
+const USAGE = `node bench/run.mjs [options]
+  --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
+  --json               print the report as JSON instead of a table (progress goes to stderr)
+  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak (1-6); default all but soak
+  --rounds N           measured rounds per target, alternating order (default 3; smoke 1)
+  --duration S         seconds per load run (default 5)
+  --connections N      autocannon connections (default 32)
+  --rate N             offered req/s for the latency run of scenario 1 (default 2000)
+  --warmup N           requests per target and variant before measuring (default 2000; smoke 50)
+  --ttfb-count N       streams per TTFB run, one at a time (default 200; smoke 50)
+  --streams N          slow streams held open in scenario 5 (default 5000; smoke 200)
+  --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 2)
+  --chunk-ms MS        interval between slow-stream chunks (default 500)
+  --soak               also run scenario 6, the soak
+  --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
+  --log-level LEVEL    switchyard's LOG_LEVEL (default warn)`;
+
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      scenario: { type: "string" },
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      connections: { type: "string" },
+      rate: { type: "string" },
+      warmup: { type: "string" },
+      "ttfb-count": { type: "string" },
+      streams: { type: "string" },
+      "hold-sec": { type: "string" },
+      "chunk-ms": { type: "string" },
+      soak: { type: "boolean", default: false },
+      "soak-requests": { type: "string" },
+      "log-level": { type: "string", default: "warn" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    process.exit(0);
+  }
+  const smoke = values.smoke;
+  const num = (name, full, smokeValue = full) => {
+    const raw = values[name];
+    if (raw === undefined) return smoke ? smokeValue : full;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  return {
+    smoke,
+    json: values.json,
+    scenario: values.scenario,
+    soak: values.soak,
+    rounds: num("rounds", 3, 1),
+    duration: num("duration", 5),
+    connections: num("connections", 32),
+    rate: num("rate", 2000),
+    warmup: num("warmup", 2000, 50),
+    ttfbCount: num("ttfb-count", 200, 50),
+    streams: num("streams", 5000, 200),
+    holdSec: num("hold-sec", 30, 2),
+    chunkMs: num("chunk-ms", 500),
+    soakRequests: num("soak-requests", 1_000_000, 2000),
+    smokeRequests: 300,
+    logLevel: values["log-level"],
+  };
+}
+
+function selectScenarios(all, opts) {
+  if (!opts.scenario) return all.filter((s) => s.onlyWith !== "soak" || opts.soak);
+  const wanted = opts.scenario.split(",").map((s) => s.trim()).filter(Boolean);
+  const picked = [];
+  for (const w of wanted) {
+    const s = all.find((x) => x.id === w || String(x.n) === w);
+    if (!s) throw new Error(`unknown scenario ${JSON.stringify(w)}; known: ${all.map((x) => `${x.n}/${x.id}`).join(", ")}`);
+    picked.push(s);
+  }
+  return picked;
+}
+
+async function main() {
+  const opts = readOptions();
+  const log = (line) => process.stderr.write(line + "\n");
+  const selected = selectScenarios(scenarios(opts), opts);
+  const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
+  const switchyard = switchyardTarget({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), logLevel: opts.logLevel });
+  const others = otherTargets({ rootDir });
+  const targets = [floorTarget({ benchDir }), switchyard, ...others];
+  if (switchyard.missing) log(`note: switchyard ${switchyard.missing}; its column is skipped, the floor still runs`);
+  for (const o of others) log(`note: extra column for ${o.name}`);
+
+  const report = {
+    ok: true,
+    mode: opts.smoke ? "smoke" : "full",
+    startedAt: new Date().toISOString(),
+    machine: { node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((n) => Math.round(n * 100) / 100) },
+    options: { ...opts, json: undefined },
+    switchyard: { available: !switchyard.missing, reason: switchyard.missing ?? undefined },
+    others: others.map((o) => o.name),
+    scenarios: [],
+  };
+
+  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), probe: false });
+  try {
+    for (const scenario of selected) {
+      log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
+      try {
+        report.scenarios.push(await runScenario(scenario, { targets, upstream, opts, benchDir, log }));
+      } catch (err) {
+        log(`[${scenario.id}] harness error: ${err.stack ?? err}`);
+        report.scenarios.push({ id: scenario.id, n: scenario.n, title: scenario.title, status: "failed", reason: String(err.message ?? err), rows: [] });
+      }
+    }
+  } finally {
+    await upstream.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  report.ok = report.scenarios.every((s) => s.status !== "failed");
+  process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderTable(report) + "\n");
+  if (!report.ok) log("bench: some scenarios failed (see FAILED rows)");
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,107 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+// The bench's own smoke run (`node bench/run.mjs --smoke --json`): a few hundred requests per
+// scenario against the bare-proxy floor and, when built, switchyard. Only completion and errors
+// are asserted here; the figures of a smoke run mean nothing and are never checked.
+
+interface Row {
+  scenario: string;
+  variant: string;
+  target: string;
+  status: "ok" | "skipped" | "failed";
+  reason?: string;
+  errors?: number;
+  non2xx?: number;
+  completed?: number;
+  expected?: number | null;
+}
+interface Report {
+  ok: boolean;
+  mode: string;
+  switchyard: { available: boolean; reason?: string };
+  scenarios: { id: string; status: string; reason?: string; rows: Row[] }[];
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SMOKE_TIMEOUT_MS = 15 * 60_000;
+const DEFAULT_SCENARIOS = ["chat", "stream", "anthropic", "http", "hold"];
+
+function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["bench/run.mjs", "--smoke", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), SMOKE_TIMEOUT_MS - 30_000);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("bench smoke run", () => {
+  let run: { code: number | null; stdout: string; stderr: string };
+  let report: Report;
+  let rows: Row[];
+
+  beforeAll(async () => {
+    run = await runSmoke();
+    try {
+      report = JSON.parse(run.stdout) as Report;
+    } catch {
+      throw new Error(`bench printed no JSON report (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
+    }
+    rows = report.scenarios.flatMap((s) => s.rows);
+  }, SMOKE_TIMEOUT_MS);
+
+  it("exits 0 and reports every default scenario in smoke mode", () => {
+    expect(report.mode).toBe("smoke");
+    expect(report.scenarios.map((s) => s.id)).toEqual(DEFAULT_SCENARIOS);
+    const failed = report.scenarios.filter((s) => s.status === "failed").map((s) => ({ id: s.id, reason: s.reason, rows: s.rows.filter((r) => r.status === "failed") }));
+    expect(failed).toEqual([]);
+    expect(run.code, run.stderr.slice(-4000)).toBe(0);
+  });
+
+  it("completes every request of every row that ran, with 0 errors and 0 non-2xx replies", () => {
+    const ran = rows.filter((r) => r.status !== "skipped");
+    expect(ran.length).toBeGreaterThan(0);
+    for (const r of ran) {
+      const label = `${r.scenario}/${r.variant}/${r.target}: ${r.reason ?? ""}`;
+      expect(r.status, label).toBe("ok");
+      expect(r.errors, label).toBe(0);
+      if (r.non2xx !== undefined) expect(r.non2xx, label).toBe(0);
+      expect(r.expected, label).toBeGreaterThan(0);
+      expect(r.completed, label).toBe(r.expected);
+    }
+  });
+
+  it("runs the floor in every scenario, so each has a baseline", () => {
+    for (const s of report.scenarios) {
+      expect(s.rows.some((r) => r.target === "floor" && r.status === "ok"), s.id).toBe(true);
+    }
+  });
+
+  it("says why for every row it skipped", () => {
+    for (const r of rows.filter((row) => row.status === "skipped")) {
+      expect(typeof r.reason === "string" && r.reason.length > 10, `${r.scenario}/${r.variant}/${r.target}`).toBe(true);
+    }
+  });
+
+  it("runs switchyard in every scenario whose pipeline it serves once it is built (only the http format may be missing)", () => {
+    if (!report.switchyard.available) {
+      expect(report.switchyard.reason).toMatch(/dist\/core\/cli\.js/);
+      return;
+    }
+    for (const s of report.scenarios) {
+      for (const r of s.rows.filter((row) => row.target === "switchyard")) {
+        if (s.id === "http" && r.status === "skipped") continue;
+        expect(r.status, `${r.scenario}/${r.variant}: ${r.reason ?? ""}`).toBe("ok");
+      }
+    }
+  });
+});
