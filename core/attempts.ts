@@ -14,6 +14,7 @@ import type { IrRequest } from "./ir.js";
 import type { UpstreamReply } from "./provider.js";
 import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
+import { sseFrame } from "./sse.js";
 
 type FallbackRule = string | number;
 
@@ -217,11 +218,16 @@ async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerResponse
       readUsage = () => stream.usage;
       return { passthrough: false, push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
     }
-    const observer = x.format.createStreamObserver();
+    const observer = x.format.createStreamObserver(x.body);
     readUsage = () => observer.usage;
+    const mustFilter = observer.filters;
     return {
-      passthrough: true,
-      push: (ev) => observer.push(ev),
+      passthrough: !mustFilter,
+      push: mustFilter
+        ? (ev) => {
+            if (observer.push(ev) !== false) write(sseFrame(ev.data, ev.event));
+          }
+        : (ev) => observer.push(ev),
       end: () => {},
       // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
       error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),

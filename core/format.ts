@@ -34,9 +34,18 @@ export interface StreamDecoder {
   end(): void;
 }
 
-/** Reads usage and finish reason from a stream passed through byte for byte. */
+/** Reads usage from a stream passed through to a client of the same format. */
 export interface StreamObserver {
-  push(event: SseEvent): void;
+  /**
+   * Sees every event; returns false to keep one from the client: an event the gateway asked the
+   * upstream for and the client did not (OpenAI's usage chunk when the client did not ask for it).
+   */
+  push(event: SseEvent): boolean | void;
+  /**
+   * True when `push` may drop events: the relay then writes events re-framed instead of the raw
+   * bytes. False keeps the byte-for-byte fast path.
+   */
+  readonly filters: boolean;
   readonly usage: IrUsage | undefined;
 }
 
@@ -92,6 +101,6 @@ export interface FormatTranslator {
   preparePassthrough(body: Record<string, unknown>, upstreamModel: string, stream: boolean): Record<string, unknown>;
   /** Usage from a non-streamed wire response body. */
   usageOf(body: unknown): IrUsage | undefined;
-  /** Watches a passed-through stream for its usage; cheaper than a full decoder. */
-  createStreamObserver(): StreamObserver;
+  /** Watches a passed-through stream for its usage; cheaper than a full decoder. `clientBody` is the client's own request. */
+  createStreamObserver(clientBody: Record<string, unknown>): StreamObserver;
 }

@@ -68,9 +68,10 @@ export class SseParser {
   }
 }
 
-/** Frames one SSE event. `data` must not contain newlines (JSON.stringify output never does). */
+/** Frames one SSE event; multi-line data becomes one `data:` line per line, as the parser joined them. */
 export function sseFrame(data: string, event?: string): string {
-  return event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`;
+  const lines = data.includes("\n") ? data.split("\n").join("\ndata: ") : data;
+  return event === undefined ? `data: ${lines}\n\n` : `event: ${event}\ndata: ${lines}\n\n`;
 }
 
 /** A comment line: keeps idle proxies from closing a quiet stream. */

@@ -159,6 +159,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
 /** Reads usage from a passed-through stream: parses only message_start and message_delta events. */
 export class AnthropicUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  /** Anthropic streams always carry usage: nothing is added upstream, so nothing is held back. */
+  readonly filters = false;
   private counters: WireObject = {};
 
   push(event: SseEvent): void {

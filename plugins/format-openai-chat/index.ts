@@ -28,7 +28,7 @@ export const openAiChatTranslator: FormatTranslator = {
   createStreamDecoder: (emit) => new OpenAiChatStreamDecoder(emit),
   preparePassthrough: (body, upstreamModel, stream) => openAiChatPreparePassthrough(body, upstreamModel, stream),
   usageOf: (body) => openAiChatUsageOf(body),
-  createStreamObserver: () => new OpenAiChatUsageObserver(),
+  createStreamObserver: (clientBody) => new OpenAiChatUsageObserver(clientBody),
 };
 
 export default definePlugin({

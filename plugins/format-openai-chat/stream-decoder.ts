@@ -106,16 +106,30 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */
 export class OpenAiChatUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  /**
+   * The gateway always asks upstream for usage (for cost and records); a client that did not ask
+   * must not get the extra `choices: []` chunk, which code reading `choices[0]` trips over.
+   */
+  readonly filters: boolean;
 
-  push(event: SseEvent): void {
+  constructor(clientBody: Record<string, unknown>) {
+    const options = clientBody.stream_options;
+    this.filters = !(isObject(options) && options.include_usage === true);
+  }
+
+  push(event: SseEvent): boolean {
     // With include_usage every chunk says `"usage":null`; only the real one names prompt_tokens.
-    if (!event.data.includes('"prompt_tokens"')) return;
+    if (!event.data.includes('"prompt_tokens"')) return true;
     try {
       const chunk: unknown = JSON.parse(event.data);
-      const usage = isObject(chunk) ? usageToIr(chunk.usage) : undefined;
+      if (!isObject(chunk)) return true;
+      const usage = usageToIr(chunk.usage);
       if (usage !== undefined) this.usage = usage;
+      const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+      return !(this.filters && usageOnly);
     } catch {
       // A malformed chunk is the client's to see; the observer only loses this reading.
+      return true;
     }
   }
 }

@@ -85,3 +85,32 @@ describe("default pipeline with the official openai client", () => {
     expect(JSON.stringify(records)).not.toContain("record me");
   });
 });
+
+describe("default pipeline, a stream whose client did not ask for usage", () => {
+  let gw: Awaited<ReturnType<typeof startDefaultPipeline>>;
+  beforeAll(async () => {
+    gw = await startDefaultPipeline();
+  });
+  afterAll(() => gw?.close());
+
+  it("gets no usage-only chunk (every chunk has a choice), while the record still has the usage", async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: "mock-small", messages: [{ role: "user", content: "Hello" }], stream: true })
+      .withResponse();
+    let text = "";
+    for await (const chunk of stream) {
+      expect(chunk.choices).toHaveLength(1);
+      text += chunk.choices[0]!.delta.content ?? "";
+    }
+    expect(text).toContain("mock provider");
+    const id = response.headers.get("x-switchyard-request-id");
+    let record: any;
+    for (let i = 0; i < 100 && !record; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      record = (await readRecords(gw.recordsFile)).find((r) => r.id === id);
+    }
+    expect(record.usage.outputTokens).toBeGreaterThan(0);
+    expect(record.costUsd).toBeGreaterThan(0);
+  });
+});

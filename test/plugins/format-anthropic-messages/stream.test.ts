@@ -124,7 +124,7 @@ describe("format-anthropic-messages streams", () => {
   }
 
   it("observes usage from message_start and message_delta only", () => {
-    const observer = t.createStreamObserver();
+    const observer = t.createStreamObserver({});
     for (const e of sseEvents(readFixtureText("anthropic-messages", "stream-thinking-tools.sse"))) observer.push(e);
     expect(observer.usage).toEqual({ inputTokens: 1496, outputTokens: 89, cachedReadTokens: 1024, cacheWriteTokens: 0 });
   });

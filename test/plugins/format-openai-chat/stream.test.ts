@@ -124,12 +124,25 @@ describe("format-openai-chat streams", () => {
   });
 
   it("observes usage in a passed-through stream, parsing only the usage chunk", () => {
-    const observer = t.createStreamObserver();
-    for (const e of sseEvents(readFixtureText("openai-chat", "stream-text-usage.sse"))) observer.push(e);
+    const observer = t.createStreamObserver({ stream: true, stream_options: { include_usage: true } });
+    const kept = sseEvents(readFixtureText("openai-chat", "stream-text-usage.sse")).filter((e) => observer.push(e) !== false);
     expect(observer.usage).toEqual({ inputTokens: 19, outputTokens: 3, cachedReadTokens: 0, reasoningTokens: 0 });
-    const quiet = t.createStreamObserver();
+    expect(observer.filters).toBe(false);
+    expect(kept.some((e) => e.data.includes('"prompt_tokens"'))).toBe(true);
+    const quiet = t.createStreamObserver({ stream: true });
     quiet.push({ data: '{"usage":{"prompt_tokens": oops' });
     quiet.push({ data: "[DONE]" });
     expect(quiet.usage).toBeUndefined();
+  });
+
+  it("reads usage but holds back the usage-only chunk from a client that did not ask for it", () => {
+    const observer = t.createStreamObserver({ stream: true });
+    expect(observer.filters).toBe(true);
+    const events = sseEvents(readFixtureText("openai-chat", "stream-text-usage.sse"));
+    const kept = events.filter((e) => observer.push(e) !== false);
+    expect(observer.usage).toMatchObject({ inputTokens: 19, outputTokens: 3 });
+    expect(kept).toHaveLength(events.length - 1);
+    expect(kept.some((e) => e.data.includes('"prompt_tokens"'))).toBe(false);
+    expect(kept.at(-1)!.data).toBe("[DONE]");
   });
 });

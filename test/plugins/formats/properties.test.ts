@@ -112,7 +112,7 @@ for (const c of FORMATS) {
             for (const e of events) decoder.push(e);
             decoder.end();
           });
-          const observer = t.createStreamObserver();
+          const observer = t.createStreamObserver({});
           for (const e of events) observer.push(e);
         }),
         RUNS,
