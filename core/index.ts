@@ -12,6 +12,8 @@ export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
+export { UsageTally, USAGE_GROUPS } from "./usage.js";
+export type { UsageQuery, UsageReport, UsageRow, UsageGroupBy } from "./usage.js";
 export { loadPricing, createPriceTable, costOf } from "./pricing.js";
 export type { ModelPrice, PricingFile, PriceTable } from "./pricing.js";
 export * from "./upstream-errors.js";
