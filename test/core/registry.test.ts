@@ -130,4 +130,9 @@ describe("plugin commands", () => {
     expect(() => PluginRegistry.fromPlugins([withCommands("a", { keys: { description: "no run" } })])).toThrow(/command "keys": run must be a function/);
     expect(() => PluginRegistry.fromPlugins([withCommands("a", { keys: { run: async () => 0 } })])).toThrow(/command "keys": description must be a non-empty string/);
   });
+
+  it("finds the keys command of the built-in auth-api-key plugin", async () => {
+    const registry = await PluginRegistry.builtIn();
+    expect(registry.command("keys")?.plugin).toBe("auth-api-key");
+  });
 });
