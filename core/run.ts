@@ -24,11 +24,11 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     const denied = await p.hooks.auth.promise(x);
     if (denied) return writeReply(x, res, denied);
     authed = true;
-    if (x.route.admin) {
-      // Fail closed: a pipeline without an auth step, or with one that knows no roles, must not open an admin route.
-      if (x.role !== "admin") throw new GatewayError({ status: 403, type: "permission", code: "admin_key_required", message: "this route needs an admin API key", source: "core" });
-      return await answerUsage(p, x, res);
+    // Fail closed: a pipeline without an auth step, or with one that knows no roles, must not open an admin route.
+    if (x.route.admin && x.role !== "admin") {
+      throw new GatewayError({ status: 403, type: "permission", code: "admin_key_required", message: "this route needs an admin API key", source: "core" });
     }
+    if (x.route.endpoint === "usage") return await answerUsage(p, x, res);
     const rejected = await p.hooks.validate.promise(x);
     if (rejected) return writeReply(x, res, rejected);
     if (x.route.endpoint === "models") return listModels(p, x, res);
