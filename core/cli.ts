@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * switchyard serve | check | plugins
+ * switchyard serve | check | plugins | help, and the commands plugins contribute (`keys` from
+ * auth-api-key…), found through the registry so that core names no plugin.
  */
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "./check.js";
 import { compilePipeline, type CompiledPipeline } from "./compile.js";
 import { loadPipelines } from "./loader.js";
 import { createLogger } from "./log.js";
-import { describePlugins } from "./plugin-catalog.js";
-import { PluginRegistry } from "./registry.js";
+import { describeCommands, describePlugins } from "./plugin-catalog.js";
+import { PluginRegistry, type RegisteredCommand } from "./registry.js";
 import { GatewayServer } from "./server.js";
 
 const USAGE = `usage:
@@ -18,7 +19,9 @@ const USAGE = `usage:
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
   switchyard plugins
-      list plugins with their config fields`;
+      list plugins with their config fields
+  switchyard help
+      this text, with the commands plugins contribute`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,12 +37,29 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(USAGE + "\n");
+      process.stdout.write(await usage());
       return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+    default: {
+      const registry = await PluginRegistry.builtIn();
+      const contributed = registry.command(command);
+      if (contributed) return contributed.command.run(rest);
+      process.stderr.write(`unknown command "${command}"\n${describeUsage(registry.commands())}`);
       return 1;
+    }
   }
+}
+
+/** The usage text; a plugin that fails to load is reported, not allowed to hide the core commands. */
+async function usage(): Promise<string> {
+  try {
+    return describeUsage((await PluginRegistry.builtIn()).commands());
+  } catch (err) {
+    return `${USAGE}\n\nplugin commands unavailable: ${err instanceof Error ? err.message : String(err)}\n`;
+  }
+}
+
+function describeUsage(commands: readonly RegisteredCommand[]): string {
+  return `${USAGE}\n${describeCommands(commands)}`;
 }
 
 async function check(args: string[]): Promise<number> {

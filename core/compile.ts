@@ -103,7 +103,7 @@ async function closeAll(instances: StepInstance[], backends: Map<string, Backend
 /** Which argument of each hook is the Exchange; waterfall hooks pass their value through when a step is skipped. */
 const EXCHANGE_ARG: Record<HookName, number> = {
   auth: 0, validate: 0, plan: 1, translate: 0, streamPolicy: 1,
-  attemptStarted: 0, attemptFinished: 0, usage: 0, settle: 0, record: 1,
+  attemptStarted: 0, attemptFinished: 0, usage: 0, settle: 0, record: 1, queryUsage: 1,
 };
 const WATERFALL: ReadonlySet<HookName> = new Set(["plan", "streamPolicy"]);
 /** After the response: a failing step there must never fail (or delay) the request. */

@@ -14,8 +14,14 @@ export interface RouteInfo {
   path: string;
   /** The client's wire format on this route. */
   format: string;
-  /** What the route does: generate a reply (default) or list models. */
-  endpoint: "generate" | "models";
+  /** What the route does: generate a reply (default), list models, or report usage (admin). */
+  endpoint: "generate" | "models" | "usage";
+  /**
+   * True on routes for operators, not model clients (endpoint "usage"): only callers whose auth
+   * step set `role: "admin"` get through. Derived from the endpoint, never set in a file, so no
+   * typo can open an admin route to client keys.
+   */
+  admin?: boolean;
 }
 
 /** A backend as compiled from the pipeline file. */
@@ -82,6 +88,11 @@ export interface Exchange {
   /** Set by auth. */
   tenant?: string;
   keyId?: string;
+  /**
+   * Set by auth: "admin" for operator credentials, which admin routes require (the core refuses
+   * an admin route to anyone else, with or without an auth step); "client" or unset otherwise.
+   */
+  role?: "client" | "admin";
   /** The request in IR, set by the translate step the first time a translation needs it. */
   ir?: IrRequest;
 

@@ -6,6 +6,7 @@
  * Request phases, in order:
  *   auth -> validate -> plan -> [attempt loop: translate -> attemptStarted -> provider.send -> attemptFinished]
  *   -> (response written; `usage` as soon as usage is known) -> settle -> record
+ * Usage routes (admin): auth -> queryUsage -> settle; they write no record.
  */
 import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncHook, SyncWaterfallHook } from "tapable";
 import type { SseTextSink } from "./format.js";
@@ -13,6 +14,7 @@ import type { Attempt, AttemptOutcome, Exchange, Reply } from "./exchange.js";
 import type { IrUsage } from "./ir.js";
 import type { RequestRecord } from "./record.js";
 import type { SseEvent } from "./sse.js";
+import type { UsageQuery, UsageReport } from "./usage.js";
 
 /** A cross-format translation for one attempt, made by the translate step. */
 export interface Translation {
@@ -66,6 +68,12 @@ export class PipelineHooks {
   readonly settle = new AsyncSeriesHook<[Exchange]>(["exchange"]);
   /** Store the record. Runs after the response, off the hot path; a failing sink never fails a request. */
   readonly record = new AsyncParallelHook<[RequestRecord, Exchange]>(["record", "exchange"]);
+  /**
+   * Sum stored records for the usage API (a route with endpoint "usage", after auth). Record sinks
+   * answer from what they stored; the first sink that returns a report wins, in file order.
+   * Nobody answering is a 501.
+   */
+  readonly queryUsage = new AsyncSeriesBailHook<[UsageQuery, Exchange], UsageReport | undefined>(["query", "exchange"]);
 }
 
 /** Names of the hooks a step may tap. */

@@ -9,6 +9,7 @@ import * as nodeFs from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { checkConfig } from "./config.js";
 import { compileCondition, ConditionError } from "./conditions.js";
+import type { RouteInfo } from "./exchange.js";
 import type { Condition, Pipeline } from "./generated/pipeline.js";
 import { JsonDocument, joinPointer, type PointerIssue } from "./json-locations.js";
 import type { LoadedBackend, LoadedPipeline, LoadedStep, Problem } from "./loaded.js";
@@ -119,12 +120,22 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
       file: absolute,
       dir,
       spec: pipeline,
-      routes: pipeline.routes.map((r) => ({ method: r.method ?? "POST", path: r.path, format: r.format, endpoint: r.endpoint ?? "generate" })),
+      routes: pipeline.routes.map(routeInfo),
       backends,
       steps,
       formats: ctx.registry.formats,
     },
   };
+}
+
+/** Endpoints that serve operators: their routes are marked admin, which only admin callers pass. */
+const ADMIN_ENDPOINTS: ReadonlySet<string> = new Set(["usage"]);
+
+function routeInfo(r: Pipeline["routes"][number]): RouteInfo {
+  const endpoint = r.endpoint ?? "generate";
+  const info: RouteInfo = { method: r.method ?? "POST", path: r.path, format: r.format, endpoint };
+  if (ADMIN_ENDPOINTS.has(endpoint)) info.admin = true;
+  return info;
 }
 
 /** Route formats, and method+path claims shared by all files loaded together. */

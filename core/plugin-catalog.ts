@@ -1,9 +1,10 @@
 /**
  * `switchyard plugins`: what each installed plugin is and how to configure it, read from the
  * plugin's own config schema so the listing can never drift from what the loader accepts.
+ * Also the plugin-contributed part of `switchyard help`.
  */
 import type { JsonSchema, Plugin } from "./plugin.js";
-import type { PluginRegistry } from "./registry.js";
+import type { PluginRegistry, RegisteredCommand } from "./registry.js";
 
 interface Field {
   name: string;
@@ -29,6 +30,8 @@ export function describePlugins(registry: PluginRegistry): string {
       out.push("");
       const format = plugin.kind === "format" && plugin.format !== plugin.name ? ` [format ${plugin.format}]` : "";
       out.push(`  ${plugin.name} (${plugin.kind})${format}: ${plugin.description}`);
+      const commands = Object.keys(plugin.commands ?? {});
+      if (commands.length > 0) out.push(`    commands: ${commands.map((c) => `switchyard ${c}`).join(", ")} (see switchyard help)`);
       const fields: Field[] = [];
       collectFields(plugin.configSchema, plugin.configSchema, "", fields);
       if (fields.length === 0) out.push("    no config");
@@ -37,6 +40,16 @@ export function describePlugins(registry: PluginRegistry): string {
     }
   }
   return out.length > 0 ? `${out.join("\n")}\n` : "no plugins installed\n";
+}
+
+/** The `switchyard help` lines for the commands plugins contribute (empty when there are none). */
+export function describeCommands(commands: readonly RegisteredCommand[]): string {
+  const out: string[] = [];
+  for (const { name, plugin, command } of commands) {
+    out.push(`  switchyard ${name}    (from ${plugin})`);
+    for (const line of command.description.split("\n")) out.push(`      ${line}`);
+  }
+  return out.length > 0 ? `${out.join("\n")}\n` : "";
 }
 
 /** Properties as dotted names (`fallback.maxAttempts`, `rules[].model`), nested objects included. */

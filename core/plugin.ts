@@ -38,12 +38,25 @@ export interface PluginEnv {
   resolvePath(path: string): string;
 }
 
+/**
+ * A CLI command a plugin contributes: `switchyard <name> ...args` runs it (`switchyard keys add`
+ * is auth-api-key's `keys`). It runs outside any pipeline, so it gets no PluginEnv: only its args.
+ */
+export interface PluginCommand {
+  /** Shown by `switchyard help`: the arguments it takes and what it does (may span lines). */
+  readonly description: string;
+  /** Runs with the arguments after the command's name; resolves to the process exit code. */
+  run(args: string[]): Promise<number>;
+}
+
 interface PluginBase {
   /** The plugin's name: its folder name and the `use` value that selects it. */
   readonly name: string;
   /** One line for `switchyard plugins`. */
   readonly description: string;
   readonly configSchema: JsonSchema;
+  /** CLI commands by name (lower-case words joined by `-`); a name may not be a core command's or another plugin's. */
+  readonly commands?: Readonly<Record<string, PluginCommand>>;
 }
 
 export interface StepInstance {

@@ -9,13 +9,24 @@ import pricingSchema from "../schemas/pricing.schema.json" with { type: "json" }
 import { createAjv, describeAjvError } from "./config.js";
 import type { IrUsage } from "./ir.js";
 
-/** One model's prices in USD per 1M tokens (`ModelPrice` in the schema). */
-export interface ModelPrice {
+/** Rates in USD per 1M tokens (`Rates` in the schema). */
+export interface PriceRates {
   input: number;
   output: number;
   cachedRead?: number;
   cacheWrite?: number;
   reasoning?: number;
+}
+
+/** Rates that replace a model's base rates for a whole request whose input is above a size (long-context pricing). */
+export interface PriceTier extends PriceRates {
+  /** Applies when the request's input tokens (cached and cache-write included) are more than this. */
+  aboveInputTokens: number;
+}
+
+/** One model's prices (`ModelPrice` in the schema). */
+export interface ModelPrice extends PriceRates {
+  tiers?: PriceTier[];
 }
 
 export interface PricingFile {
@@ -74,6 +85,11 @@ export function createPriceTable(data: unknown, source: string): PriceTable {
     throw new Error(`pricing file ${source}: ${issues.join("; ")}`);
   }
   const file = data as unknown as PricingFile;
+  for (const [pattern, price] of Object.entries(file.models)) {
+    const thresholds = (price.tiers ?? []).map((t) => t.aboveInputTokens);
+    const repeated = thresholds.find((t, i) => thresholds.indexOf(t) !== i);
+    if (repeated !== undefined) throw new Error(`pricing file ${source}: /models/${pattern.replace(/~/g, "~0").replace(/\//g, "~1")}/tiers has two tiers above ${repeated} input tokens`);
+  }
   const exact = new Map<string, ModelPrice>();
   const globs: GlobEntry[] = [];
   for (const [pattern, price] of Object.entries(file.models)) {
@@ -105,12 +121,31 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /**
+ * The rates a request of `inputTokens` pays: the tier with the highest threshold below its input,
+ * else the base rates. Providers price long prompts per request, not per token above the line:
+ * a 300k-token Gemini 2.5 Pro prompt pays the >200k rate on all 300k, output included.
+ */
+export function ratesFor(price: ModelPrice, inputTokens: number): PriceRates {
+  let rates: PriceRates = price;
+  let threshold = -1;
+  for (const tier of price.tiers ?? []) {
+    if (inputTokens > tier.aboveInputTokens && tier.aboveInputTokens > threshold) {
+      rates = tier;
+      threshold = tier.aboveInputTokens;
+    }
+  }
+  return rates;
+}
+
+/**
  * USD for `usage` at `price`, unrounded. IrUsage counts cached-read and cache-write tokens inside
  * `inputTokens` and reasoning tokens inside `outputTokens` (core/ir.ts), so each special kind is
  * taken out of its total and charged once at its own rate (falling back to the plain rate).
  * A backend that reports more special tokens than total is clamped rather than charged negative.
+ * The rates are those of the tier the request's whole input falls in (`ratesFor`).
  */
-export function costOf(usage: IrUsage, price: ModelPrice): number {
+export function costOf(usage: IrUsage, modelPrice: ModelPrice): number {
+  const price = ratesFor(modelPrice, usage.inputTokens);
   const cachedRead = Math.max(0, usage.cachedReadTokens ?? 0);
   const cacheWrite = Math.max(0, usage.cacheWriteTokens ?? 0);
   const reasoning = Math.max(0, usage.reasoningTokens ?? 0);

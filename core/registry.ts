@@ -10,7 +10,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkConfig } from "./config.js";
 import type { FormatTranslator } from "./format.js";
-import type { FormatPlugin, FormatRegistry, Plugin } from "./plugin.js";
+import type { FormatPlugin, FormatRegistry, Plugin, PluginCommand } from "./plugin.js";
 
 /** A plugin that could not be imported or is malformed; the message names where it came from. */
 export class PluginLoadError extends Error {
@@ -22,14 +22,33 @@ export class PluginLoadError extends Error {
 
 const KINDS = ["step", "provider", "format"] as const;
 
+/** The CLI's own commands: no plugin may contribute a command of these names. */
+export const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
+const COMMAND_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** A CLI command and the plugin it comes from. */
+export interface RegisteredCommand {
+  readonly name: string;
+  readonly plugin: string;
+  readonly command: PluginCommand;
+}
+
 /** Entry files a plugin folder may have: compiled first, so dist never imports TypeScript source. */
 const ENTRY_FILES = ["index.js", "index.ts"];
 
 export class PluginRegistry {
   readonly formats: FormatRegistry;
   private readonly external = new Map<string, Promise<Plugin>>();
+  private readonly commandsByName = new Map<string, RegisteredCommand>();
 
   private constructor(private readonly builtIns: ReadonlyMap<string, Plugin>) {
+    for (const plugin of builtIns.values()) {
+      for (const [name, command] of Object.entries(plugin.commands ?? {})) {
+        const other = this.commandsByName.get(name);
+        if (other) throw new PluginLoadError(`plugins "${other.plugin}" and "${plugin.name}" both contribute the command "${name}"`);
+        this.commandsByName.set(name, { name, plugin: plugin.name, command });
+      }
+    }
     const owners = new Map<string, FormatPlugin>();
     for (const plugin of builtIns.values()) {
       if (plugin.kind !== "format") continue;
@@ -77,6 +96,16 @@ export class PluginRegistry {
   /** The built-in plugins, by name. */
   list(): Plugin[] {
     return [...this.builtIns.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** CLI commands the built-in plugins contribute, by name. */
+  commands(): RegisteredCommand[] {
+    return [...this.commandsByName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The plugin command `switchyard <name>` runs, if any. */
+  command(name: string): RegisteredCommand | undefined {
+    return this.commandsByName.get(name);
   }
 
   /**
@@ -152,6 +181,24 @@ export function pluginShapeIssues(candidate: unknown, expectedName?: string): st
     issues.push("create must be a function");
   }
   issues.push(...configSchemaIssues(p.configSchema));
+  issues.push(...commandIssues(p.commands));
+  return issues;
+}
+
+function commandIssues(commands: unknown): string[] {
+  if (commands === undefined) return [];
+  if (commands === null || typeof commands !== "object" || Array.isArray(commands)) return ["commands must be an object of commands by name"];
+  const issues: string[] = [];
+  for (const [name, command] of Object.entries(commands)) {
+    if (!COMMAND_NAME.test(name)) issues.push(`command "${name}": the name must be lower-case words joined by "-"`);
+    else if (CORE_COMMANDS.includes(name)) issues.push(`command "${name}": the name is a core command (${CORE_COMMANDS.join(", ")})`);
+    const c = command as Partial<PluginCommand> | null;
+    if (c === null || typeof c !== "object") issues.push(`command "${name}" must be an object with description and run`);
+    else {
+      if (typeof c.description !== "string" || c.description === "") issues.push(`command "${name}": description must be a non-empty string`);
+      if (typeof c.run !== "function") issues.push(`command "${name}": run must be a function`);
+    }
+  }
   return issues;
 }
 

@@ -1,5 +1,6 @@
 /**
  * One request through one pipeline: auth -> validate -> plan -> attempt loop -> settle -> record.
+ * Admin routes (usage): auth -> admin check -> queryUsage -> settle, and a log line instead of a record.
  * Every failure ends here as a GatewayError rendered in the client's format; nothing escapes.
  */
 import type { ServerResponse } from "node:http";
@@ -12,6 +13,7 @@ import type { StreamPolicy } from "./hooks.js";
 import type { RequestRecord } from "./record.js";
 import { writeError, writeJson } from "./respond.js";
 import { redactSecrets } from "./log.js";
+import { parseUsageQuery, renderUsageReport } from "./usage.js";
 
 const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_000, keepAliveMs: 0 };
 
@@ -21,6 +23,11 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     const denied = await p.hooks.auth.promise(x);
     if (denied) return writeReply(x, res, denied);
     authed = true;
+    // Fail closed: a pipeline without an auth step, or with one that knows no roles, must not open an admin route.
+    if (x.route.admin && x.role !== "admin") {
+      throw new GatewayError({ status: 403, type: "permission", code: "admin_key_required", message: "this route needs an admin API key", source: "core" });
+    }
+    if (x.route.endpoint === "usage") return await answerUsage(p, x, res);
     const rejected = await p.hooks.validate.promise(x);
     if (rejected) return writeReply(x, res, rejected);
     if (x.route.endpoint === "models") return listModels(p, x, res);
@@ -49,8 +56,31 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     }
   } finally {
     if (authed) await settle(p, x);
-    scheduleRecord(p, x);
+    // Admin calls are not model requests: as records they would count in the very usage they report.
+    if (x.route.admin) logAdminCall(p, x);
+    else scheduleRecord(p, x);
   }
+}
+
+async function answerUsage(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
+  const query = parseUsageQuery(x.inbound.query, Date.now());
+  const report = await p.hooks.queryUsage.promise(query, x);
+  if (!report) {
+    throw new GatewayError({
+      status: 501,
+      type: "unavailable",
+      code: "usage_unavailable",
+      message: `pipeline ${p.id} has no record sink that answers usage queries (record-jsonl, record-postgres)`,
+      source: "core",
+    });
+  }
+  writeJson(x, res, 200, JSON.stringify(renderUsageReport(query, report)));
+}
+
+function logAdminCall(p: CompiledPipeline, x: Exchange): void {
+  const entry = { request: x.id, route: x.route.path, query: x.inbound.query, tenant: x.tenant, keyId: x.keyId, status: x.status, error: x.error?.code };
+  if ((x.status ?? 500) < 400) p.log.info(entry, "admin call");
+  else p.log.warn(entry, "admin call refused or failed");
 }
 
 function writeReply(x: Exchange, res: ServerResponse, reply: Reply): void {

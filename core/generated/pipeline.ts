@@ -139,9 +139,9 @@ export interface Route {
    */
   format: string;
   /**
-   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve.
+   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies.
    */
-  endpoint?: "generate" | "models";
+  endpoint?: "generate" | "models" | "usage";
 }
 /**
  * An upstream the pipeline may send requests to.

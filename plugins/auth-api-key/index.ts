@@ -1,12 +1,14 @@
 /**
  * auth-api-key: identifies the caller by an API key checked against a file of SHA-256 hashes.
- * The key itself is hashed on arrival and never stored, logged or echoed.
+ * The key itself is hashed on arrival and never stored, logged or echoed. A key's role keeps
+ * admin routes (the usage API) and model routes apart; `switchyard keys` manages the file.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { definePlugin, GatewayError, type Exchange, type Reply } from "../../core/index.js";
 import type { AuthApiKeyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { createKeysCommand } from "./keys-command.js";
 import { followKeysFile, loadKeysFile, type KeyTable } from "./keys-file.js";
 
 const PLUGIN = "auth-api-key";
@@ -17,6 +19,7 @@ export default definePlugin<AuthApiKeyConfig>({
   name: PLUGIN,
   description: "Checks an API key (Authorization: Bearer, x-api-key, x-goog-api-key) against hashed keys; sets tenant and keyId.",
   configSchema,
+  commands: { keys: createKeysCommand() },
   async create(config, env) {
     const path = env.resolvePath(config.keysFile);
     const log = env.log.child({ step: env.id, plugin: PLUGIN });
@@ -27,6 +30,8 @@ export default definePlugin<AuthApiKeyConfig>({
 
     const unauthorized = (code: string, message: string) =>
       new GatewayError({ status: 401, type: "authentication", code, message, source: PLUGIN, headers: { "www-authenticate": "Bearer" } });
+    const forbidden = (code: string, message: string, param?: string) =>
+      new GatewayError({ status: 403, type: "permission", code, message, param, source: PLUGIN });
     const missingMessage = `missing API key: send it as ${headerNames.map((h) => (h === "authorization" ? "Authorization: Bearer <key>" : `${h}: <key>`)).join(" or ")}`;
 
     function authenticate(exchange: Exchange): Reply | undefined {
@@ -42,16 +47,17 @@ export default definePlugin<AuthApiKeyConfig>({
       // Known caller from here on: records of a refused model still say whose request it was.
       exchange.tenant = entry.tenant;
       exchange.keyId = entry.id;
+      exchange.role = entry.role;
+      if (entry.pipelines && !entry.pipelines.has(exchange.pipelineId)) {
+        return forbidden("pipeline_not_allowed", `this API key may not be used on pipeline "${exchange.pipelineId}"`);
+      }
+      if (exchange.route.admin === true && entry.role !== "admin") return forbidden("admin_key_required", "this route needs an admin API key");
+      if (exchange.route.admin !== true && entry.role === "admin") {
+        return forbidden("client_key_required", "admin API keys are accepted on admin routes only; use a client key for model requests");
+      }
       const model = exchange.model;
       if (entry.models && model !== undefined && !entry.models.some((m) => m.test(model))) {
-        return new GatewayError({
-          status: 403,
-          type: "permission",
-          code: "model_not_allowed",
-          message: `this API key may not use model "${model}"`,
-          param: "model",
-          source: PLUGIN,
-        });
+        return forbidden("model_not_allowed", `this API key may not use model "${model}"`, "model");
       }
       return undefined;
     }

@@ -14,23 +14,32 @@ export interface KeyEntry {
   /** SHA-256 digest of the key (32 bytes). */
   digest: Buffer;
   tenant: string;
+  role: KeyRole;
   disabled: boolean;
   /** Epoch ms from which the key is refused. */
   expiresAtMs?: number;
   /** Compiled `models` globs; undefined = every model. */
   models?: RegExp[];
+  /** Pipeline ids the key may be used on; undefined = every pipeline. */
+  pipelines?: ReadonlySet<string>;
 }
+
+export type KeyRole = "client" | "admin";
 
 /** Keys by the hex SHA-256 of the key. */
 export type KeyTable = ReadonlyMap<string, KeyEntry>;
 
-interface KeyFileEntry {
+/** One entry as the file holds it (keys.schema.json). */
+export interface KeyFileEntry {
   id: string;
   hash: string;
   tenant: string;
+  role?: KeyRole;
   disabled?: boolean;
   expiresAt?: string;
   models?: string[];
+  pipelines?: string[];
+  description?: string;
 }
 
 // `format` is documentation for editors here; expiresAt is checked with Date.parse below.
@@ -77,9 +86,11 @@ export function parseKeysFile(text: string, path: string): KeyTable {
       id: key.id,
       digest: Buffer.from(hex, "hex"),
       tenant: key.tenant,
+      role: key.role ?? "client",
       disabled: key.disabled ?? false,
       expiresAtMs,
       models: key.models?.map(globToRegExp),
+      pipelines: key.pipelines ? new Set(key.pipelines) : undefined,
     });
   });
   return table;

@@ -36,6 +36,18 @@ export interface ProviderMockConfig {
      * Output (completion) tokens reported on every reply.
      */
     outputTokens: number;
+    /**
+     * Of inputTokens, how many to report as read from the prompt cache (OpenAI cached_tokens, Anthropic cache_read_input_tokens), so cost and usage tests can see caching. Must not exceed inputTokens together with cacheWriteTokens.
+     */
+    cachedReadTokens?: number;
+    /**
+     * Of inputTokens, how many to report as written to the prompt cache (Anthropic cache_creation_input_tokens).
+     */
+    cacheWriteTokens?: number;
+    /**
+     * Of outputTokens, how many to report as reasoning tokens (OpenAI reasoning_tokens). Must not exceed outputTokens.
+     */
+    reasoningTokens?: number;
   };
   /**
    * When true and the request offers tools (and its tool choice is not `none`), reply with one call to the forced tool, or else the first one, with `toolArguments`, and finish reason tool_calls. Requests without tools still get text.

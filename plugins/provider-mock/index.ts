@@ -169,6 +169,14 @@ export default definePlugin<ProviderMockConfig>({
   description: "An offline upstream for any registered format: canned or echoed replies, streams, and scripted failures.",
   configSchema,
   create(config, env) {
+    const usage = config.usage;
+    // The IR counts cache tokens inside input and reasoning inside output; a mock that broke that rule would test nothing.
+    if (usage && (usage.cachedReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0) > usage.inputTokens) {
+      throw new Error(`${PLUGIN}: usage.cachedReadTokens + usage.cacheWriteTokens must not exceed usage.inputTokens (they are part of it)`);
+    }
+    if (usage && (usage.reasoningTokens ?? 0) > usage.outputTokens) {
+      throw new Error(`${PLUGIN}: usage.reasoningTokens must not exceed usage.outputTokens (they are part of it)`);
+    }
     return new MockProvider(config, env.formats);
   },
 });

@@ -1,6 +1,7 @@
 /**
  * record-jsonl: one JSON line per finished request, appended to a file in batches. The record is
- * built by the core (no prompt text, no keys); this step only serialises and stores it.
+ * built by the core (no prompt text, no keys); this step only serialises and stores it, and reads
+ * it back to answer the usage API.
  */
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -8,6 +9,7 @@ import { definePlugin } from "../../core/index.js";
 import type { RecordJsonlConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { JsonlBatcher } from "./jsonl-batcher.js";
+import { scanUsage } from "./usage-scan.js";
 
 const PLUGIN = "record-jsonl";
 
@@ -23,8 +25,8 @@ export default definePlugin<RecordJsonlConfig>({
     try {
       await mkdir(dirname(path), { recursive: true });
       // One append-mode handle for the step's life: O_APPEND puts every batch at the end, even
-      // when another process appends to the same file.
-      file = await open(path, "a");
+      // when another process appends to the same file. Readable too, for usage queries.
+      file = await open(path, "a+");
     } catch (err) {
       throw new Error(`${PLUGIN}: cannot open ${path} for appending (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
@@ -49,6 +51,10 @@ export default definePlugin<RecordJsonlConfig>({
             return;
           }
           batcher.add(line);
+        });
+        hooks.queryUsage.tapPromise(PLUGIN, async (query, exchange) => {
+          const { taken: size, waiting } = await batcher.betweenWrites(async () => (await handle.stat()).size);
+          return scanUsage({ handle, size, waiting, query, signal: exchange.signal, log, target: path });
         });
       },
       async close() {

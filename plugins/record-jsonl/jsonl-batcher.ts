@@ -68,6 +68,21 @@ export class JsonlBatcher {
     return run;
   }
 
+  /**
+   * Runs `take` while no write is in flight and hands back its result with the lines waiting at
+   * that moment. Whatever `take` sees of the destination plus those lines is every line added so
+   * far, each exactly once: the usage query's consistent cut. Keep `take` short (a stat): writes
+   * wait behind it.
+   */
+  betweenWrites<T>(take: () => Promise<T>): Promise<{ taken: T; waiting: string[] }> {
+    const run = this.chain.then(async () => ({ taken: await take(), waiting: [...this.pending] }));
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Flushes what is waiting and refuses new lines. Logs (never throws) what could not be written. */
   async close(): Promise<void> {
     this.closed = true;

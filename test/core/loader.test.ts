@@ -97,6 +97,18 @@ describe("a valid file", () => {
     expect(redactSecrets("key=sk-test-123456 greeting=hello-from-file")).toBe("key=[redacted] greeting=[redacted]");
   });
 
+  it("marks a usage route as admin, derived from its endpoint", async () => {
+    const file = `{ "id": "ops", "steps": [], "routes": [
+      { "method": "GET", "path": "/admin/usage", "format": "fake-chat", "endpoint": "usage" },
+      { "path": "/v1/chat/completions", "format": "fake-chat" } ] }`;
+    const { pipelines, problems } = await load({ "/srv/ops.pipeline.json": file });
+    expect(problems).toEqual([]);
+    expect(pipelines[0]!.routes).toStrictEqual([
+      { method: "GET", path: "/admin/usage", format: "fake-chat", endpoint: "usage", admin: true },
+      { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate" },
+    ]);
+  });
+
   it("expands a folder to its *.pipeline.json files, sorted and not recursive", async () => {
     const b = pipeline("").replace('"chat"', '"b"').replace("/v1/chat/completions", "/b");
     const a = pipeline("").replace('"chat"', '"a"').replace("/v1/chat/completions", "/a");

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { definePlugin } from "../../core/index.js";
-import { describePlugins } from "../../core/plugin-catalog.js";
+import { describeCommands, describePlugins } from "../../core/plugin-catalog.js";
 import { PluginRegistry } from "../../core/registry.js";
 
 describe("describePlugins", () => {
@@ -54,5 +54,22 @@ describe("describePlugins", () => {
     expect(text).toContain("    on             array of string | integer: Triggers.");
     expect(text).toContain("    rules          array of object: The rules.");
     expect(text).toContain("    rules[].model  string: Model glob.");
+  });
+});
+
+describe("describeCommands", () => {
+  it("lists each plugin command with its plugin and its description indented under it", () => {
+    const step = definePlugin({
+      kind: "step",
+      name: "step-keys",
+      description: "has a command",
+      configSchema: { type: "object", additionalProperties: false, properties: {} },
+      commands: { keys: { description: "keys add --id ID\nkeys list", run: async () => 0 } },
+      create: () => ({ apply: () => undefined }),
+    });
+    const registry = PluginRegistry.fromPlugins([step]);
+    expect(describeCommands(registry.commands())).toBe(["  switchyard keys    (from step-keys)", "      keys add --id ID", "      keys list", ""].join("\n"));
+    expect(describePlugins(registry)).toContain("  step-keys (step): has a command\n    commands: switchyard keys (see switchyard help)\n");
+    expect(describeCommands([])).toBe("");
   });
 });

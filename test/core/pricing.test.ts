@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { costOf, createPriceTable, loadPricing, type ModelPrice } from "../../core/pricing.js";
+import { costOf, createPriceTable, loadPricing, ratesFor, type ModelPrice } from "../../core/pricing.js";
 import type { IrUsage } from "../../core/ir.js";
 
 const shipped = join(import.meta.dirname, "../../pipelines/pricing.json");
@@ -54,6 +54,45 @@ describe("costOf", () => {
     // 1000 fresh + 5000 read + 2000 written input tokens, 400 output tokens.
     const usage: IrUsage = { inputTokens: 8000, outputTokens: 400, cachedReadTokens: 5000, cacheWriteTokens: 2000 };
     expect(costOf(usage, sonnet)).toBeCloseTo((1000 * 3 + 5000 * 0.3 + 2000 * 3.75 + 400 * 15) / 1e6, 15);
+  });
+});
+
+describe("costOf with long-context tiers", () => {
+  const M = 1_000_000;
+  const K = 1000;
+  // Gemini 2.5 Pro's shape: one tier above 200k, plus a made-up second one to test the choice.
+  const tiered: ModelPrice = {
+    input: 1, output: 10, cachedRead: 0.1,
+    tiers: [
+      { aboveInputTokens: 500 * K, input: 4, output: 40 },
+      { aboveInputTokens: 200 * K, input: 2, output: 20, cachedRead: 0.2 },
+    ],
+  };
+
+  it.each<[string, IrUsage, number]>([
+    ["below the first threshold pays the base rates", { inputTokens: 100 * K, outputTokens: 10 * K }, (100 * K * 1 + 10 * K * 10) / M],
+    ["exactly at the threshold is not above it: base rates", { inputTokens: 200 * K, outputTokens: 0 }, (200 * K * 1) / M],
+    ["one token above pays the tier on every token, output included", { inputTokens: 200 * K + 1, outputTokens: 10 * K }, ((200 * K + 1) * 2 + 10 * K * 20) / M],
+    ["the highest threshold below the input wins, whatever the order", { inputTokens: 600 * K, outputTokens: K }, (600 * K * 4 + K * 40) / M],
+    ["cached-read tokens count toward the threshold and take the tier's cachedRead", { inputTokens: 250 * K, outputTokens: 0, cachedReadTokens: 150 * K }, (100 * K * 2 + 150 * K * 0.2) / M],
+    ["a tier without cachedRead charges cached reads at the tier's input, not the base cachedRead", { inputTokens: 600 * K, outputTokens: 0, cachedReadTokens: 100 * K }, (600 * K * 4) / M],
+    ["cache-write tokens count toward the threshold too", { inputTokens: 210 * K, outputTokens: 0, cacheWriteTokens: 20 * K }, (210 * K * 2) / M],
+  ])("%s", (_name, usage, expected) => {
+    expect(costOf(usage, tiered)).toBeCloseTo(expected, 12);
+  });
+
+  it("ratesFor returns the base price object itself when no tier applies", () => {
+    expect(ratesFor(tiered, 10)).toBe(tiered);
+    expect(ratesFor(tiered, 300 * K)).toBe(tiered.tiers![1]);
+  });
+
+  it("rejects two tiers with one threshold and a tier without output, naming the model", () => {
+    const bad = (price: unknown) => () => createPriceTable({ updated: "2026-01-01", currency: "USD", models: { "pro/*": price } }, "x.json");
+    const tier = { aboveInputTokens: 200_000, input: 2, output: 20 };
+    expect(bad({ input: 1, output: 1, tiers: [tier, { ...tier, input: 3 }] })).toThrow("pricing file x.json: /models/pro~1*/tiers has two tiers above 200000 input tokens");
+    expect(bad({ input: 1, output: 1, tiers: [{ aboveInputTokens: 1, input: 2 }] })).toThrow('missing required property "output"');
+    expect(bad({ input: 1, output: 1, tiers: [] })).toThrow("/tiers");
+    expect(bad({ input: 1, output: 1, tiers: [{ ...tier, above: 1 }] })).toThrow('unknown property "above"');
   });
 });
 
@@ -124,6 +163,19 @@ describe("loadPricing", () => {
     expect(t.priceFor("gpt-4o-mini")!.input).toBeLessThan(t.priceFor("gpt-4o")!.input);
     expect(t.priceFor("o3-mini")!.input).not.toBe(t.priceFor("o3")!.input);
     expect(t.priceFor("mock-small")!.input).toBeGreaterThan(0);
+  });
+
+  it("ships the long-context tiers of Gemini 2.5 Pro and Claude Sonnet 4.x", async () => {
+    const t = await loadPricing(shipped);
+    const usage = (inputTokens: number): IrUsage => ({ inputTokens, outputTokens: 1_000_000 });
+    // Gemini 2.5 Pro: 1.25 / 10 up to 200k input tokens, 2.50 / 15 above.
+    expect(costOf(usage(200_000), t.priceFor("gemini-2.5-pro")!)).toBeCloseTo(0.2 * 1.25 + 10, 12);
+    expect(costOf(usage(200_001), t.priceFor("gemini-2.5-pro")!)).toBeCloseTo(0.200001 * 2.5 + 15, 12);
+    // Claude Sonnet 4.5: 3 / 15 up to 200k, 6 / 22.50 above, cache reads 0.30 -> 0.60.
+    const sonnet = t.priceFor("claude-sonnet-4-5-20250929")!;
+    expect(costOf({ inputTokens: 300_000, outputTokens: 0, cachedReadTokens: 100_000 }, sonnet)).toBeCloseTo(0.2 * 6 + 0.1 * 0.6, 12);
+    expect(costOf({ inputTokens: 150_000, outputTokens: 0, cachedReadTokens: 100_000 }, sonnet)).toBeCloseTo(0.05 * 3 + 0.1 * 0.3, 12);
+    expect(t.priceFor("gemini-2.5-flash")!.tiers).toBeUndefined();
   });
 
   it("names the path when the file is missing", async () => {

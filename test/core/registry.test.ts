@@ -106,3 +106,33 @@ describe("PluginRegistry.fromPlugins", () => {
     expect(() => PluginRegistry.fromPlugins([format])).toThrow('translator.format "two" must equal format "one"');
   });
 });
+
+describe("plugin commands", () => {
+  const withCommands = (name: string, commands: Record<string, unknown>) => ({ ...noopStep(name), commands }) as never;
+  const command = (description: string) => ({ description, run: async () => 0 });
+
+  it("indexes the commands plugins contribute, by name, with their plugin", async () => {
+    const registry = PluginRegistry.fromPlugins([withCommands("b-step", { zeta: command("z") }), withCommands("a-step", { keys: command("k"), "keys-audit": command("a") })]);
+    expect(registry.commands().map((c) => [c.name, c.plugin])).toEqual([["keys", "a-step"], ["keys-audit", "a-step"], ["zeta", "b-step"]]);
+    expect(await registry.command("zeta")!.command.run([])).toBe(0);
+    expect(registry.command("serve")).toBeUndefined();
+  });
+
+  it("rejects two plugins contributing one command name", () => {
+    expect(() => PluginRegistry.fromPlugins([withCommands("a", { keys: command("x") }), withCommands("b", { keys: command("y") })])).toThrow(
+      'plugins "a" and "b" both contribute the command "keys"',
+    );
+  });
+
+  it("rejects a command named like a core command, a badly spelt name and a command without run", () => {
+    expect(() => PluginRegistry.fromPlugins([withCommands("a", { serve: command("x") })])).toThrow(/command "serve": the name is a core command/);
+    expect(() => PluginRegistry.fromPlugins([withCommands("a", { Keys_Add: command("x") })])).toThrow(/command "Keys_Add": the name must be lower-case words/);
+    expect(() => PluginRegistry.fromPlugins([withCommands("a", { keys: { description: "no run" } })])).toThrow(/command "keys": run must be a function/);
+    expect(() => PluginRegistry.fromPlugins([withCommands("a", { keys: { run: async () => 0 } })])).toThrow(/command "keys": description must be a non-empty string/);
+  });
+
+  it("finds the keys command of the built-in auth-api-key plugin", async () => {
+    const registry = await PluginRegistry.builtIn();
+    expect(registry.command("keys")?.plugin).toBe("auth-api-key");
+  });
+});

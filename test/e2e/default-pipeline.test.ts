@@ -84,6 +84,12 @@ describe("default pipeline with the official openai client", () => {
     expect(JSON.stringify(records)).not.toContain(DEMO_KEY);
     expect(JSON.stringify(records)).not.toContain("record me");
   });
+
+  it("has a usage API that the demo client key may not read", async () => {
+    const res = await fetch(`${gw.url}/admin/usage?from=2026-01-01`, { headers: { authorization: `Bearer ${DEMO_KEY}` } });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("admin_key_required");
+  });
 });
 
 describe("default pipeline, a stream whose client did not ask for usage", () => {

@@ -107,6 +107,50 @@ describe("auth-api-key", () => {
     expect(ex.keyId).toBe("mini");
   });
 
+  it("keeps admin and client keys apart: each only on its own kind of route (403 otherwise)", async () => {
+    const KEY_ADMIN = "sk-test-admin-key";
+    await writeFile(join(dir, "keys.json"), keysFile([...baseKeys, { id: "ops", hash: hash(KEY_ADMIN), tenant: "ops", role: "admin" }]));
+    const { hooks } = await step();
+    const usageRoute = { method: "GET", path: "/admin/usage", format: "openai-chat", endpoint: "usage", admin: true } as const;
+    const onRoute = async (key: string, admin: boolean) => {
+      const ex = createTestExchange({ headers: { "x-api-key": key }, ...(admin ? { route: usageRoute, model: undefined } : {}) });
+      return { ex, reply: (await hooks.auth.promise(ex)) as GatewayError | undefined };
+    };
+
+    const adminOnAdmin = await onRoute(KEY_ADMIN, true);
+    expect(adminOnAdmin.reply).toBeUndefined();
+    expect(adminOnAdmin.ex).toMatchObject({ tenant: "ops", keyId: "ops", role: "admin" });
+
+    const clientOnAdmin = await onRoute(KEY_A, true);
+    expect(clientOnAdmin.reply).toMatchObject({ status: 403, type: "permission", code: "admin_key_required" });
+    expect(clientOnAdmin.ex.role).toBe("client");
+
+    const adminOnModels = await onRoute(KEY_ADMIN, false);
+    expect(adminOnModels.reply).toMatchObject({ status: 403, type: "permission", code: "client_key_required" });
+    expect(adminOnModels.reply!.message).toBe("admin API keys are accepted on admin routes only; use a client key for model requests");
+
+    const clientOnModels = await onRoute(KEY_A, false);
+    expect(clientOnModels.reply).toBeUndefined();
+    expect(clientOnModels.ex.role).toBe("client");
+  });
+
+  it("answers 403 pipeline_not_allowed when the key is limited to other pipelines", async () => {
+    await writeFile(join(dir, "keys.json"), keysFile([{ id: "chat-only", hash: hash(KEY_A), tenant: "acme", pipelines: ["chat", "batch"] }]));
+    const { hooks } = await step();
+    const onPipeline = async (pipelineId: string) => (await hooks.auth.promise(createTestExchange({ pipelineId, headers: { "x-api-key": KEY_A } }))) as GatewayError | undefined;
+    expect(await onPipeline("chat")).toBeUndefined();
+    expect(await onPipeline("batch")).toBeUndefined();
+    const reply = await onPipeline("internal");
+    expect(reply).toMatchObject({ status: 403, type: "permission", code: "pipeline_not_allowed", message: 'this API key may not be used on pipeline "internal"' });
+  });
+
+  it("rejects an unknown role and an empty pipelines list at load", async () => {
+    await writeFile(join(dir, "bad.json"), keysFile([{ id: "x", hash: hash("k"), tenant: "t", role: "root" }]));
+    await expect(step({ keysFile: "./bad.json" })).rejects.toThrow("/keys/0/role must be equal to one of the allowed values");
+    await writeFile(join(dir, "bad.json"), keysFile([{ id: "x", hash: hash("k"), tenant: "t", pipelines: [] }]));
+    await expect(step({ keysFile: "./bad.json" })).rejects.toThrow("/keys/0/pipelines must NOT have fewer than 1 items");
+  });
+
   it("uses only the configured headers, in their order", async () => {
     const { hooks } = await step({ headers: ["X-Gateway-Key"] });
     expect((await auth(hooks, { authorization: `Bearer ${KEY_A}` })).reply).toMatchObject({ code: "missing_api_key" });

@@ -17,6 +17,7 @@ beforeAll(async () => {
       models: {
         "big-*": { input: 10, output: 30, cachedRead: 1 },
         "small": { input: 0.1, output: 0.2 },
+        "long-*": { input: 1, output: 10, cachedRead: 0.1, tiers: [{ aboveInputTokens: 200_000, input: 2, output: 20, cachedRead: 0.2 }] },
       },
     }),
   );
@@ -78,6 +79,18 @@ describe("cost", () => {
     hooks.usage.call(ex);
     expect(ex.costUsd).toBe(3e-6);
     expect(ex.responseHeaders).toEqual({});
+  });
+
+  it.each([
+    ["at the threshold: base rates", { inputTokens: 200_000, outputTokens: 1000 }, 0.21],
+    ["above it: the tier's rates on every token", { inputTokens: 300_000, outputTokens: 1000 }, 0.62],
+    ["above it with cache reads: the tier's cachedRead", { inputTokens: 300_000, outputTokens: 0, cachedReadTokens: 100_000 }, 0.42],
+  ])("prices long-context tiers by the whole request's input: %s", async (_name, usage, expected) => {
+    const { hooks } = await step();
+    const ex = createTestExchange({ upstreamModel: "long-1", usage });
+    hooks.usage.call(ex);
+    expect(ex.costUsd).toBe(expected);
+    expect(ex.responseHeaders["x-switchyard-cost-usd"]).toBe(String(expected));
   });
 
   it("does nothing without usage", async () => {

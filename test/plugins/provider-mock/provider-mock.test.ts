@@ -91,6 +91,14 @@ describe("provider-mock replies", () => {
     expect(body.usage).toEqual({ prompt_tokens: 100, completion_tokens: 7, total_tokens: 107 });
   });
 
+  it("refuses fixed usage whose cache or reasoning tokens exceed the totals they are part of", async () => {
+    await expect(mock({ usage: { inputTokens: 10, outputTokens: 5, cachedReadTokens: 8, cacheWriteTokens: 3 } })).rejects.toThrow(
+      "provider-mock: usage.cachedReadTokens + usage.cacheWriteTokens must not exceed usage.inputTokens",
+    );
+    await expect(mock({ usage: { inputTokens: 10, outputTokens: 5, reasoningTokens: 6 } })).rejects.toThrow("usage.reasoningTokens must not exceed usage.outputTokens");
+    await expect(mock({ usage: { inputTokens: 10, outputTokens: 5, cachedReadTokens: 6, cacheWriteTokens: 4, reasoningTokens: 5 } })).resolves.toBeDefined();
+  });
+
   it("gives repeatable ids per call when seeded", async () => {
     const provider = await mock({ seed: 7 });
     const first = JSON.parse(await readText((await provider.send(call())).body));

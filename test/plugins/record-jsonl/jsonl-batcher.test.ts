@@ -69,6 +69,41 @@ describe("JsonlBatcher", () => {
     expect(writes.join("")).toBe(Array.from({ length: 50 }, (_, i) => line(i)).join(""));
   });
 
+  it("betweenWrites waits for the write in flight and hands over only the lines not yet written", async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    const write = async (text: string) => {
+      started = true;
+      await gate;
+      written.push(text);
+    };
+    const b = new JsonlBatcher({ write, batchSize: 2, flushIntervalMs: 1000, maxPendingRecords: 100, log: captureLog().log, target: "t" });
+    b.add(line(1));
+    b.add(line(2)); // a full batch: its write starts and hangs on the gate
+    await vi.waitFor(() => expect(started).toBe(true));
+    b.add(line(3));
+    let cut: { taken: string; waiting: string[] } | undefined;
+    const pending = b.betweenWrites(async () => written.join("")).then((c) => (cut = c));
+    await new Promise((r) => setImmediate(r));
+    expect(cut).toBeUndefined(); // not while the write is in flight
+    release();
+    await pending;
+    // What was written when `take` ran plus what still waits is every line, each once.
+    expect(cut).toEqual({ taken: line(1) + line(2), waiting: [line(3)] });
+    await b.close();
+    expect(written.join("")).toBe(line(1) + line(2) + line(3));
+  });
+
+  it("betweenWrites passes a failing take on without blocking later writes", async () => {
+    const { b, writes } = batcher();
+    await expect(b.betweenWrites(() => Promise.reject(new Error("stat failed")))).rejects.toThrow("stat failed");
+    b.add(line(1));
+    await b.flush();
+    expect(writes).toEqual([line(1)]);
+  });
+
   it("keeps a failed batch and retries it, in order and ahead of newer records, on the next flush", async () => {
     const { b, writes, state, logLines } = batcher();
     state.failing = true;

@@ -110,6 +110,59 @@ describe("record-jsonl", () => {
     expect(logged.some((l) => l.msg === "records lost at close: the final write failed")).toBe(true);
   });
 
+  it("answers usage queries from the file and from the records not yet written, each counted once", async () => {
+    const path = join(dir, "r.jsonl");
+    const at = (day: number) => `2026-06-${String(day).padStart(2, "0")}T10:00:00.000Z`;
+    // A line from an earlier run, and one cut short by a crash mid-append.
+    await writeFile(path, `${JSON.stringify(record(0, { time: at(1) }))}\n{"id":"cut-sh\n`);
+    const { log, lines: logged } = captureLog();
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 3, flushIntervalMs: 600_000 }, { baseDir: dir, log });
+    await hooks.record.promise(record(1, { time: at(2), tenant: "acme", costUsd: 0.5 }), createTestExchange());
+    await hooks.record.promise(record(2, { time: at(3), tenant: "globex", costUsd: null }), createTestExchange());
+    await hooks.record.promise(record(3, { time: at(4), tenant: "globex", usage: { inputTokens: 7, outputTokens: 1, cachedReadTokens: 3 }, costUsd: 0.25 }), createTestExchange());
+    await vi.waitFor(async () => expect(await readFile(path, "utf8")).toContain('"req-3"'));
+    // These two wait in memory: below batchSize, and the flush interval is long.
+    await hooks.record.promise(record(9, { time: "2026-07-01T00:00:00.000Z" }), createTestExchange());
+    await hooks.record.promise(record(4, { time: at(5) }), createTestExchange());
+    expect(await readFile(path, "utf8")).not.toContain('"req-4"');
+
+    const query = { fromMs: Date.parse("2026-06-01T00:00:00Z"), toMs: Date.parse("2026-07-01T00:00:00Z"), groupBy: "tenant" as const };
+    const report = await hooks.queryUsage.promise(query, createTestExchange());
+    const byTenant = Object.fromEntries(report!.rows.map((r) => [r.key, r]));
+    expect(byTenant.acme).toMatchObject({ requests: 3, inputTokens: 30, outputTokens: 15, costUsd: 0.000002 + 0.5 + 0.000002 });
+    expect(byTenant.globex).toEqual({
+      key: "globex", requests: 2, inputTokens: 17, outputTokens: 6, cachedReadTokens: 3, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.25, unknownCostRequests: 1,
+    });
+    expect(logged.some((l) => l.msg === "usage query skipped lines that are not JSON records" && l.lines === 1)).toBe(true);
+
+    await instance.close?.();
+  });
+
+  it("reads long lines across read chunks without splitting multi-byte characters", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 1 }, { baseDir: dir });
+    // ~100 KB per line of two-byte characters: lines and characters straddle every 64 KB chunk.
+    for (let i = 0; i < 12; i++) await hooks.record.promise(record(i, { tenant: `t${i % 2}`, notes: ["é".repeat(50_001)] }), createTestExchange());
+    await vi.waitFor(async () => expect((await readFile(path, "utf8")).split("\n").filter(Boolean)).toHaveLength(12));
+    const report = await hooks.queryUsage.promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
+    expect(report!.rows.map((r) => [r.key, r.requests]).sort()).toEqual([["t0", 6], ["t1", 6]]);
+    await instance.close?.();
+  });
+
+  it("never double counts a record while writes and queries overlap", async () => {
+    const path = join(dir, "r.jsonl");
+    const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 3, flushIntervalMs: 1 }, { baseDir: dir });
+    const query = { fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "day" as const };
+    for (let i = 0; i < 60; i++) {
+      await hooks.record.promise(record(i), createTestExchange());
+      if (i % 7 === 0) {
+        const report = await hooks.queryUsage.promise(query, createTestExchange());
+        expect(report!.rows[0]!.requests).toBe(i + 1);
+      }
+    }
+    await instance.close?.();
+  });
+
   it("fails the load, naming the path, when the file cannot be opened", async () => {
     await writeFile(join(dir, "not-a-dir"), "");
     await expect(createTestStep(recordJsonl, { path: "./not-a-dir/records.jsonl" }, { baseDir: dir })).rejects.toThrow(
