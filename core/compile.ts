@@ -68,7 +68,7 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       backends,
       formats: loaded.formats,
       models: createModelIndex([...backends.values()]),
-      limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024 },
+      limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024, replayBodyBytes: spec.limits?.replayBodyBytes ?? 64 * 1024 },
       attempts: {
         maxAttempts: spec.attempts?.maxAttempts ?? 3,
         on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"],
