@@ -15,7 +15,14 @@ import { redactSecrets } from "./log.js";
 
 const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_000, keepAliveMs: 0 };
 
-export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
+/**
+ * What a request does once auth and validate let it through: plan and run its attempts, writing
+ * the reply to the client. `signal` also fires when timeouts.totalMs runs out.
+ */
+export type ServeRequest = (signal: AbortSignal) => Promise<void>;
+
+/** Runs one exchange; `serve` is the model-request path unless another is given (http routes). */
+export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse, serve?: ServeRequest): Promise<void> {
   let authed = false;
   const signal = AbortSignal.any([x.signal, AbortSignal.timeout(p.timeouts.totalMs)]);
   try {
@@ -24,21 +31,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     authed = true;
     const rejected = await p.hooks.validate.promise(x);
     if (rejected) return writeReply(x, res, rejected);
-    if (x.route.endpoint === "models") return listModels(p, x, res);
-    if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
-
-    const candidates = p.models.attemptsFor(x.model);
-    if (candidates.length === 0) throw noBackendFor(x.model);
-    const attempts = await p.hooks.plan.promise(candidates, x);
-    if (attempts.length === 0) {
-      throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
-    }
-    let policy: StreamPolicy | undefined;
-    if (x.stream) {
-      policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
-      if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
-    }
-    await runAttempts(p, x, attempts, res, policy, signal);
+    await (serve ? serve(signal) : serveModelRequest(p, x, res, signal));
   } catch (err) {
     const failure = asGatewayError(err, "core");
     if (failure.type === "internal") p.log.error({ request: x.id, source: failure.source, err: describeCause(failure) }, "request failed");
@@ -52,6 +45,24 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     if (authed) await settle(p, x);
     scheduleRecord(p, x);
   }
+}
+
+async function serveModelRequest(p: CompiledPipeline, x: Exchange, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (x.route.endpoint === "models") return listModels(p, x, res);
+  if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
+
+  const candidates = p.models.attemptsFor(x.model);
+  if (candidates.length === 0) throw noBackendFor(x.model);
+  const attempts = await p.hooks.plan.promise(candidates, x);
+  if (attempts.length === 0) {
+    throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
+  }
+  let policy: StreamPolicy | undefined;
+  if (x.stream) {
+    policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
+    if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
+  }
+  await runAttempts(p, x, attempts, res, policy, signal);
 }
 
 function writeReply(x: Exchange, res: ServerResponse, reply: Reply): void {

@@ -345,7 +345,7 @@ describe("plugins", () => {
   it("an unknown route format lists the known formats", async () => {
     const text = `{ "id": "chat", "routes": [{ "path": "/a", "format": "openai-chat" }], "steps": [] }`;
     const { problems } = await load({ "/p/x.pipeline.json": text });
-    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat`]);
+    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat, http`]);
   });
 });
 
