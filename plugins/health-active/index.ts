@@ -1,8 +1,8 @@
 /**
  * health-active: active health checks. Each backend whose provider can forward (provider-http)
  * is probed on a timer of its own from the moment the pipeline starts (see prober.ts); the plan
- * then puts down backends behind the healthy ones, or drops them. The request path pays only a
- * scan of a few booleans.
+ * then drops down backends (or, without drop, puts them behind the healthy ones). The request
+ * path pays only a scan of a few booleans.
  *
  * Backends that cannot be probed (no forward) are always counted healthy. When no planned
  * backend is healthy the plan is left alone, as health-breaker does: the request is still tried
@@ -32,7 +32,7 @@ export default definePlugin<HealthActiveConfig>({
       headers: Object.fromEntries(Object.entries(config.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
       passes: statusMatcher(config.expectStatus ?? ["2xx", "3xx"]),
     };
-    const drop = config.drop ?? false;
+    const drop = config.drop ?? true;
     const probers = new Map<string, Prober>();
     for (const backend of env.backends.values()) {
       if (backend.provider.forward !== undefined) probers.set(backend.id, new Prober(backend, rules, env.log, PLUGIN, env.pipelineId));

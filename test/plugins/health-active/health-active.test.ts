@@ -54,7 +54,7 @@ describe("health-active", () => {
     expect(await hc.plan()).toBe("a,b");
 
     a.health.status = 503;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("b,a"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
     expect(a.health.probes.filter((s) => s === 503).length).toBeGreaterThanOrEqual(3);
 
     const failedBefore = a.health.probes.length;
@@ -69,7 +69,7 @@ describe("health-active", () => {
     const redirecting = await service();
     redirecting.health.status = 302;
     const fine = await service();
-    const hc = await checker({ unhealthyAfter: 1, timeoutMs: 50, expectStatus: ["2xx"] }, [
+    const hc = await checker({ unhealthyAfter: 1, timeoutMs: 50, expectStatus: ["2xx"], drop: false }, [
       await httpBackend("refused", `http://127.0.0.1:${await refusingPort()}`),
       await httpBackend("hanging", hanging.url),
       await httpBackend("redirecting", redirecting.url),
@@ -78,10 +78,10 @@ describe("health-active", () => {
     await vi.waitFor(async () => expect(await hc.plan()).toBe("fine,refused,hanging,redirecting"));
   });
 
-  it("drops down backends with drop, and leaves the plan whole when every backend is down", async () => {
+  it("drops down backends by default, and leaves the plan whole when every backend is down", async () => {
     const a = await service();
     const b = await service();
-    const hc = await checker({ unhealthyAfter: 1, drop: true }, [await httpBackend("a", a.url), await httpBackend("b", b.url)]);
+    const hc = await checker({ unhealthyAfter: 1 }, [await httpBackend("a", a.url), await httpBackend("b", b.url)]);
     a.health.status = 500;
     await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
     b.health.status = 500;
@@ -91,7 +91,7 @@ describe("health-active", () => {
   it("leaves backends that cannot be probed where the plan put them", async () => {
     const a = await service();
     a.health.status = 500;
-    const hc = await checker({ unhealthyAfter: 1 }, [await httpBackend("a", a.url), createTestBackend("llm"), createTestBackend("llm2")]);
+    const hc = await checker({ unhealthyAfter: 1, drop: false }, [await httpBackend("a", a.url), createTestBackend("llm"), createTestBackend("llm2")]);
     await vi.waitFor(async () => expect(await hc.plan()).toBe("llm,llm2,a"));
   });
 
@@ -102,7 +102,7 @@ describe("health-active", () => {
     const log = { info: (_o: unknown, m: string) => lines.push(`info ${m}`), warn: (_o: unknown, m: string) => lines.push(`warn ${m}`), debug: () => {}, error: () => {}, child: () => log } as unknown as Logger;
     const hc = await checker({ unhealthyAfter: 2, healthyAfter: 1 }, [await httpBackend("a", a.url), await httpBackend("b", b.url)], log);
     a.health.status = 500;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("b,a"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
     a.health.status = 200;
     await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"));
     expect(lines).toEqual(["warn health-active: backend failed 2 probes, taken out of rotation", "info health-active: backend passed 1 probes, back in rotation"]);
