@@ -55,7 +55,7 @@ async function proxy(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res
   }
   const body = await ForwardBody.read(req, { maxBytes: p.limits.maxBodyBytes, replayBytes: p.limits.replayBodyBytes });
   const method = req.method ?? "GET";
-  const path = req.url ?? "/";
+  const path = originForm(req.url);
   const headers = headersUpstream(req);
   const idempotent = IDEMPOTENT.has(method);
   try {
@@ -116,6 +116,23 @@ async function relayReply(p: CompiledPipeline, x: Exchange, res: ServerResponse,
     outcome.failure = failure.failure;
     outcome.errorCode = failure.code;
     x.error = failure;
+  }
+}
+
+/**
+ * The request target as the upstream gets it: origin-form always. A client may send the
+ * absolute form (`GET http://elsewhere/x`, RFC 9112 §3.2.2); passed on as is, an upstream that
+ * is itself a proxy would go where the client said, and upstream addresses come only from
+ * pipeline files.
+ */
+function originForm(target: string | undefined): string {
+  if (target === undefined) return "/";
+  if (target.startsWith("/")) return target;
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return "/";
   }
 }
 

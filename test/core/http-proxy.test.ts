@@ -60,6 +60,21 @@ describe("http routes", () => {
     expect(up.seen.map((r) => r.url)).toEqual(["/api", "/api/", "/api/a/b/c.txt"]);
   });
 
+  it("sends an absolute-form request target on in origin form, to the configured upstream only", async () => {
+    const up = await upstream();
+    const g = await gateway({ web: up.url });
+    const { port } = new URL(g.url);
+    const seen = await new Promise<any>((resolve, reject) => {
+      request({ host: "127.0.0.1", port, path: "http://elsewhere.example/api/x?y=1", agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+      }).on("error", reject).end();
+    });
+    expect(seen.url).toBe("/api/x?y=1");
+    expect(seen.headers.host).toBe(new URL(up.url).host);
+  });
+
   it("prefixes the backend's base path and answers HEAD with the upstream's headers only", async () => {
     const up = await upstream((req, res) => {
       res.setHeader("content-length", "5");
@@ -202,6 +217,49 @@ describe("http routes", () => {
     expect(reply.status).toBe(413);
     expect(reply.json).toEqual({ error: { message: "request body exceeds 1000 bytes", type: "payload_too_large", code: "body_too_large" } });
     expect(up.seen).toHaveLength(0);
+  });
+
+  it("answers 413 to a chunked upload that grows past limits.maxBodyBytes, cutting the upstream request", async () => {
+    let upstreamBytes = 0;
+    let upstreamCut!: () => void;
+    const cut = new Promise<void>((resolve) => (upstreamCut = resolve));
+    const up = await upstream((req, res) => {
+      req.on("data", (part: Buffer) => (upstreamBytes += part.length));
+      req.on("end", () => res.end("ok"));
+      req.once("close", () => {
+        if (!req.complete) upstreamCut();
+      });
+    });
+    const g = await gateway({ web: up.url }, { limits: { maxBodyBytes: 1_000_000 } });
+    async function* generate() {
+      for (let i = 0; i < 30; i++) yield Buffer.alloc(100_000, 7);
+    }
+    const reply = await send(`${g.url}/api/upload`, { method: "POST", body: Readable.from(generate()) });
+    expect(reply.status).toBe(413);
+    expect(reply.headers.connection).toBe("close");
+    expect(reply.json.error.code).toBe("body_too_large");
+    await cut;
+    expect(upstreamBytes).toBeLessThanOrEqual(1_000_000);
+  });
+
+  it("aborts the upstream request when the client goes away mid-upload", async () => {
+    let upstreamAborted!: () => void;
+    const aborted = new Promise<void>((resolve) => (upstreamAborted = resolve));
+    let upstreamBytes = 0;
+    const up = await upstream((req) => {
+      req.on("data", (part: Buffer) => (upstreamBytes += part.length));
+      req.once("close", () => {
+        if (!req.complete) upstreamAborted();
+      });
+    });
+    const g = await gateway({ web: up.url }, { limits: { maxBodyBytes: 64 * 1024 * 1024 } });
+    const req = request(`${g.url}/api/upload`, { method: "PUT", agent: false, headers: { "content-length": String(10 * 1024 * 1024) } });
+    req.on("error", () => {});
+    req.write(Buffer.alloc(1024 * 1024, 1));
+    await vi.waitFor(() => expect(upstreamBytes).toBeGreaterThan(0));
+    req.destroy();
+    await aborted;
+    await vi.waitFor(async () => expect(await up.connections()).toBe(0));
   });
 
   it("falls back to the next backend when the first refuses connections, sending the body again", async () => {
