@@ -402,6 +402,20 @@ describe("http routes", () => {
     expect(up.seen[0]!.headers["x-upstream-token"]).toBe("t0ken");
   });
 
+  it("gives a request to the longest matching prefix, whatever the order of the files", async () => {
+    const outer = await upstream();
+    const inner = await upstream();
+    const g = await startGateway({
+      "a.pipeline.json": { id: "outer", routes: [{ path: "/", format: "http" }], backends: { outer: { use: "provider-http", config: { baseUrl: outer.url } } }, steps: [] },
+      "b.pipeline.json": { id: "inner", routes: [{ path: "/api/v2", format: "http" }], backends: { inner: { use: "provider-http", config: { baseUrl: inner.url } } }, steps: [] },
+    });
+    opened.unshift(g);
+    expect((await send(`${g.url}/api/v2/users`)).headers["x-switchyard-backend"]).toBe("inner");
+    expect((await send(`${g.url}/api/v2`)).headers["x-switchyard-backend"]).toBe("inner");
+    expect((await send(`${g.url}/api/v20`)).headers["x-switchyard-backend"]).toBe("outer");
+    expect((await send(`${g.url}/`)).headers["x-switchyard-backend"]).toBe("outer");
+  });
+
   it("proxies only the method an http route names", async () => {
     const up = await upstream();
     const pipeline = {
