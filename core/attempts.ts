@@ -74,46 +74,63 @@ function abortReason(x: Exchange, totalMs: number): GatewayError {
   return reason instanceof GatewayError ? reason : GatewayError.totalTimeout(totalMs);
 }
 
-export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
+/**
+ * One kind of request as the loop drives it. `prepare` readies an attempt before it counts
+ * (translation: what it throws ends the loop without an outcome) and returns the send, which
+ * fills `outcome` as it learns and resolves once the reply is fully relayed.
+ */
+export interface AttemptDriver {
+  prepare(attempt: Attempt): AttemptSend;
+  /** A veto on moving on after `failure`, beyond `attempts.on` (the request body is gone, the method is not idempotent). */
+  mayRetry?(failure: GatewayError): boolean;
+}
+
+export type AttemptSend = (outcome: AttemptOutcome, turn: AttemptTurn) => Promise<void>;
+
+export interface AttemptTurn {
+  /** `performance.now()` when the attempt was sent. */
+  readonly sentAt: number;
+  /**
+   * Would the loop move on after `failure`? A send that got a reply it could still pass on (a
+   * proxied 503) asks before deciding: when no attempt would follow, the reply goes to the client.
+   */
+  movesOn(failure: GatewayError): boolean;
+}
+
+/**
+ * Walks the planned attempts: a backend not yet tried is sent at once, a retry of one already
+ * tried after a backoff. Moves on only while nothing reached the client, the failure is one
+ * `attempts.on` names, the driver does not veto it, and the total budget allows.
+ */
+export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: readonly Attempt[], driver: AttemptDriver): Promise<void> {
   const signal = x.signal;
   const limit = p.attempts.maxAttempts;
   const deadline = x.startedHr + p.timeouts.totalMs;
-  let lastFailure: GatewayError | undefined;
+  let wait = 0;
   for (let i = 0; i < limit; i++) {
-    if (lastFailure) {
-      const wait = waitBefore(p, i, attempts.length, lastFailure, deadline);
-      if (wait === undefined) throw lastFailure;
-      if (wait > 0) await sleep(wait, signal);
-      if (signal.aborted) break;
-    }
+    if (wait > 0) await sleep(wait, signal);
+    if (i > 0 && signal.aborted) break;
     const attempt = attempts[i % attempts.length]!;
-    const backendFormat = backendFormatFor(x, attempt);
-    let translation: Translation | undefined;
-    let body: Record<string, unknown>;
-    if (backendFormat === x.route.format) {
-      body = x.format.preparePassthrough(x.body, attempt.model, x.stream);
-    } else {
-      translation = p.hooks.translate.call(x, attempt, backendFormat);
-      if (!translation) throw noTranslation(x, backendFormat);
-      body = translation.body;
-    }
+    const send = driver.prepare(attempt);
     p.hooks.attemptStarted.call(x, attempt);
     // On the exchange from the start, so the reply's x-switchyard-attempts counts this attempt.
     const outcome: AttemptOutcome = { backend: attempt.backend.id, model: attempt.model, latencyMs: 0 };
     x.attempts.push(outcome);
     const sentAt = performance.now();
+    /** The wait before the next attempt after `failure`, or undefined when none follows. */
+    const nextWait = (failure: GatewayError): number | undefined => {
+      if (i === limit - 1 || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
+      if (driver.mayRetry && !driver.mayRetry(failure)) return undefined;
+      return waitBefore(p, i + 1, attempts.length, failure, deadline);
+    };
+    // The backoff has jitter: a decision the send asked for is the one the loop keeps.
+    let decided: { failure: GatewayError; wait: number | undefined } | undefined;
+    const movesOn = (failure: GatewayError): boolean => {
+      decided = { failure, wait: nextWait(failure) };
+      return decided.wait !== undefined;
+    };
     try {
-      const reply = await attempt.backend.provider.send({
-        format: backendFormat, model: attempt.model, body, stream: x.stream, signal, requestId: x.id,
-        headersTimeoutMs: p.timeouts.firstByteMs,
-        bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
-      });
-      outcome.status = reply.status;
-      outcome.ttfbMs = performance.now() - sentAt;
-      x.backend = attempt.backend.id;
-      x.upstreamModel = attempt.model;
-      if (x.stream) await streamReply(p, x, res, reply, translation, policy!, outcome);
-      else await plainReply(p, x, res, reply, translation);
+      await send(outcome, { sentAt, movesOn });
       finishAttempt(p, x, outcome, sentAt);
       return;
     } catch (err) {
@@ -129,14 +146,46 @@ export async function runAttempts(p: CompiledPipeline, x: Exchange, attempts: At
       outcome.status ??= failure.upstreamStatus;
       if (failure.retryAfterMs !== undefined) outcome.retryAfterMs = failure.retryAfterMs;
       finishAttempt(p, x, outcome, sentAt);
-      const last = i === limit - 1;
-      if (last || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) throw failure;
+      const next = decided?.failure === failure ? decided.wait : nextWait(failure);
+      if (next === undefined) throw failure;
       p.log.debug({ request: x.id, backend: attempt.backend.id, code: failure.code }, "attempt failed; trying the next");
-      lastFailure = failure;
+      wait = next;
     }
   }
   // Only reached when the client left or the total budget ran out during a backoff wait.
   throw abortReason(x, p.timeouts.totalMs);
+}
+
+/** The model-request attempt loop: translate (or pass through), send, relay the reply. */
+export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
+  const signal = x.signal;
+  return walkAttempts(p, x, attempts, {
+    prepare(attempt) {
+      const backendFormat = backendFormatFor(x, attempt);
+      let translation: Translation | undefined;
+      let body: Record<string, unknown>;
+      if (backendFormat === x.route.format) {
+        body = x.format.preparePassthrough(x.body, attempt.model, x.stream);
+      } else {
+        translation = p.hooks.translate.call(x, attempt, backendFormat);
+        if (!translation) throw noTranslation(x, backendFormat);
+        body = translation.body;
+      }
+      return async (outcome, { sentAt }) => {
+        const reply = await attempt.backend.provider.send({
+          format: backendFormat, model: attempt.model, body, stream: x.stream, signal, requestId: x.id,
+          headersTimeoutMs: p.timeouts.firstByteMs,
+          bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
+        });
+        outcome.status = reply.status;
+        outcome.ttfbMs = performance.now() - sentAt;
+        x.backend = attempt.backend.id;
+        x.upstreamModel = attempt.model;
+        if (x.stream) await streamReply(p, x, res, reply, translation, policy!, outcome);
+        else await plainReply(p, x, res, reply, translation);
+      };
+    },
+  });
 }
 
 function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {

@@ -7,6 +7,7 @@ import { GatewayError, asGatewayError } from "./errors.js";
 import type { Attempt, Backend, Exchange, RouteInfo } from "./exchange.js";
 import type { Attempts, Limits, Timeouts } from "./generated/pipeline.js";
 import { PipelineHooks, type HookName } from "./hooks.js";
+import { HTTP_FORMAT } from "./http-format.js";
 import type { LoadedPipeline, LoadedStep, Predicate } from "./loaded.js";
 import type { Logger } from "./log.js";
 import { createModelIndex, type ModelIndex } from "./model-index.js";
@@ -54,6 +55,8 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       const provider = await b.plugin.create(b.config, envFor(b.id, new Map()));
       backends.set(b.id, Object.freeze({ id: b.id, use: b.use, provider, models: b.models, modelMap: b.modelMap }));
     }
+    if (loaded.routes.some((r) => r.format === HTTP_FORMAT)) checkForwarding(backends);
+    if (loaded.routes.some((r) => r.format !== HTTP_FORMAT && r.endpoint === "generate")) checkModelFormats(backends);
     const hooks = new PipelineHooks();
     for (const step of loaded.steps) {
       const instance = await step.plugin.create(step.config, envFor(step.id, backends));
@@ -68,7 +71,7 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       backends,
       formats: loaded.formats,
       models: createModelIndex([...backends.values()], spec.models ?? {}),
-      limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024 },
+      limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024, replayBodyBytes: spec.limits?.replayBodyBytes ?? 64 * 1024 },
       attempts: {
         maxAttempts: spec.attempts?.maxAttempts ?? 3,
         on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"],
@@ -88,6 +91,31 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
   } catch (err) {
     await closeAll(instances, backends, store, pipelineLog);
     throw err;
+  }
+}
+
+/** An http route sends every request to any backend: each must be able to proxy one. */
+function checkForwarding(backends: ReadonlyMap<string, Backend>): void {
+  if (backends.size === 0) {
+    throw new GatewayError({ status: 500, type: "internal", code: "invalid_config", source: "core", message: "a pipeline with http routes needs at least one backend (provider-http)" });
+  }
+  for (const b of backends.values()) {
+    if (b.provider.forward !== undefined) continue;
+    throw new GatewayError({
+      status: 500, type: "internal", code: "invalid_config", source: b.id,
+      message: `backend ${b.id} (${b.use}) cannot serve this pipeline's http routes: its provider does not forward requests; use provider-http, or move the http routes to a pipeline of their own`,
+    });
+  }
+}
+
+/** A backend of a pipeline with model routes must speak some model format (provider-http speaks none). */
+function checkModelFormats(backends: ReadonlyMap<string, Backend>): void {
+  for (const b of backends.values()) {
+    if (b.provider.formats.length > 0) continue;
+    throw new GatewayError({
+      status: 500, type: "internal", code: "invalid_config", source: b.id,
+      message: `backend ${b.id} (${b.use}) speaks no model format, so it cannot serve this pipeline's model routes; put http backends in a pipeline whose routes are all http`,
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { checkConfig } from "./config.js";
 import { compileCondition, ConditionError } from "./conditions.js";
 import type { RouteInfo } from "./exchange.js";
+import { ANY_METHOD, HTTP_FORMAT } from "./http-format.js";
 import type { Condition, Pipeline } from "./generated/pipeline.js";
 import { JsonDocument, joinPointer, type PointerIssue } from "./json-locations.js";
 import type { LoadedBackend, LoadedPipeline, LoadedStep, Problem } from "./loaded.js";
@@ -97,6 +98,8 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
 
   const issues: PointerIssue[] = doc.duplicateKeys();
   issues.push(...(await resolveSecrets(spec, { env: ctx.env, baseDir: dir, readFile: async (p) => String(await ctx.fs.readFile(p, "utf8")) })));
+  // Read before the schema fills in its default method: an http route without one takes every method.
+  const anyMethod = routesTakingAnyMethod(spec);
   const schemaIssues = checkPipelineSchema(spec);
   issues.push(...schemaIssues);
   // Deeper checks skip nodes the schema already rejected: one mistake, one problem.
@@ -107,7 +110,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
     const first = ctx.claims.claim(`id ${spec.id}`, located({ pointer: "/id", message: "" }));
     if (first) issues.push({ pointer: "/id", message: `pipeline id "${spec.id}" is already used at ${first}` });
   }
-  issues.push(...checkRoutes(spec, ctx, located));
+  issues.push(...checkRoutes(spec, anyMethod, ctx, located));
   const backends = await loadBackends(spec, dir, ctx.registry, issues, flawed);
   const steps = await loadSteps(spec, dir, ctx.registry, issues, flawed);
 
@@ -120,7 +123,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
       file: absolute,
       dir,
       spec: pipeline,
-      routes: pipeline.routes.map(routeInfo),
+      routes: pipeline.routes.map((r, i) => routeInfo(r, anyMethod.has(i))),
       backends,
       steps,
       formats: ctx.registry.formats,
@@ -131,23 +134,50 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
 /** Endpoints that serve operators: their routes are marked admin, which only admin callers pass. */
 const ADMIN_ENDPOINTS: ReadonlySet<string> = new Set(["usage"]);
 
-function routeInfo(r: Pipeline["routes"][number]): RouteInfo {
+function routeInfo(r: Pipeline["routes"][number], anyMethod: boolean): RouteInfo {
   const endpoint = r.endpoint ?? "generate";
-  const info: RouteInfo = { method: r.method ?? "POST", path: r.path, format: r.format, endpoint };
+  const info: RouteInfo = { method: anyMethod ? ANY_METHOD : (r.method ?? "POST"), path: r.path, format: r.format, endpoint };
   if (ADMIN_ENDPOINTS.has(endpoint)) info.admin = true;
   return info;
 }
 
+/** Methods a route may name (the schema's enum): what an http route without a method claims. */
+const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/** Indexes of the http routes that name no method. */
+function routesTakingAnyMethod(spec: Record<string, unknown>): Set<number> {
+  const indexes = new Set<number>();
+  if (!Array.isArray(spec.routes)) return indexes;
+  spec.routes.forEach((route, i) => {
+    if (isRecord(route) && route.format === HTTP_FORMAT && route.method === undefined) indexes.add(i);
+  });
+  return indexes;
+}
+
 /** Route formats, and method+path claims shared by all files loaded together. */
-function checkRoutes(spec: Record<string, unknown>, ctx: FileContext, located: (issue: PointerIssue) => string): PointerIssue[] {
+function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<number>, ctx: FileContext, located: (issue: PointerIssue) => string): PointerIssue[] {
   const issues: PointerIssue[] = [];
   const routes = Array.isArray(spec.routes) ? (spec.routes as unknown[]) : [];
   routes.forEach((route, i) => {
     if (!isRecord(route)) return;
     const at = joinPointer("/routes", i);
+    if (route.format === HTTP_FORMAT) {
+      if (route.endpoint === "models") issues.push({ pointer: `${at}/endpoint`, message: "an http route proxies requests; it has no models endpoint" });
+      if (typeof route.path !== "string" || typeof route.method !== "string") return;
+      // Prefixes claim apart from exact paths: /api (http) and POST /api (a model route) can live together, the exact one winning.
+      const prefix = route.path.replace(/\/+$/, "").replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":") || "/";
+      for (const method of anyMethod.has(i) ? ROUTE_METHODS : [route.method]) {
+        const first = ctx.claims.claim(`prefix ${method} ${prefix}`, located({ pointer: `${at}/path`, message: "" }));
+        if (first) {
+          issues.push({ pointer: `${at}/path`, message: `http route ${method} ${route.path} is already claimed at ${first}` });
+          break;
+        }
+      }
+      return;
+    }
     if (typeof route.format === "string" && !ctx.registry.formats.get(route.format)) {
-      const known = ctx.registry.formats.list();
-      issues.push({ pointer: `${at}/format`, message: `unknown format "${route.format}"; ${known.length > 0 ? `known formats: ${known.join(", ")}` : "no format plugins are installed"}` });
+      const known = [...ctx.registry.formats.list(), HTTP_FORMAT];
+      issues.push({ pointer: `${at}/format`, message: `unknown format "${route.format}"; known formats: ${known.join(", ")}` });
     }
     if (typeof route.path !== "string" || typeof route.method !== "string") return;
     // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide.

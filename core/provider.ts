@@ -29,6 +29,28 @@ export interface UpstreamReply {
   body: Readable;
 }
 
+/**
+ * One proxied HTTP request (routes of format `http`): the client's method, path and body go to
+ * the backend as they came. Hop-by-hop headers are already gone and x-forwarded-* set; `host`
+ * is still the client's, for providers that pass it on.
+ */
+export interface ForwardCall {
+  method: string;
+  /** The client's path with its query string (`/api/items?page=2`); the provider prefixes its base path. */
+  path: string;
+  headers: Record<string, string | string[]>;
+  /**
+   * The request body: a Buffer when the gateway holds it whole (small bodies, kept so a failed
+   * attempt can be sent again), a stream read once with backpressure otherwise, or none.
+   */
+  body: Readable | Buffer | undefined;
+  /** Aborted when the client goes away or a timeout fires: the upstream request must stop at once. */
+  signal: AbortSignal;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  requestId: string;
+}
+
 export interface Provider {
   /** Wire formats this backend speaks, preferred first. */
   readonly formats: readonly string[];
@@ -38,6 +60,12 @@ export interface Provider {
    * otherwise, having read and released the error body.
    */
   send(call: UpstreamCall): Promise<UpstreamReply>;
+  /**
+   * Proxies one HTTP request (only providers that can serve `http` routes). Resolves with any
+   * status the upstream sent (a proxy passes 404s on); rejects with a GatewayError only when no
+   * reply came: failure `connect` or `timeout`.
+   */
+  forward?(call: ForwardCall): Promise<UpstreamReply>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

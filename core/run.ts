@@ -17,7 +17,14 @@ import { parseUsageQuery, renderUsageReport } from "./usage.js";
 
 const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_000, keepAliveMs: 0 };
 
-export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
+/**
+ * What a request does once auth and validate let it through: plan and run its attempts, writing
+ * the reply to the client (the exchange's signal fires when the client leaves or time runs out).
+ */
+export type ServeRequest = () => Promise<void>;
+
+/** Runs one exchange; `serve` is the model-request path unless another is given (http routes). */
+export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse, serve?: ServeRequest): Promise<void> {
   let authed = false;
   try {
     const denied = await p.hooks.auth.promise(x);
@@ -30,21 +37,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
     if (x.route.endpoint === "usage") return await answerUsage(p, x, res);
     const rejected = await p.hooks.validate.promise(x);
     if (rejected) return writeReply(x, res, rejected);
-    if (x.route.endpoint === "models") return listModels(p, x, res);
-    if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
-
-    const candidates = p.models.attemptsFor(x.model);
-    if (candidates.length === 0) throw noBackendFor(x.model);
-    const attempts = await p.hooks.plan.promise(candidates, x);
-    if (attempts.length === 0) {
-      throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
-    }
-    let policy: StreamPolicy | undefined;
-    if (x.stream) {
-      policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
-      if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
-    }
-    await runAttempts(p, x, attempts, res, policy);
+    await (serve ? serve() : serveModelRequest(p, x, res));
   } catch (err) {
     const failure = asGatewayError(err, "core");
     if (failure.type === "internal") p.log.error({ request: x.id, source: failure.source, err: describeCause(failure) }, "request failed");
@@ -81,6 +74,24 @@ function logAdminCall(p: CompiledPipeline, x: Exchange): void {
   const entry = { request: x.id, route: x.route.path, query: x.inbound.query, tenant: x.tenant, keyId: x.keyId, status: x.status, error: x.error?.code };
   if ((x.status ?? 500) < 400) p.log.info(entry, "admin call");
   else p.log.warn(entry, "admin call refused or failed");
+}
+
+async function serveModelRequest(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
+  if (x.route.endpoint === "models") return listModels(p, x, res);
+  if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
+
+  const candidates = p.models.attemptsFor(x.model);
+  if (candidates.length === 0) throw noBackendFor(x.model);
+  const attempts = await p.hooks.plan.promise(candidates, x);
+  if (attempts.length === 0) {
+    throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
+  }
+  let policy: StreamPolicy | undefined;
+  if (x.stream) {
+    policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
+    if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
+  }
+  await runAttempts(p, x, attempts, res, policy);
 }
 
 function writeReply(x: Exchange, res: ServerResponse, reply: Reply): void {

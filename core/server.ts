@@ -4,7 +4,7 @@
  * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
@@ -12,6 +12,8 @@ import type { CompiledPipeline } from "./compile.js";
 import { GatewayError } from "./errors.js";
 import type { Exchange, RouteInfo } from "./exchange.js";
 import type { FormatTranslator } from "./format.js";
+import { ANY_METHOD, HTTP_FORMAT, httpFormat } from "./http-format.js";
+import { runHttpExchange } from "./http-proxy.js";
 import type { Logger } from "./log.js";
 import { runExchange, recordsWritten } from "./run.js";
 import { writeError } from "./respond.js";
@@ -44,15 +46,18 @@ export class GatewayServer {
       const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
       ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
     });
-    for (const pipeline of pipelines) {
-      for (const route of pipeline.routes) {
-        const format = pipeline.formats.get(route.format)!;
-        this.fallbackFormats.push({ path: route.path, pipeline, format });
-        router.register(route.path, [route.method], (ctx) => {
-          ctx.respond = false; // the pipeline writes the raw response (streams included)
-          return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, ctx.params as Record<string, string>, ctx.query));
-        });
-      }
+    // The first matching route takes a request: model routes first, then http prefixes, longest first.
+    const routes = pipelines.flatMap((pipeline) => pipeline.routes.map((route) => ({ pipeline, route })));
+    const prefixes = routes.filter(({ route }) => route.format === HTTP_FORMAT).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
+    for (const { pipeline, route } of [...routes.filter(({ route }) => route.format !== HTTP_FORMAT), ...prefixes]) {
+      const http = route.format === HTTP_FORMAT;
+      const format = http ? httpFormat : pipeline.formats.get(route.format)!;
+      this.fallbackFormats.push({ path: route.path, pipeline, format });
+      const methods = http && route.method === ANY_METHOD ? METHODS : [route.method];
+      router.register(http ? prefixPattern(route.path) : route.path, methods, (ctx) => {
+        ctx.respond = false; // the pipeline writes the raw response (streams included)
+        return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, ctx.params as Record<string, string>, ctx.query));
+      });
     }
     this.app.use(async (ctx, next) => {
       const incoming = ctx.get("x-request-id");
@@ -130,7 +135,8 @@ export class GatewayServer {
       startedAt: Date.now(),
       startedHr: performance.now(),
       pipelineId: pipeline.id,
-      route,
+      // An http route taking every method shows each request's own (for `method` conditions, records).
+      route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
       format,
       headers: req.headers,
       inbound,
@@ -144,6 +150,8 @@ export class GatewayServer {
       notes: [],
     };
     if (this.draining) res.setHeader("connection", "close");
+    // The body is the proxy's to stream: not read here.
+    if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
     try {
       if (route.endpoint === "generate") {
         x.body = parseJsonObject(await readBody(req, pipeline.limits.maxBodyBytes));
@@ -183,6 +191,17 @@ export class GatewayServer {
     res.end(JSON.stringify(rendered.body));
     req.resume();
   }
+}
+
+/** An http route's path without trailing slashes: `/api/` and `/api` are the same prefix. */
+function prefixOf(path: string): string {
+  return path.replace(/\/+$/, "");
+}
+
+/** The prefix and everything below it, in path-to-regexp v8 syntax: `/api` -> `/api{/*rest}`. */
+function prefixPattern(path: string): string {
+  const prefix = prefixOf(path);
+  return prefix === "" ? "/{*rest}" : `${prefix}{/*rest}`;
 }
 
 function commonPrefix(a: string, b: string): number {

@@ -5,9 +5,9 @@
  * timeouts and hands back a 2xx reply, or reads (bounded) and releases the error body.
  */
 import type { Readable } from "node:stream";
-import { Pool } from "undici";
+import { Pool, type Dispatcher } from "undici";
 import { GatewayError } from "./errors.js";
-import type { UpstreamCall, UpstreamReply } from "./provider.js";
+import type { ForwardCall, UpstreamCall, UpstreamReply } from "./provider.js";
 import { parseRetryAfter, readUpstreamErrorDetail, upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "./upstream-errors.js";
 
 export interface UpstreamPoolOptions {
@@ -150,8 +150,10 @@ export class UpstreamPool {
     return this.closing;
   }
 
-  private transportError(err: unknown, call: UpstreamCall): unknown {
+  private transportError(err: unknown, call: Pick<UpstreamCall, "signal">): unknown {
     if (call.signal.aborted) return call.signal.reason ?? err;
+    // A request body that failed with a reason of its own (a forwarded body past its limit).
+    if (err instanceof GatewayError) return err;
     const code = errorCode(err);
     switch (code) {
       case "UND_ERR_CONNECT_TIMEOUT":
@@ -170,6 +172,29 @@ export class UpstreamPool {
     }
     // Parser errors and the like: the upstream said something that is not HTTP.
     return upstreamConnectError(this.source, code ?? "protocol error", err);
+  }
+
+  /**
+   * Proxies one request as the caller built it: any method, its headers and body. Whatever
+   * status the upstream answers comes back as a reply for the caller to pass on or discard;
+   * only a missing reply (connect, timeout) is an error. `host` in the headers replaces the
+   * origin's own.
+   */
+  async forward(call: ForwardCall): Promise<UpstreamReply> {
+    try {
+      const res = await this.pool.request({
+        method: call.method as Dispatcher.HttpMethod,
+        path: this.prefix + call.path,
+        headers: call.headers,
+        body: call.body ?? null,
+        signal: call.signal,
+        headersTimeout: call.headersTimeoutMs,
+        bodyTimeout: call.bodyTimeoutMs,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw this.transportError(err, call);
+    }
   }
 }
 

@@ -127,19 +127,19 @@ export interface Pipeline {
  */
 export interface Route {
   /**
-   * HTTP method the route answers.
+   * HTTP method the route answers. On an http route, leave it out to proxy every method, or give one to proxy only that method.
    */
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
   /**
-   * Path pattern in @koa/router syntax, e.g. /v1/chat/completions or /v1beta/models/:target (a named parameter).
+   * Path pattern in @koa/router syntax, e.g. /v1/chat/completions or /v1beta/models/:target (a named parameter). On an http route it is a prefix: /api takes /api, /api/ and everything below it (/api/x/y?q=1) but not /apix; / takes every path. The longest matching prefix wins, and model routes win over http prefixes. The path goes upstream unchanged (after the backend's own base path).
    */
   path: string;
   /**
-   * The wire format clients speak on this route: a format plugin's key such as openai-chat, anthropic-messages, gemini, openai-responses.
+   * The wire format clients speak on this route: a format plugin's key such as openai-chat, anthropic-messages, gemini, openai-responses. Or http, built in: a reverse proxy that sends any request under `path` to the pipeline's backends as it came (every backend, in file order, whatever its models; their providers must be able to forward, like provider-http). The body is never parsed, so `body` conditions do not match; steps that read a model or a body see none. Errors the gateway makes are a JSON body {"error":{"message","type","code"}}.
    */
   format: string;
   /**
-   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies.
+   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies. An http route is always generate.
    */
   endpoint?: "generate" | "models" | "usage";
 }
@@ -273,9 +273,13 @@ export interface BodyMatch {
  */
 export interface Limits {
   /**
-   * Largest request body accepted, in bytes; larger ones get a 413 in the client's format without being read further.
+   * Largest request body accepted, in bytes; larger ones get a 413 in the client's format without being read further. On http routes too (like nginx's client_max_body_size): raise it for uploads. An http body that grows past it while streaming aborts the upstream request.
    */
   maxBodyBytes?: number;
+  /**
+   * http routes: request bodies up to this size are held in memory whole before sending, so a failed attempt can be sent again to the next backend. Larger bodies (and bodies of unknown length that grow past it) stream to the upstream as they arrive, with backpressure, and can then move on to another backend only when the attempt failed before reading any of the body beyond this size (a refused connection). 0 streams every body.
+   */
+  replayBodyBytes?: number;
 }
 /**
  * How the core retries and falls back across the planned attempts. Only before the first byte reached the client.
@@ -286,7 +290,7 @@ export interface Attempts {
    */
   maxAttempts?: number;
   /**
-   * Which failures move on to the next attempt: connect (refused or reset before a reply), timeout, a status code such as 429, or a class such as 5xx.
+   * Which failures move on to the next attempt: connect (refused or reset before a reply), timeout, a status code such as 429, or a class such as 5xx. On http routes a listed status is not passed to the client while another attempt follows (its body is discarded); the last attempt's reply is passed on whatever its status. There, requests that are not idempotent (POST, PATCH…) move on only after connect failures, as nginx does, since the upstream may have acted on them; and a streamed body larger than limits.replayBodyBytes cannot be sent twice.
    */
   on?: (("connect" | "timeout" | "4xx" | "5xx") | number)[];
   /**

@@ -89,7 +89,7 @@ describe("a valid file", () => {
     expect(p.steps[0]!.when?.(createTestExchange({ model: "claude-3" }))).toBe(false);
     expect(p.steps[1]!.when).toBeUndefined();
 
-    expect(p.spec.limits).toEqual({ maxBodyBytes: 4194304 });
+    expect(p.spec.limits).toEqual({ maxBodyBytes: 4194304, replayBodyBytes: 65536 });
     expect(p.spec.attempts).toEqual({ maxAttempts: 3, on: ["connect", "timeout", 429, "5xx"], backoffMs: 200, maxBackoffMs: 5000, maxRetryAfterMs: 30000 });
     expect(p.spec.timeouts).toEqual({ firstByteMs: 120000, idleMs: 120000, totalMs: 600000 });
     expect(p.spec.steps[0]!.config).toEqual({ greeting: "hi", limits: { perMinute: 60 } });
@@ -357,7 +357,7 @@ describe("plugins", () => {
   it("an unknown route format lists the known formats", async () => {
     const text = `{ "id": "chat", "routes": [{ "path": "/a", "format": "openai-chat" }], "steps": [] }`;
     const { problems } = await load({ "/p/x.pipeline.json": text });
-    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat`]);
+    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat, http`]);
   });
 });
 
