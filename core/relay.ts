@@ -88,9 +88,7 @@ export function relayStream(
       finish({ ok: false, error: clientGone(), clientGone: true });
     };
 
-    res.on("close", onClientClose);
-    body.once("error", (err) => fail(streamFailure(err)));
-    body.once("end", () => {
+    const onEnd = () => {
       try {
         parser.end();
         target.end();
@@ -99,13 +97,21 @@ export function relayStream(
       } catch (err) {
         fail(err instanceof GatewayError ? err : streamFailure(err));
       }
-    });
+    };
+
+    res.on("close", onClientClose);
     try {
       onChunk(first);
     } catch (err) {
       fail(err instanceof GatewayError ? err : streamFailure(err));
       return;
     }
+    // An upstream that sent everything in one write may already have ended (or failed) while the
+    // first chunk was awaited: 'end' is emitted on the nextTick queue, before this code ran.
+    if (body.errored) return fail(streamFailure(body.errored));
+    if (body.readableEnded) return onEnd();
+    body.once("error", (err) => fail(streamFailure(err)));
+    body.once("end", onEnd);
     body.on("data", onData);
     body.resume();
   });
