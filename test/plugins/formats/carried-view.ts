@@ -52,6 +52,11 @@ function partView(part: IrPart, has: (path: string) => boolean): IrPart[] {
         if (inner.type === "image" && has("messages.tool_result.image")) return [];
         return partView(inner, has) as Array<typeof inner>;
       });
+      if (has("messages.tool_result.text")) {
+        // Formats with one text per result join the parts.
+        const text = p.content.flatMap((inner) => (inner.type === "text" ? [inner.text] : [])).join("");
+        p.content = [...(text.length > 0 ? [{ type: "text" as const, text }] : []), ...p.content.filter((inner) => inner.type !== "text")];
+      }
       return [p];
     default:
       return [p];

@@ -1,6 +1,7 @@
 /** Every format translator under test, with what the shared format tests need to know about it. */
-import type { FormatTranslator, InboundRequestInfo, IrFinishReason, IrRequest } from "../../../core/index.js";
+import type { FormatTranslator, InboundRequestInfo, IrFinishReason, IrRequest, IrUsage } from "../../../core/index.js";
 import anthropic from "../../../plugins/format-anthropic-messages/index.js";
+import gemini from "../../../plugins/format-gemini/index.js";
 import openAiChat from "../../../plugins/format-openai-chat/index.js";
 
 export interface FormatCase {
@@ -14,6 +15,8 @@ export interface FormatCase {
   keepsSignatures: boolean;
   /** Whether the format always reports usage (zeros when the IR had none). */
   alwaysReportsUsage: boolean;
+  /** Whether the format reports cache-write tokens (Gemini has no such counter). */
+  keepsCacheWrites: boolean;
   /** Undoes what the format fills in by itself (Anthropic's required max_tokens). */
   normalizeRequest?(back: IrRequest, original: IrRequest): void;
 }
@@ -28,6 +31,7 @@ export const FORMATS: FormatCase[] = [
     finish: stopForUnknown,
     keepsSignatures: false,
     alwaysReportsUsage: false,
+    keepsCacheWrites: true,
   },
   {
     translator: anthropic.translator,
@@ -36,8 +40,36 @@ export const FORMATS: FormatCase[] = [
     finish: stopForUnknown,
     keepsSignatures: true,
     alwaysReportsUsage: true,
+    keepsCacheWrites: true,
     normalizeRequest(back, original) {
       if (original.maxTokens === undefined) delete back.maxTokens;
     },
   },
+  {
+    translator: gemini.translator,
+    fixtures: "gemini",
+    info: (request) => ({
+      path: `/v1beta/models/${request.model}:${request.stream ? "streamGenerateContent" : "generateContent"}`,
+      params: { target: `${request.model}:${request.stream ? "streamGenerateContent" : "generateContent"}` },
+      query: request.stream ? { alt: "sse" } : {},
+    }),
+    // Gemini says STOP for both; whether there were calls decides. It has no "error" finish of its own.
+    finish: (r, hasToolCalls) => (r === "stop" || r === "tool_calls" ? (hasToolCalls ? "tool_calls" : "stop") : r === "error" ? "other" : r),
+    keepsSignatures: true,
+    alwaysReportsUsage: false,
+    keepsCacheWrites: false,
+  },
 ];
+
+/** Usage as the target format can report it, absent counters read as zero. */
+export function usageAs(target: FormatCase, usage: IrUsage | undefined): IrUsage | undefined {
+  const u = usage ?? (target.alwaysReportsUsage ? { inputTokens: 0, outputTokens: 0 } : undefined);
+  if (u === undefined) return undefined;
+  return {
+    inputTokens: u.inputTokens,
+    outputTokens: u.outputTokens,
+    cachedReadTokens: u.cachedReadTokens ?? 0,
+    cacheWriteTokens: target.keepsCacheWrites ? (u.cacheWriteTokens ?? 0) : 0,
+    reasoningTokens: u.reasoningTokens ?? 0,
+  };
+}

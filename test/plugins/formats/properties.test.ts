@@ -9,12 +9,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayError, SseParser, type IrFinishReason, type IrResponse } from "../../../core/index.js";
-import { FORMATS, type FormatCase } from "./format-cases.js";
+import { FORMATS, usageAs, type FormatCase } from "./format-cases.js";
 import { carriedView } from "./carried-view.js";
 import { brokenSseEvents, chaoticIrRequest, irRequest, irResponse, irStream, wireLikeJson } from "./ir-arbitraries.js";
-import { collectStream, decodeSse, encodeEvents, usageView } from "./stream-support.js";
-
-const ZERO_USAGE = { inputTokens: 0, outputTokens: 0 };
+import { collectStream, decodeSse, encodeEvents, withParsedArguments } from "./stream-support.js";
 
 const RUNS = { numRuns: 150 };
 
@@ -23,8 +21,7 @@ function clientView(response: IrResponse, c: FormatCase) {
   const thinking = response.content.flatMap((p) => (p.type === "thinking" ? [p.text] : [])).join("");
   const signatures = c.keepsSignatures ? response.content.flatMap((p) => (p.type === "thinking" && p.signature !== undefined ? [p.signature] : [])) : [];
   const calls = response.content.flatMap((p) => (p.type === "tool_call" ? [{ id: p.id, name: p.name, arguments: JSON.parse(p.arguments) as unknown }] : []));
-  const usage = response.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined);
-  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageView(usage) };
+  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageAs(c, response.usage) };
 }
 
 function onlyGatewayErrors(fn: () => void): void {
@@ -80,13 +77,13 @@ for (const c of FORMATS) {
       fc.assert(
         fc.property(irStream, fc.integer({ min: 1, max: 64 }), (events, chunkSize) => {
           const request = { model: "m", stream: true, streamUsage: true, messages: [] };
-          const back = collectStream(decodeSse(t, encodeEvents(t, request, events), chunkSize));
-          const sent = collectStream(events);
+          const back = withParsedArguments(collectStream(decodeSse(t, encodeEvents(t, request, events), chunkSize)));
+          const sent = withParsedArguments(collectStream(events));
           const hasCalls = sent.toolCalls.length > 0;
-          expect({ ...back, usage: usageView(back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
+          expect({ ...back, usage: usageAs(c, back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
             ...sent,
             finishReason: c.finish(sent.finishReason as IrFinishReason, hasCalls),
-            usage: usageView(sent.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined)),
+            usage: usageAs(c, sent.usage),
             signatures: c.keepsSignatures ? sent.signatures : [],
           });
         }),
