@@ -36,7 +36,7 @@ for (const source of FORMATS) {
           const lost = t.unsupportedFields!(ir);
           const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), target.info(ir));
           target.normalizeRequest?.(back, ir);
-          expect(carriedView(back, lost)).toEqual(carriedView(ir, lost));
+          expect(carriedView(back, lost, target.view)).toEqual(carriedView(ir, lost, target.view));
         });
       }
       for (const f of responses) {

@@ -3,20 +3,24 @@ import type { FormatTranslator, InboundRequestInfo, IrFinishReason, IrRequest, I
 import anthropic from "../../../plugins/format-anthropic-messages/index.js";
 import gemini from "../../../plugins/format-gemini/index.js";
 import openAiChat from "../../../plugins/format-openai-chat/index.js";
+import responses from "../../../plugins/format-openai-responses/index.js";
+import type { ViewOptions } from "./carried-view.js";
 
 export interface FormatCase {
   translator: FormatTranslator;
   /** Folder under test/fixtures. */
   fixtures: string;
   info(request: IrRequest): InboundRequestInfo;
-  /** How the format writes an IR finish reason, as read back. */
-  finish(reason: IrFinishReason, hasToolCalls: boolean): IrFinishReason;
+  /** How the format writes an IR finish reason, as read back; "throws" when it reads back as an upstream error. */
+  finish(reason: IrFinishReason, hasToolCalls: boolean): IrFinishReason | "throws";
   /** Whether thinking signatures survive a response/stream trip. */
   keepsSignatures: boolean;
   /** Whether the format always reports usage (zeros when the IR had none). */
   alwaysReportsUsage: boolean;
   /** Whether the format reports cache-write tokens (Gemini has no such counter). */
   keepsCacheWrites: boolean;
+  /** How requests compare after a trip through the format (see carriedView). */
+  view?: ViewOptions;
   /** Undoes what the format fills in by itself (Anthropic's required max_tokens). */
   normalizeRequest?(back: IrRequest, original: IrRequest): void;
 }
@@ -58,6 +62,26 @@ export const FORMATS: FormatCase[] = [
     keepsSignatures: true,
     alwaysReportsUsage: false,
     keepsCacheWrites: false,
+  },
+  {
+    translator: responses.translator,
+    fixtures: "openai-responses",
+    info: () => ({ path: "/v1/responses", params: {}, query: {} }),
+    // A reply that ended in error is written as a failed response, which reads back as the error it is.
+    finish: (r, hasToolCalls) => (r === "error" ? "throws" : r === "stop" || r === "tool_calls" || r === "other" ? (hasToolCalls ? "tool_calls" : "stop") : r),
+    keepsSignatures: true,
+    alwaysReportsUsage: false,
+    keepsCacheWrites: true,
+    view: { mergeAssistantTurns: true },
+    normalizeRequest(back, original) {
+      // Thoughts not asked for and reasoning at the model's default both go unsaid.
+      const r = original.reasoning;
+      if (r !== undefined && r.includeThoughts === false) {
+        if (back.reasoning === undefined && r.effort === undefined && r.budgetTokens === undefined) back.reasoning = {};
+        if (back.reasoning !== undefined) back.reasoning.includeThoughts = false;
+      }
+      if (r !== undefined && back.reasoning === undefined && Object.keys(r).length === 0) back.reasoning = {};
+    },
   },
 ];
 
