@@ -5,7 +5,12 @@
  */
 import type { IrPart, IrRequest } from "../../../core/index.js";
 
-export function carriedView(ir: IrRequest, lost: readonly string[]): unknown {
+export interface ViewOptions {
+  /** The format reads consecutive assistant messages back as one turn (OpenAI Responses items). */
+  mergeAssistantTurns?: boolean;
+}
+
+export function carriedView(ir: IrRequest, lost: readonly string[], options: ViewOptions = {}): unknown {
   const has = (path: string) => lost.includes(path);
   const out = structuredClone(ir) as IrRequest & Record<string, unknown>;
   delete out.extra;
@@ -22,7 +27,7 @@ export function carriedView(ir: IrRequest, lost: readonly string[]): unknown {
     out.tools = out.tools.map((t) => {
       const copy = { ...t };
       if (has("tools.cacheControl")) delete copy.cacheControl;
-      if (has("tools.strict")) delete copy.strict;
+      if (has("tools.strict") || copy.strict === false) delete copy.strict;
       return copy;
     });
   }
@@ -31,6 +36,14 @@ export function carriedView(ir: IrRequest, lost: readonly string[]): unknown {
     if (has("messages.name")) delete copy.name;
     return copy;
   });
+  if (options.mergeAssistantTurns === true) {
+    out.messages = out.messages.reduce<IrRequest["messages"]>((merged, m) => {
+      const last = merged.at(-1);
+      if (last !== undefined && last.role === "assistant" && m.role === "assistant") last.content = [...last.content, ...m.content];
+      else merged.push({ ...m });
+      return merged;
+    }, []);
+  }
   return out;
 }
 
@@ -43,7 +56,7 @@ function partView(part: IrPart, has: (path: string) => boolean): IrPart[] {
       if (has("messages.thinking.signature")) delete p.signature;
       return [p];
     case "image":
-      if (has("messages.image.detail")) delete p.detail;
+      if (has("messages.image.detail") || p.detail === "auto") delete p.detail;
       return [p];
     case "tool_result":
       if (has("messages.tool_result.isError")) delete p.isError;
@@ -52,6 +65,11 @@ function partView(part: IrPart, has: (path: string) => boolean): IrPart[] {
         if (inner.type === "image" && has("messages.tool_result.image")) return [];
         return partView(inner, has) as Array<typeof inner>;
       });
+      if (has("messages.tool_result.text")) {
+        // Formats with one text per result join the parts.
+        const text = p.content.flatMap((inner) => (inner.type === "text" ? [inner.text] : [])).join("");
+        p.content = [...(text.length > 0 ? [{ type: "text" as const, text }] : []), ...p.content.filter((inner) => inner.type !== "text")];
+      }
       return [p];
     default:
       return [p];

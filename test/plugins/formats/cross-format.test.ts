@@ -5,10 +5,8 @@
 import { describe, expect, it } from "vitest";
 import type { IrFinishReason, IrRequest, IrResponse } from "../../../core/index.js";
 import { carriedView } from "./carried-view.js";
-import { FORMATS, type FormatCase } from "./format-cases.js";
-import { collectStream, decodeSse, encodeEvents, readFixture, readFixtureText, usageView } from "./stream-support.js";
-
-const ZERO_USAGE = { inputTokens: 0, outputTokens: 0 };
+import { FORMATS, usageAs, type FormatCase } from "./format-cases.js";
+import { collectStream, decodeSse, encodeEvents, withParsedArguments, readFixture, readFixtureText } from "./stream-support.js";
 
 function responseView(response: IrResponse, target: FormatCase) {
   const hasCalls = response.content.some((p) => p.type === "tool_call");
@@ -17,7 +15,7 @@ function responseView(response: IrResponse, target: FormatCase) {
     thinking: response.content.flatMap((p) => (p.type === "thinking" ? [p.text] : [])).join(""),
     calls: response.content.flatMap((p) => (p.type === "tool_call" ? [{ id: p.id, name: p.name, arguments: JSON.parse(p.arguments) as unknown }] : [])),
     finishReason: target.finish(response.finishReason, hasCalls),
-    usage: usageView(response.usage ?? (target.alwaysReportsUsage ? ZERO_USAGE : undefined)),
+    usage: usageAs(target, response.usage),
   };
 }
 
@@ -38,7 +36,7 @@ for (const source of FORMATS) {
           const lost = t.unsupportedFields!(ir);
           const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), target.info(ir));
           target.normalizeRequest?.(back, ir);
-          expect(carriedView(back, lost)).toEqual(carriedView(ir, lost));
+          expect(carriedView(back, lost, target.view)).toEqual(carriedView(ir, lost, target.view));
         });
       }
       for (const f of responses) {
@@ -56,12 +54,12 @@ for (const source of FORMATS) {
       for (const f of streams) {
         it(`carries the stream across: ${f.name}`, () => {
           const events = decodeSse(s, readFixtureText(source.fixtures, f.file));
-          const back = collectStream(decodeSse(t, encodeEvents(t, { model: "m", stream: true, streamUsage: true, messages: [] }, events)));
-          const sent = collectStream(events);
-          expect({ ...back, usage: usageView(back.usage), signatures: target.keepsSignatures ? back.signatures : [] }).toEqual({
+          const back = withParsedArguments(collectStream(decodeSse(t, encodeEvents(t, { model: "m", stream: true, streamUsage: true, messages: [] }, events))));
+          const sent = withParsedArguments(collectStream(events));
+          expect({ ...back, usage: usageAs(target, back.usage), signatures: target.keepsSignatures ? back.signatures : [] }).toEqual({
             ...sent,
             finishReason: target.finish(sent.finishReason as IrFinishReason, sent.toolCalls.length > 0),
-            usage: usageView(sent.usage ?? (target.alwaysReportsUsage ? ZERO_USAGE : undefined)),
+            usage: usageAs(target, sent.usage),
             signatures: target.keepsSignatures ? sent.signatures : [],
           });
         });

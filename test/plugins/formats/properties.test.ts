@@ -8,13 +8,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type IrFinishReason, type IrResponse } from "../../../core/index.js";
-import { FORMATS, type FormatCase } from "./format-cases.js";
+import { GatewayError, SseParser, type IrFinishReason, type IrResponse, type IrStreamEvent } from "../../../core/index.js";
+import { FORMATS, usageAs, type FormatCase } from "./format-cases.js";
 import { carriedView } from "./carried-view.js";
 import { brokenSseEvents, chaoticIrRequest, irRequest, irResponse, irStream, wireLikeJson } from "./ir-arbitraries.js";
-import { collectStream, decodeSse, encodeEvents, usageView } from "./stream-support.js";
-
-const ZERO_USAGE = { inputTokens: 0, outputTokens: 0 };
+import { collectStream, decodeSse, encodeEvents, withParsedArguments } from "./stream-support.js";
 
 const RUNS = { numRuns: 150 };
 
@@ -23,8 +21,7 @@ function clientView(response: IrResponse, c: FormatCase) {
   const thinking = response.content.flatMap((p) => (p.type === "thinking" ? [p.text] : [])).join("");
   const signatures = c.keepsSignatures ? response.content.flatMap((p) => (p.type === "thinking" && p.signature !== undefined ? [p.signature] : [])) : [];
   const calls = response.content.flatMap((p) => (p.type === "tool_call" ? [{ id: p.id, name: p.name, arguments: JSON.parse(p.arguments) as unknown }] : []));
-  const usage = response.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined);
-  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageView(usage) };
+  return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageAs(c, response.usage) };
 }
 
 function onlyGatewayErrors(fn: () => void): void {
@@ -45,7 +42,7 @@ for (const c of FORMATS) {
           const lost = t.unsupportedFields!(ir);
           const back = t.requestToIr(JSON.parse(JSON.stringify(t.requestFromIr(ir))), c.info(ir));
           c.normalizeRequest?.(back, ir);
-          expect(carriedView(back, lost)).toEqual(carriedView(ir, lost));
+          expect(carriedView(back, lost, c.view)).toEqual(carriedView(ir, lost, c.view));
         }),
         RUNS,
       );
@@ -67,10 +64,14 @@ for (const c of FORMATS) {
     it("keeps what a client sees through responseFromIr -> responseToIr", () => {
       fc.assert(
         fc.property(irResponse, (response) => {
-          const back = t.responseToIr(JSON.parse(JSON.stringify(t.responseFromIr(response, { model: response.model, stream: false, messages: [] }))));
+          const wire: unknown = JSON.parse(JSON.stringify(t.responseFromIr(response, { model: response.model, stream: false, messages: [] })));
           const hasCalls = response.content.some((p) => p.type === "tool_call");
-          const expected = { ...clientView(response, c), finishReason: c.finish(response.finishReason, hasCalls) };
-          expect(clientView(back, c)).toEqual(expected);
+          const finishReason = c.finish(response.finishReason, hasCalls);
+          if (finishReason === "throws") {
+            expect(() => t.responseToIr(wire)).toThrow(GatewayError);
+            return;
+          }
+          expect(clientView(t.responseToIr(wire), c)).toEqual({ ...clientView(response, c), finishReason });
         }),
         RUNS,
       );
@@ -80,13 +81,27 @@ for (const c of FORMATS) {
       fc.assert(
         fc.property(irStream, fc.integer({ min: 1, max: 64 }), (events, chunkSize) => {
           const request = { model: "m", stream: true, streamUsage: true, messages: [] };
-          const back = collectStream(decodeSse(t, encodeEvents(t, request, events), chunkSize));
-          const sent = collectStream(events);
-          const hasCalls = sent.toolCalls.length > 0;
-          expect({ ...back, usage: usageView(back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
+          const decoded: IrStreamEvent[] = [];
+          let error: unknown;
+          try {
+            decodeSse(t, encodeEvents(t, request, events), chunkSize, decoded);
+          } catch (err) {
+            error = err;
+          }
+          const back = withParsedArguments(collectStream(decoded));
+          const sent = withParsedArguments(collectStream(events));
+          const finishReason = c.finish(sent.finishReason as IrFinishReason, sent.toolCalls.length > 0);
+          if (finishReason === "throws") {
+            // Everything before the failure still reached the client.
+            expect(error).toBeInstanceOf(GatewayError);
+            expect({ ...back, signatures: [] }).toEqual({ ...sent, usage: undefined, finishReason: undefined, signatures: [] });
+            return;
+          }
+          expect(error).toBeUndefined();
+          expect({ ...back, usage: usageAs(c, back.usage), signatures: c.keepsSignatures ? back.signatures : [] }).toEqual({
             ...sent,
-            finishReason: c.finish(sent.finishReason as IrFinishReason, hasCalls),
-            usage: usageView(sent.usage ?? (c.alwaysReportsUsage ? ZERO_USAGE : undefined)),
+            finishReason,
+            usage: usageAs(c, sent.usage),
             signatures: c.keepsSignatures ? sent.signatures : [],
           });
         }),

@@ -105,3 +105,17 @@ export function usageView(usage: IrUsage | undefined): IrUsage | undefined {
     reasoningTokens: usage.reasoningTokens ?? 0,
   };
 }
+
+/** Tool-call arguments compared as JSON values where they parse: formats that carry objects re-serialize them. */
+export function withParsedArguments(result: StreamResult): Omit<StreamResult, "toolCalls"> & { toolCalls: Array<{ id: string; name: string; arguments: unknown }> } {
+  return {
+    ...result,
+    toolCalls: result.toolCalls.map((c) => {
+      try {
+        return { ...c, arguments: JSON.parse(c.arguments) as unknown };
+      } catch {
+        return c;
+      }
+    }),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Errors in Google's shape, both ways: GatewayError -> `{"error":{code,message,status}}` for
+ * clients, and Google error objects (error bodies, in-stream error chunks) -> GatewayError.
+ */
+import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
+import { isObject } from "./wire-fields.js";
+
+export const PLUGIN = "format-gemini";
+
+const STATUS_NAMES: Record<GatewayErrorType, string> = {
+  invalid_request: "INVALID_ARGUMENT",
+  authentication: "UNAUTHENTICATED",
+  permission: "PERMISSION_DENIED",
+  not_found: "NOT_FOUND",
+  payload_too_large: "INVALID_ARGUMENT",
+  rate_limit: "RESOURCE_EXHAUSTED",
+  budget_exceeded: "RESOURCE_EXHAUSTED",
+  upstream_error: "INTERNAL",
+  timeout: "DEADLINE_EXCEEDED",
+  unavailable: "UNAVAILABLE",
+  internal: "INTERNAL",
+};
+
+export function googleErrorBody(err: GatewayError): { error: { code: number; message: string; status: string } } {
+  return { error: { code: err.status, message: err.message, status: STATUS_NAMES[err.type] } };
+}
+
+export function renderGeminiError(err: GatewayError): RenderedError {
+  return { status: err.status, body: googleErrorBody(err) };
+}
+
+/** A body or stream the upstream sent that is not a GenerateContentResponse. */
+export function malformedUpstream(message: string, stream: boolean): GatewayError {
+  return new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
+    message: `upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`,
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}
+
+const UPSTREAM_STATUSES: Record<string, [number, GatewayErrorType]> = {
+  RESOURCE_EXHAUSTED: [429, "rate_limit"],
+  UNAVAILABLE: [503, "unavailable"],
+  DEADLINE_EXCEEDED: [504, "timeout"],
+};
+
+/** A Google `error` object the upstream sent in place of a result. */
+export function upstreamError(error: unknown, stream: boolean): GatewayError {
+  const obj = isObject(error) ? error : {};
+  const status = typeof obj.status === "string" ? obj.status : "INTERNAL";
+  const [code, type] = UPSTREAM_STATUSES[status] ?? [502, "upstream_error"];
+  return new GatewayError({
+    status: code,
+    type,
+    code: status.toLowerCase(),
+    message: typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error",
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}

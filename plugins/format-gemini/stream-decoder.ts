@@ -1,0 +1,94 @@
+/**
+ * Gemini `streamGenerateContent?alt=sse` -> IR stream events, and the cheap usage observer for
+ * passed-through streams.
+ *
+ * Failure contract (shared by every format's decoder): `push` and `end` throw nothing but a
+ * GatewayError — 502 `upstream_error` with failure `stream` for malformed JSON, a chunk of the
+ * wrong shape or a stream cut short (no finishReason); the mapped upstream error for an in-stream
+ * `{"error":…}` chunk. The caller catches it and ends the client stream with `encoder.error(err)`.
+ * After a throw the decoder ignores further input.
+ */
+import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { malformedUpstream, upstreamError } from "./errors.js";
+import { modelPartToIr } from "./parts.js";
+import { finishReasonToIr, usageToIr } from "./response.js";
+import { isObject } from "./wire-fields.js";
+
+export class GeminiStreamDecoder implements StreamDecoder {
+  private started = false;
+  private finished = false;
+  private failed = false;
+  private calls = 0;
+
+  constructor(private readonly emit: (event: IrStreamEvent) => void) {}
+
+  push(event: SseEvent): void {
+    if (this.failed) return;
+    try {
+      this.read(event);
+    } catch (err) {
+      this.failed = true;
+      throw err instanceof GatewayError ? err : malformedUpstream("unreadable chunk", true);
+    }
+  }
+
+  end(): void {
+    if (this.failed) return;
+    this.failed = true;
+    if (!this.finished) throw malformedUpstream("stream ended before a finishReason", true);
+  }
+
+  private read(event: SseEvent): void {
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(event.data);
+    } catch {
+      throw malformedUpstream("chunk is not JSON", true);
+    }
+    if (!isObject(chunk)) throw malformedUpstream("chunk is not a JSON object", true);
+    if (chunk.error != null) throw upstreamError(chunk.error, true);
+    if (!this.started) {
+      this.started = true;
+      this.emit({ type: "start", id: typeof chunk.responseId === "string" ? chunk.responseId : "", model: typeof chunk.modelVersion === "string" ? chunk.modelVersion : "" });
+    }
+    const candidates = chunk.candidates;
+    if (candidates !== undefined && !Array.isArray(candidates)) throw malformedUpstream("candidates is not an array", true);
+    const candidate: unknown = candidates?.[0];
+    if (candidate !== undefined) {
+      if (!isObject(candidate)) throw malformedUpstream("candidate is not an object", true);
+      const parts = isObject(candidate.content) ? candidate.content.parts : undefined;
+      if (parts !== undefined && !Array.isArray(parts)) throw malformedUpstream("content.parts is not an array", true);
+      (parts ?? []).forEach((p, i) => {
+        for (const part of modelPartToIr(p, `candidates[0].content.parts[${i}]`, () => `call_${this.calls}`, (param, message) => malformedUpstream(`${param}: ${message}`, true))) {
+          if (part.type === "text") this.emit({ type: "text", text: part.text });
+          else if (part.type === "thinking") this.emit(part.signature === undefined ? { type: "thinking", text: part.text } : { type: "thinking", text: part.text, signature: part.signature });
+          else if (part.type === "tool_call") this.emit({ type: "tool_call", index: this.calls++, id: part.id, name: part.name, argumentsDelta: part.arguments });
+        }
+      });
+    }
+    const usage = usageToIr(chunk.usageMetadata);
+    if (usage !== undefined) this.emit({ type: "usage", usage });
+    const reason = isObject(candidate) ? candidate.finishReason : undefined;
+    const blocked = candidate === undefined && isObject(chunk.promptFeedback) && chunk.promptFeedback.blockReason !== undefined;
+    if (!this.finished && ((reason !== undefined && reason !== null) || blocked)) {
+      this.finished = true;
+      this.emit({ type: "finish", finishReason: blocked ? "content_filter" : finishReasonToIr(reason, this.calls > 0) });
+    }
+  }
+}
+
+/** Reads usage from a passed-through stream: parses only chunks that carry usageMetadata. */
+export class GeminiUsageObserver implements StreamObserver {
+  usage: IrUsage | undefined;
+
+  push(event: SseEvent): void {
+    if (!event.data.includes('"usageMetadata"')) return;
+    try {
+      const chunk: unknown = JSON.parse(event.data);
+      const usage = isObject(chunk) ? usageToIr(chunk.usageMetadata) : undefined;
+      if (usage !== undefined) this.usage = usage;
+    } catch {
+      // A malformed chunk is the client's to see; the observer only loses this reading.
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors in OpenAI's shape, both ways: GatewayError -> `{"error":{message,type,code,param}}` (and
+ * the stream's `error` event) for clients; OpenAI error objects, `error` events and failed
+ * responses -> GatewayError for the attempt loop.
+ */
+import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
+import { isObject } from "./wire-fields.js";
+
+export const PLUGIN = "format-openai-responses";
+
+const TYPE_NAMES: Record<GatewayErrorType, string> = {
+  invalid_request: "invalid_request_error",
+  authentication: "authentication_error",
+  permission: "permission_error",
+  not_found: "not_found_error",
+  payload_too_large: "invalid_request_error",
+  rate_limit: "rate_limit_error",
+  budget_exceeded: "insufficient_quota",
+  upstream_error: "api_error",
+  timeout: "timeout_error",
+  unavailable: "service_unavailable_error",
+  internal: "api_error",
+};
+
+export function renderResponsesError(err: GatewayError): RenderedError {
+  return { status: err.status, body: { error: { message: err.message, type: TYPE_NAMES[err.type], code: err.code, param: err.param ?? null } } };
+}
+
+/** A body or stream the upstream sent that is not the Responses API. */
+export function malformedUpstream(message: string, stream: boolean): GatewayError {
+  return new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
+    message: `upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`,
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}
+
+/** An OpenAI error object (`{code, message, type?}`) the upstream sent in place of a result. */
+export function upstreamError(error: unknown, stream: boolean): GatewayError {
+  const obj = isObject(error) ? error : {};
+  const message = typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error";
+  const kind = `${typeof obj.type === "string" ? obj.type : ""} ${typeof obj.code === "string" ? obj.code : ""}`;
+  let status = 502;
+  let type: GatewayErrorType = "upstream_error";
+  if (/rate_limit|insufficient_quota/.test(kind)) [status, type] = [429, "rate_limit"];
+  else if (/overloaded|unavailable/.test(kind)) [status, type] = [503, "unavailable"];
+  return new GatewayError({
+    status,
+    type,
+    code: typeof obj.code === "string" ? obj.code : "upstream_error",
+    message,
+    source: PLUGIN,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}

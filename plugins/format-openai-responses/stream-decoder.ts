@@ -1,0 +1,170 @@
+/**
+ * Responses API SSE -> IR stream events, and the cheap usage observer for passed-through streams.
+ *
+ * Failure contract (shared by every format's decoder): `push` and `end` throw nothing but a
+ * GatewayError — 502 `upstream_error` with failure `stream` for malformed JSON, an event of the
+ * wrong shape or a stream cut short; the upstream's own error for an `error` event or a
+ * `response.failed`. The caller catches it and ends the client stream with `encoder.error(err)`.
+ * After a throw the decoder ignores further input.
+ */
+import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { malformedUpstream, upstreamError } from "./errors.js";
+import { finishReasonOf, usageToIr } from "./response.js";
+import { isObject, type WireObject } from "./wire-fields.js";
+
+const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+interface CallState {
+  index: number;
+  /** Whether any argument text reached the IR yet (some servers send arguments only whole). */
+  sent: boolean;
+}
+
+export class ResponsesStreamDecoder implements StreamDecoder {
+  private started = false;
+  private finished = false;
+  private failed = false;
+  private readonly calls = new Map<string, CallState>();
+
+  constructor(private readonly emit: (event: IrStreamEvent) => void) {}
+
+  push(event: SseEvent): void {
+    if (this.failed || this.finished) return;
+    try {
+      this.read(event);
+    } catch (err) {
+      this.failed = true;
+      throw err instanceof GatewayError ? err : malformedUpstream("unreadable event", true);
+    }
+  }
+
+  end(): void {
+    if (this.failed || this.finished) return;
+    this.failed = true;
+    throw malformedUpstream("stream ended before response.completed", true);
+  }
+
+  private read(event: SseEvent): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      throw malformedUpstream(`${event.event ?? "event"} data is not JSON`, true);
+    }
+    if (!isObject(data)) throw malformedUpstream("event data is not a JSON object", true);
+    const type = typeof data.type === "string" ? data.type : event.event;
+    if (type === "error") throw upstreamError(isObject(data.error) ? data.error : data, true);
+    if (type === "response.created" || type === "response.in_progress") return this.start(data);
+    if (!this.started) {
+      if (type !== undefined && FINAL_EVENTS.has(type)) this.start(data);
+      else throw malformedUpstream(`${type ?? "event"} before response.created`, true);
+    }
+    switch (type) {
+      case "response.output_item.added":
+        return this.itemAdded(data);
+      case "response.output_text.delta":
+      case "response.refusal.delta":
+        return this.text(data, "text");
+      case "response.reasoning_summary_text.delta":
+      case "response.reasoning_text.delta":
+        return this.text(data, "thinking");
+      case "response.reasoning_summary_part.added":
+        // Summary parts are paragraphs; the non-streamed reading joins them the same way.
+        if (typeof data.summary_index === "number" && data.summary_index > 0) this.emit({ type: "thinking", text: "\n\n" });
+        return;
+      case "response.function_call_arguments.delta":
+        return this.arguments(data, "delta");
+      case "response.function_call_arguments.done":
+        return this.arguments(data, "arguments");
+      case "response.output_item.done":
+        return this.itemDone(data);
+      case "response.completed":
+      case "response.incomplete":
+      case "response.failed":
+        return this.final(data);
+      default:
+        return; // content_part.*, *.done, hosted tool progress: nothing to relay
+    }
+  }
+
+  private start(data: WireObject): void {
+    if (this.started) return;
+    if (!isObject(data.response)) throw malformedUpstream("response event without response", true);
+    const response = data.response;
+    this.started = true;
+    this.emit({
+      type: "start",
+      id: typeof response.id === "string" ? response.id : "",
+      model: typeof response.model === "string" ? response.model : "",
+      ...(typeof response.created_at === "number" ? { created: response.created_at } : {}),
+    });
+  }
+
+  private itemAdded(data: WireObject): void {
+    const item = data.item;
+    if (!isObject(item)) throw malformedUpstream("output_item.added without item", true);
+    if (item.type !== "function_call") return;
+    if (typeof item.id !== "string" || typeof item.call_id !== "string" || typeof item.name !== "string") throw malformedUpstream("function_call item without id, call_id or name", true);
+    const args = typeof item.arguments === "string" ? item.arguments : "";
+    const state: CallState = { index: this.calls.size, sent: args.length > 0 };
+    this.calls.set(item.id, state);
+    this.emit({ type: "tool_call", index: state.index, id: item.call_id, name: item.name, argumentsDelta: args });
+  }
+
+  private text(data: WireObject, kind: "text" | "thinking"): void {
+    if (typeof data.delta !== "string") throw malformedUpstream(`${String(data.type)} without delta`, true);
+    if (data.delta.length > 0) this.emit({ type: kind, text: data.delta });
+  }
+
+  private arguments(data: WireObject, key: "delta" | "arguments"): void {
+    const state = typeof data.item_id === "string" ? this.calls.get(data.item_id) : undefined;
+    const text = data[key];
+    if (state === undefined || typeof text !== "string") throw malformedUpstream(`function call ${key} for an unknown item`, true);
+    // `.done` repeats the whole text: relay it only when no delta came before.
+    if (key === "arguments" && state.sent) return;
+    if (text.length === 0) return;
+    state.sent = true;
+    this.emit({ type: "tool_call", index: state.index, argumentsDelta: text });
+  }
+
+  private itemDone(data: WireObject): void {
+    const item = data.item;
+    if (!isObject(item)) throw malformedUpstream("output_item.done without item", true);
+    if (item.type === "reasoning" && typeof item.encrypted_content === "string") {
+      this.emit({ type: "thinking", text: "", signature: item.encrypted_content });
+    } else if (item.type === "function_call" && typeof item.id === "string") {
+      const state = this.calls.get(item.id);
+      if (state !== undefined && !state.sent && typeof item.arguments === "string" && item.arguments.length > 0) {
+        state.sent = true;
+        this.emit({ type: "tool_call", index: state.index, argumentsDelta: item.arguments });
+      }
+    }
+  }
+
+  private final(data: WireObject): void {
+    const response = data.response;
+    if (!isObject(response)) throw malformedUpstream("final event without response", true);
+    const finishReason = finishReasonOf(response, this.calls.size > 0, true);
+    const usage = usageToIr(response.usage);
+    if (usage !== undefined) this.emit({ type: "usage", usage });
+    this.finished = true;
+    this.emit({ type: "finish", finishReason });
+  }
+}
+
+/** Reads usage from a passed-through stream: parses only the final response event. */
+export class ResponsesUsageObserver implements StreamObserver {
+  usage: IrUsage | undefined;
+
+  push(event: SseEvent): void {
+    const named = event.event;
+    if (named !== undefined ? !FINAL_EVENTS.has(named) : !/"response\.(completed|incomplete|failed)"/.test(event.data)) return;
+    try {
+      const data: unknown = JSON.parse(event.data);
+      const usage = isObject(data) && isObject(data.response) ? usageToIr(data.response.usage) : undefined;
+      if (usage !== undefined) this.usage = usage;
+    } catch {
+      // A malformed event is the client's to see; the observer only loses this reading.
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Reading fields of an inbound JSON body: each reader checks one field's type and throws a 400
+ * GatewayError naming it (`input[2].content`) when it is wrong. `null` counts as absent, as the
+ * OpenAI API treats it. (Each format plugin keeps its own copy: plugins share nothing but the core.)
+ */
+import { GatewayError } from "../../core/index.js";
+
+export type WireObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is WireObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function invalidField(param: string, message: string): GatewayError {
+  return GatewayError.invalidRequest(`${param}: ${message}`, param);
+}
+
+export function unsupportedField(param: string, message: string): GatewayError {
+  return GatewayError.invalidRequest(`${param}: ${message}`, param, "unsupported_content");
+}
+
+export function expectObject(value: unknown, param: string): WireObject {
+  if (!isObject(value)) throw invalidField(param, "must be an object");
+  return value;
+}
+
+export function expectArray(value: unknown, param: string): unknown[] {
+  if (!Array.isArray(value)) throw invalidField(param, "must be an array");
+  return value;
+}
+
+export function expectString(value: unknown, param: string): string {
+  if (typeof value !== "string") throw invalidField(param, "must be a string");
+  return value;
+}
+
+export function optString(obj: WireObject, key: string, param = key): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  return expectString(v, param);
+}
+
+export function optNumber(obj: WireObject, key: string, param = key): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw invalidField(param, "must be a number");
+  return v;
+}
+
+export function optInteger(obj: WireObject, key: string, min: number, param = key): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw invalidField(param, "must be an integer");
+  if (v < min) throw invalidField(param, `must be at least ${min}`);
+  return v;
+}
+
+export function optBoolean(obj: WireObject, key: string, param = key): boolean | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw invalidField(param, "must be a boolean");
+  return v;
+}
+
+export function optStringRecord(obj: WireObject, key: string, param = key): Record<string, string> | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  const record = expectObject(v, param);
+  for (const [k, value] of Object.entries(record)) expectString(value, `${param}.${k}`);
+  return record as Record<string, string>;
+}
