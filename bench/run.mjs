@@ -122,7 +122,7 @@ async function main() {
     scenarios: [],
   };
 
-  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), probe: false });
+  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs") });
   try {
     for (const scenario of selected) {
       log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
