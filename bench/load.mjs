@@ -43,7 +43,9 @@ async function main() {
     pipelining: 1,
     timeout: spec.timeout ?? 30,
   };
-  if (spec.amount) opts.amount = spec.amount;
+  // A fixed amount against a target that times out on every request would take amount/connections
+  // timeouts in a row: stop after one connection-load of errors instead.
+  if (spec.amount) Object.assign(opts, { amount: spec.amount, bailout: spec.bailout ?? Math.max(10, opts.connections) });
   else opts.duration = spec.duration ?? 5;
   if (spec.rate) opts.overallRate = spec.rate;
 
