@@ -61,7 +61,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
           for (const entry of order) {
             const result =
               v.kind === "load"
-                ? await runClient(loadScript, loadSpec(entry, v, opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }))
+                ? await runClient(loadScript, loadSpec(entry, v, { connections: opts.connections, ...(opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }) }))
                 : await runClient(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 }));
             log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
             push(entry, v, result);
@@ -124,7 +124,7 @@ function push(entry, variant, result) {
 
 function loadSpec(entry, variant, extra) {
   const req = entry.target.adapt(variant.request);
-  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, connections: extra.connections ?? 32, rate: variant.rate, ...extra };
+  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, rate: variant.rate, ...extra };
 }
 
 function streamSpec(entry, variant, extra) {
