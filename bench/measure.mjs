@@ -25,7 +25,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     if (scenario.floorless && target.name === "floor") continue;
     try {
       const server = await target.start({ upstream, scenario });
-      active.push({ target, server, results: new Map() });
+      active.push({ target, server, results: new Map(), failed: new Map() });
     } catch (err) {
       const status = err instanceof Skip ? "skipped" : "failed";
       log(`[${scenario.id}] ${target.name} ${status}: ${err.message}`);
@@ -34,38 +34,34 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
   }
 
   try {
-    // A reply that is fast but wrong must not count: check one of each before any load.
-    for (const entry of [...active]) {
+    // A reply that is fast but wrong must not count: check one of each before any load. A variant
+    // that fails its check or its warmup is a failed row; the target's other variants still run.
+    for (const entry of active) {
       for (const v of scenario.variants) {
         const problem = await checkReply(entry.server.url, entry.target.adapt(v.request));
         if (problem) {
-          log(`[${scenario.id}] ${entry.target.name} failed the reply check (${v.id}): ${problem}`);
-          entry.failed = `reply check failed for ${v.id}: ${problem}`;
-          break;
+          entry.failed.set(v.id, `reply check failed: ${problem}`);
+          log(`[${scenario.id}] ${v.id} ${entry.target.name} failed the reply check: ${problem}`);
+          continue;
         }
-      }
-      if (entry.failed) continue;
-      if (opts.warmup <= 0) continue;
-      for (const v of scenario.variants) {
-        if (v.kind === "load" || v.kind === "soak") {
-          await runClient(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
-        } else {
-          // Streams warm up on a fast stream of the same route, so memory measured later is the streams' own.
-          const warm = v.warmupRequest ?? v.request;
-          await runClient(streamsScript, streamSpec(entry, { request: warm }, { mode: "ttfb", count: Math.min(opts.warmup, 500), concurrency: 16 }));
+        if (opts.warmup <= 0) continue;
+        const failedCount = await warmUp(entry, v, { loadScript, streamsScript, opts });
+        if (failedCount > 0) {
+          entry.failed.set(v.id, `warmup: ${failedCount} requests failed`);
+          log(`[${scenario.id}] ${v.id} ${entry.target.name} failed the warmup: ${failedCount} requests failed`);
         }
       }
     }
-    const running = active.filter((e) => !e.failed);
 
     for (const v of scenario.variants) {
+      const running = active.filter((e) => !e.failed.has(v.id));
       if (v.kind === "load" || v.kind === "ttfb") {
         for (let r = 0; r < opts.rounds; r++) {
           const order = r % 2 === 0 ? running : [...running].reverse();
           for (const entry of order) {
             const result =
               v.kind === "load"
-                ? await runClient(loadScript, loadSpec(entry, v, opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }))
+                ? await runClient(loadScript, loadSpec(entry, v, { connections: opts.connections, ...(opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }) }))
                 : await runClient(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 }));
             log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
             push(entry, v, result);
@@ -77,7 +73,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
         for (const entry of running) push(entry, v, await soak(entry, v, loadScript, opts, log, scenario));
       }
     }
-    for (const entry of running) {
+    for (const entry of active) {
       const exited = entry.server.exited();
       if (exited) entry.crashed = `${entry.target.name} exited (${exited.code ?? exited.signal}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
       else entry.memory = await entry.server.memory();
@@ -86,16 +82,14 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     await Promise.all(active.map((e) => e.server.stop()));
   }
 
-  for (const entry of active) {
-    if (entry.failed) {
-      for (const v of scenario.variants) rows.push({ scenario: scenario.id, variant: v.id, target: entry.target.name, status: "failed", reason: entry.failed });
-    }
-  }
-  const floor = active.find((e) => e.target.name === "floor" && !e.failed);
   for (const v of scenario.variants) {
+    const floor = active.find((e) => e.target.name === "floor" && !e.failed.has(v.id));
     const floorRow = floor ? summarize(v, floor) : null;
     for (const entry of active) {
-      if (entry.failed) continue;
+      if (entry.failed.has(v.id)) {
+        rows.push({ scenario: scenario.id, variant: v.id, kind: v.kind, target: entry.target.name, status: "failed", reason: entry.failed.get(v.id) });
+        continue;
+      }
       const row = entry === floor ? floorRow : summarize(v, entry);
       relate(row, floorRow, v, opts);
       if (entry.crashed) Object.assign(row, { status: "failed", reason: row.reason ? `${row.reason}; ${entry.crashed}` : entry.crashed });
@@ -110,6 +104,18 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
   return { id: scenario.id, n: scenario.n, title: scenario.title, status, rows };
 }
 
+/** Warms one target up for one variant; resolves with how many warmup requests failed. */
+async function warmUp(entry, v, { loadScript, streamsScript, opts }) {
+  if (v.kind === "load" || v.kind === "soak") {
+    const r = await runClient(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
+    return r.errors + r.timeouts + r.non2xx + r.mismatches + Math.max(0, opts.warmup - r.requests);
+  }
+  // Streams warm up on a fast stream of the same route, so memory measured later is the streams' own.
+  const warm = v.warmupRequest ?? v.request;
+  const r = await runClient(streamsScript, streamSpec(entry, { request: warm }, { mode: "ttfb", count: Math.min(opts.warmup, 500), concurrency: 16, timeoutMs: 15_000 }));
+  return r.streams - r.completed;
+}
+
 function push(entry, variant, result) {
   const list = entry.results.get(variant.id) ?? [];
   list.push(result);
@@ -118,7 +124,7 @@ function push(entry, variant, result) {
 
 function loadSpec(entry, variant, extra) {
   const req = entry.target.adapt(variant.request);
-  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, connections: extra.connections ?? 32, rate: variant.rate, ...extra };
+  return { url: entry.server.url + req.path, method: req.method, headers: req.headers, body: req.body, rate: variant.rate, ...extra };
 }
 
 function streamSpec(entry, variant, extra) {
@@ -134,11 +140,14 @@ async function checkReply(baseUrl, req) {
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
       headersTimeout: 15_000,
       bodyTimeout: 15_000,
+      // A reply that trickles forever (keep-alive comments, no end) must fail the check, not hang it.
+      signal: AbortSignal.timeout(30_000),
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) return `status ${res.statusCode}: ${text.slice(0, 300)}`;
     return req.check ? req.check(text) : null;
   } catch (err) {
+    if (err?.name === "TimeoutError") return "no complete reply within 30 s (the body never ended)";
     return String(err?.code ?? err?.message ?? err);
   }
 }

@@ -11,6 +11,9 @@ function notes(row) {
   if (row.bar && row.bar.met !== null) parts.push(`${row.bar.met ? "meets" : "MISSES"} bar ${row.bar.text}`);
   const x = row.extra ?? {};
   if (x.perStreamKB !== undefined) parts.push(`${x.perStreamKB} KB RSS + ${x.perStreamHeapKB ?? "?"} KB heap per open stream (${x.openAtMeasure} open after ${x.openMs} ms)`);
+  if (row.kind === "hold" && x.openAtMeasure !== undefined && x.openAtMeasure !== null && x.openAtMeasure < row.expected) {
+    parts.push(`only ${x.openAtMeasure} of ${row.expected} were open at once: raise --hold-sec`);
+  }
   if (x.growthPct !== undefined) parts.push(`RSS ${mb(x.rssCheckpointKB)} MB at ${x.checkpoint}, ${mb(x.rssEndKB)} MB at end (${x.growthPct}%); heap ${x.heapCheckpointMB} -> ${x.heapEndMB} MB`);
   if (x.headersP50Ms !== undefined) parts.push(`headers p50 ${x.headersP50Ms} ms`);
   if (row.kind === "hold" || row.kind === "ttfb") parts.push(`${row.completed}/${row.expected} streams completed`);

@@ -33,6 +33,8 @@ const USAGE = `node bench/run.mjs [options]
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
   --log-level LEVEL    switchyard's LOG_LEVEL (default warn)`;
 
+class UsageError extends Error {}
+
 function readOptions() {
   const { values } = parseArgs({
     options: {
@@ -63,7 +65,7 @@ function readOptions() {
     const raw = values[name];
     if (raw === undefined) return smoke ? smokeValue : full;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
     return n;
   };
   return {
@@ -92,7 +94,7 @@ function selectScenarios(all, opts) {
   const picked = [];
   for (const w of wanted) {
     const s = all.find((x) => x.id === w || String(x.n) === w);
-    if (!s) throw new Error(`unknown scenario ${JSON.stringify(w)}; known: ${all.map((x) => `${x.n}/${x.id}`).join(", ")}`);
+    if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(w)}; known: ${all.map((x) => `${x.n}/${x.id}`).join(", ")}`);
     picked.push(s);
   }
   return picked;
@@ -120,7 +122,7 @@ async function main() {
     scenarios: [],
   };
 
-  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), probe: false });
+  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs") });
   try {
     for (const scenario of selected) {
       log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
@@ -145,7 +147,9 @@ async function main() {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    // Bad flags get their message and the usage; anything else its stack.
+    const usage = err?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || err?.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" || err instanceof UsageError;
+    process.stderr.write(usage ? `bench: ${err.message}\n\n${USAGE}\n` : `bench: ${err.stack ?? err}\n`);
     process.exit(2);
   },
 );

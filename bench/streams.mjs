@@ -2,8 +2,9 @@
 // see: time to the first streamed byte, and thousands of slow streams held open at once.
 //
 // Usage: node bench/streams.mjs '<spec json>'   prints one JSON line with the results.
-// spec.mode "ttfb": { url, method, headers, body, count, concurrency, marker }
-//   `count` streams, `concurrency` at a time; reports headers / first-byte / total times.
+// spec.mode "ttfb": { url, method, headers, body, count, concurrency, marker, timeoutMs, bailAfter }
+//   `count` streams, `concurrency` at a time, each failed after timeoutMs (30 s), all stopped
+//   after bailAfter (3) failures; reports headers / first-byte / total times.
 // spec.mode "hold": { url, method, headers, body, streams, marker, timeoutMs }
 //   opens `streams` streams at once and reads each to its end. When every stream has had its
 //   first byte, sends {type:"open"} over the IPC channel (when there is one) so the parent can
@@ -28,8 +29,11 @@ const summary = (values) => {
   return { p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? null) };
 };
 
-/** One stream: resolves with its timings; `onFirstByte` fires once. Never rejects. */
-async function oneStream(pool, onFirstByte) {
+/**
+ * One stream: resolves with its timings; `onFirstByte` fires once. Never rejects. `timeoutMs`
+ * bounds the whole stream, since keep-alive comments can keep a stream that never ends alive.
+ */
+async function oneStream(pool, timeoutMs, onFirstByte) {
   const t0 = now();
   let headersMs = null;
   let firstByteMs = null;
@@ -41,6 +45,7 @@ async function oneStream(pool, onFirstByte) {
       path: url.pathname + url.search,
       headers: spec.headers ?? {},
       body: requestBody,
+      signal: AbortSignal.timeout(timeoutMs),
     });
     headersMs = now() - t0;
     let seen = marker === "";
@@ -60,7 +65,8 @@ async function oneStream(pool, onFirstByte) {
     if (!seen) return { ok: false, error: `stream ended without ${JSON.stringify(marker)}`, headersMs, firstByteMs, totalMs: now() - t0, events };
     return { ok: true, headersMs, firstByteMs, totalMs: now() - t0, events };
   } catch (err) {
-    return { ok: false, error: String(err?.code ?? err?.message ?? err), headersMs, firstByteMs, totalMs: now() - t0, events };
+    const error = err?.name === "TimeoutError" ? `not complete within ${timeoutMs} ms` : String(err?.code ?? err?.message ?? err);
+    return { ok: false, error, headersMs, firstByteMs, totalMs: now() - t0, events };
   }
 }
 
@@ -84,18 +90,24 @@ function tally(results) {
 async function ttfb() {
   const count = spec.count ?? 200;
   const concurrency = spec.concurrency ?? 1;
-  const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1 });
+  // A stream that stalls must fail, not hang the bench.
+  const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const results = [];
+  const bailAfter = spec.bailAfter ?? 3;
+  let failures = 0;
   let next = 0;
   async function worker() {
-    while (next < count) {
+    // A target whose streams fail (or hang until the timeout) fails fast instead of for each stream.
+    while (next < count && failures < bailAfter) {
       next++;
-      results.push(await oneStream(pool));
+      const r = await oneStream(pool, spec.timeoutMs ?? 30_000);
+      if (!r.ok) failures++;
+      results.push(r);
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
-  await pool.close();
-  return tally(results);
+  await pool.destroy();
+  return { ...tally(results), streams: count };
 }
 
 async function hold() {
@@ -121,7 +133,7 @@ async function hold() {
     }
   };
   const deadline = new Promise((resolve) => setTimeout(resolve, spec.timeoutMs ?? 300_000).unref());
-  const all = Promise.all(Array.from({ length: n }, () => oneStream(pool, onFirstByte).finally(() => ended++)));
+  const all = Promise.all(Array.from({ length: n }, () => oneStream(pool, spec.timeoutMs ?? 300_000, onFirstByte).finally(() => ended++)));
   const results = await Promise.race([all, deadline.then(() => null)]);
   await measured;
   pool.destroy().catch(() => {});

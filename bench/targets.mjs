@@ -3,7 +3,7 @@
 // that scenario alone.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { freePort, startServer } from "./processes.mjs";
 
 /** Thrown by a target that honestly cannot run a scenario: the row is reported as skipped. */
@@ -51,7 +51,7 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
           ready: { url: `${baseUrl}/readyz`, baseUrl },
         });
       } catch (err) {
-        if (scenario.optionalPipeline) throw new Skip(`${scenario.optionalPipeline}; the gateway did not serve ${pipelineFile}: ${firstLines(err.message)}`);
+        if (scenario.optionalPipeline) throw new Skip(`${scenario.optionalPipeline}; the gateway did not serve ${relative(rootDir, pipelineFile)}: ${firstLines(err.message)}`);
         throw err;
       }
     },
