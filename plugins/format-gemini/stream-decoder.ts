@@ -80,6 +80,8 @@ export class GeminiStreamDecoder implements StreamDecoder {
 /** Reads usage from a passed-through stream: parses only chunks that carry usageMetadata. */
 export class GeminiUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  /** Gemini streams always carry usageMetadata: nothing is added upstream, so nothing is held back. */
+  readonly filters = false;
 
   push(event: SseEvent): void {
     if (!event.data.includes('"usageMetadata"')) return;

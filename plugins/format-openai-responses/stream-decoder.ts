@@ -155,6 +155,8 @@ export class ResponsesStreamDecoder implements StreamDecoder {
 /** Reads usage from a passed-through stream: parses only the final response event. */
 export class ResponsesUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  /** response.completed always carries usage: nothing is added upstream, so nothing is held back. */
+  readonly filters = false;
 
   push(event: SseEvent): void {
     const named = event.event;

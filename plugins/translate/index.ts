@@ -31,18 +31,24 @@ export default definePlugin<TranslateConfig>({
   },
 });
 
-/** Fields the backend's format cannot carry: rejected (strict) or dropped and noted on the record. */
+/**
+ * Fields the backend's format cannot carry: the client format's own extras (the IR has no place
+ * for them) and the IR fields the target drops or approximates. Rejected (strict) or dropped and
+ * noted on the record.
+ */
 function applyPolicy(x: Exchange, ir: IrRequest, target: FormatTranslator, strict: boolean): void {
-  const uncarried = ir.extra ? Object.keys(ir.extra) : [];
-  if (uncarried.length === 0) return;
+  const extras = ir.extra ? Object.keys(ir.extra) : [];
+  const approximated = target.unsupportedFields?.(ir) ?? [];
+  if (extras.length === 0 && approximated.length === 0) return;
   if (strict) {
+    const field = extras[0] ?? approximated[0]!;
     throw new GatewayError({
-      status: 400, type: "invalid_request", code: "unsupported_field", param: uncarried[0],
-      message: `field "${uncarried[0]}" cannot be carried to a ${target.format} backend`, source: PLUGIN,
+      status: 400, type: "invalid_request", code: "unsupported_field", param: field,
+      message: `field "${field}" cannot be carried to a ${target.format} backend`, source: PLUGIN,
     });
   }
   delete ir.extra;
-  const note = `dropped for ${target.format}: ${uncarried.join(", ")}`;
+  const note = `dropped for ${target.format}: ${[...extras, ...approximated].join(", ")}`;
   if (!x.notes.includes(note)) x.notes.push(note);
 }
 

@@ -84,7 +84,7 @@ describe("format-gemini streams", () => {
   }
 
   it("observes the latest usage from chunks that carry usageMetadata", () => {
-    const observer = t.createStreamObserver();
+    const observer = t.createStreamObserver({});
     for (const e of sseEvents(readFixtureText("gemini", "stream-text.sse"))) observer.push(e);
     expect(observer.usage).toEqual({ inputTokens: 9, outputTokens: 4 });
   });

@@ -131,7 +131,7 @@ describe("format-openai-responses streams", () => {
   }
 
   it("observes usage from the final response event only", () => {
-    const observer = t.createStreamObserver();
+    const observer = t.createStreamObserver({});
     for (const e of sseEvents(readFixtureText("openai-responses", "stream-reasoning-tools.sse"))) observer.push(e);
     expect(observer.usage).toEqual({ inputTokens: 90, outputTokens: 150, cachedReadTokens: 32, reasoningTokens: 100 });
   });
