@@ -136,8 +136,12 @@ function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome
   p.hooks.attemptFinished.call(x, outcome);
 }
 
-function totalTimeout(totalMs: number): GatewayError {
-  return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms` });
+/**
+ * The total budget ran out. A 504, not a 408: the gateway was waiting on upstreams, not on the
+ * client. Failure `timeout`, so the attempt it cut short counts as a timeout for health.
+ */
+export function totalTimeout(totalMs: number): GatewayError {
+  return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms`, failure: "timeout" });
 }
 
 async function readAll(body: Readable): Promise<Buffer> {

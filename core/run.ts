@@ -5,7 +5,7 @@
 import type { ServerResponse } from "node:http";
 import type { CompiledPipeline } from "./compile.js";
 import { noBackendFor } from "./compile.js";
-import { runAttempts } from "./attempts.js";
+import { runAttempts, totalTimeout } from "./attempts.js";
 import { GatewayError, asGatewayError } from "./errors.js";
 import type { Exchange, Reply } from "./exchange.js";
 import type { StreamPolicy } from "./hooks.js";
@@ -17,7 +17,11 @@ const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_00
 
 export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
   let authed = false;
-  const signal = AbortSignal.any([x.signal, AbortSignal.timeout(p.timeouts.totalMs)]);
+  // Aborted with the 504 itself as reason: undici hands the reason on to a body it destroys, so a
+  // stream cut short by the budget ends with a timeout event rather than a generic stream failure.
+  const budget = new AbortController();
+  const budgetTimer = setTimeout(() => budget.abort(totalTimeout(p.timeouts.totalMs)), p.timeouts.totalMs);
+  const signal = AbortSignal.any([x.signal, budget.signal]);
   try {
     const denied = await p.hooks.auth.promise(x);
     if (denied) return writeReply(x, res, denied);
@@ -49,6 +53,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, res: ServerR
       writeError(x, res, failure);
     }
   } finally {
+    clearTimeout(budgetTimer);
     if (authed) await settle(p, x);
     scheduleRecord(p, x);
   }
