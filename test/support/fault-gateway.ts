@@ -20,6 +20,8 @@ export interface FaultGatewayOptions {
   before?: unknown[];
   /** The plan step; default select-fallback over a, b, c… */
   selector?: unknown;
+  /** Steps right after the selector (health-breaker after select-fallback, whose fixed order would undo it). */
+  after?: unknown[];
   attempts?: Record<string, unknown>;
   timeouts?: Record<string, unknown>;
   stream?: Record<string, unknown>;
@@ -68,6 +70,7 @@ export async function startFaultGateway(options: FaultGatewayOptions): Promise<F
     steps: [
       ...(options.before ?? []),
       options.selector ?? { use: "select-fallback", config: { order: ids } },
+      ...(options.after ?? []),
       { use: "stream-sse", config: { keepAliveMs: 0, ...options.stream } },
       { use: "record-jsonl", config: { path: "./records.jsonl", batchSize: 1, flushIntervalMs: 5 } },
     ],
