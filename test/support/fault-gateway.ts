@@ -16,6 +16,8 @@ export interface FaultGatewayOptions {
   backendConfig?: Record<string, unknown>;
   /** Per backend id, merged over backendConfig. */
   backendConfigs?: Record<string, Record<string, unknown>>;
+  /** Per backend id: client model -> backend model. */
+  modelMaps?: Record<string, Record<string, string>>;
   /** Steps before the selector (health-breaker…). */
   before?: unknown[];
   /** The plan step; default select-fallback over a, b, c… */
@@ -52,6 +54,7 @@ export async function startFaultGateway(options: FaultGatewayOptions): Promise<F
   const backends = Object.fromEntries(ids.map((id, i) => [id, {
     use: "provider-openai",
     models: [MODEL],
+    ...(options.modelMaps?.[id] ? { modelMap: options.modelMaps[id] } : {}),
     config: {
       baseUrl: options.upstreams[i],
       apiKey: `sk-test-backend-${id}-0123456789`,
