@@ -16,6 +16,8 @@ export { loadPricing, createPriceTable, costOf } from "./pricing.js";
 export type { ModelPrice, PricingFile, PriceTable } from "./pricing.js";
 export * from "./upstream-errors.js";
 export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
+export { ApiKeyRing } from "./credentials.js";
+export type { ApiKeyRingOptions } from "./credentials.js";
 export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";
 export { createMemoryStore, openStateStore, StoreOutagePolicy, StoreUnavailableError } from "./store.js";
 export type { StateStore, StoreHealth, StoreStatus, StoreSpec, UnavailablePolicy, WindowHit, Reservation, Lease, MemoryStoreOptions } from "./store.js";
