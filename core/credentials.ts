@@ -25,6 +25,24 @@ export interface ApiKeyRingOptions {
   now?: () => number;
 }
 
+/** The key settings every network provider's config shares. */
+export interface ApiKeyConfig {
+  apiKey?: string;
+  apiKeys?: string[];
+  keyRateLimitCooldownMs?: number;
+  keyAuthCooldownMs?: number;
+}
+
+/**
+ * The ring for a provider config with `apiKeys`; undefined with a single `apiKey` (or none), which
+ * the provider sends as a static header. Both at once is a config error naming the provider.
+ */
+export function apiKeyRingFor(config: ApiKeyConfig, source: string, log: Logger): ApiKeyRing | undefined {
+  if (config.apiKeys === undefined) return undefined;
+  if (config.apiKey !== undefined) throw configError(source, "set apiKey or apiKeys, not both");
+  return new ApiKeyRing({ keys: config.apiKeys, source, log, rateLimitCooldownMs: config.keyRateLimitCooldownMs, authCooldownMs: config.keyAuthCooldownMs });
+}
+
 const DEFAULT_RATE_LIMIT_COOLDOWN_MS = 60_000;
 const DEFAULT_AUTH_COOLDOWN_MS = 600_000;
 

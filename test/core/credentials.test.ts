@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiKeyRing, GatewayError, type Logger } from "../../core/index.js";
+import { ApiKeyRing, apiKeyRingFor, GatewayError, type Logger } from "../../core/index.js";
 import { silentLogger } from "../../core/log.js";
 
 const KEYS = ["sk-key-one-0000", "sk-key-two-0000", "sk-key-three-00"];
@@ -134,5 +134,14 @@ describe("ApiKeyRing", () => {
     expect(make([])).toThrow("provider-test: apiKeys needs at least one key");
     expect(make(["sk-aaaa", "sk-aaaa"])).toThrow("provider-test: apiKeys lists the same key twice");
     expect(make(["sk-aaaa\r\nx-evil: 1"])).toThrow("provider-test: an API key has a line break or NUL in it");
+  });
+});
+
+describe("apiKeyRingFor", () => {
+  it("makes a ring for apiKeys, none for a single apiKey, and refuses both", () => {
+    expect(apiKeyRingFor({ apiKeys: ["sk-aaaa", "sk-bbbb"] }, "provider-test", silentLogger)).toBeInstanceOf(ApiKeyRing);
+    expect(apiKeyRingFor({ apiKey: "sk-aaaa" }, "provider-test", silentLogger)).toBeUndefined();
+    expect(apiKeyRingFor({}, "provider-test", silentLogger)).toBeUndefined();
+    expect(() => apiKeyRingFor({ apiKey: "sk-aaaa", apiKeys: ["sk-bbbb"] }, "provider-test", silentLogger)).toThrow("provider-test: set apiKey or apiKeys, not both");
   });
 });
