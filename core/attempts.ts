@@ -15,6 +15,7 @@ import type { UpstreamReply } from "./provider.js";
 import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
 import { sseFrame } from "./sse.js";
+import { upstreamTimeoutError } from "./upstream-errors.js";
 
 type FallbackRule = string | number;
 
@@ -195,8 +196,22 @@ function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw bodyFailure(err);
+  }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * A plain reply whose body broke off (reset, idle timeout) after its headers: nothing reached the
+ * client yet, so it is an attempt failure the loop may fall back on, not an internal error.
+ */
+function bodyFailure(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if ((err as { code?: string } | undefined)?.code === "UND_ERR_BODY_TIMEOUT") return upstreamTimeoutError("core", "body", err);
+  return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", cause: err });
 }
 
 function parseUpstreamJson(raw: Buffer): unknown {

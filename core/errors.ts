@@ -80,7 +80,8 @@ export class GatewayError extends Error {
 
   /** The request's whole time budget (`timeouts.totalMs`) ran out. */
   static totalTimeout(totalMs: number): GatewayError {
-    return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms` });
+    // failure "timeout": health tracking counts an attempt the budget cut short as a timeout, not a success.
+    return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms`, failure: "timeout" });
   }
 
   static internal(source: string, cause: unknown): GatewayError {

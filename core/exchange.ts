@@ -59,6 +59,17 @@ export interface AttemptOutcome {
   latencyMs: number;
 }
 
+/**
+ * Why a plan step held backends back (an open circuit, a rate-limit cooldown) and when the first
+ * of them is expected back. Used by the core only when the plan comes back empty.
+ */
+export interface HeldBack {
+  /** Milliseconds until the soonest held-back backend may be tried again. */
+  retryAfterMs: number;
+  /** Every backend held back is cooling after a 429: the client gets a 429 rather than a 503. */
+  rateLimited: boolean;
+}
+
 /** A reply that ends the request early (from `auth`/`validate`): an error, or a ready response. */
 export type Reply = GatewayError | { status: number; body: unknown; headers?: Record<string, string> };
 
@@ -85,6 +96,12 @@ export interface Exchange {
   /** The model the client asked for. */
   model: string | undefined;
   stream: boolean;
+  /**
+   * Set by plan steps that leave backends out of the plan for a while. When the plan comes back
+   * empty, the core answers 429 (every one rate-limited) or 503 with this as retry-after, instead
+   * of a 503 that says nothing about when to come back. A step that sets it keeps the smaller wait.
+   */
+  heldBack?: HeldBack;
   /** Set by auth. */
   tenant?: string;
   keyId?: string;

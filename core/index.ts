@@ -18,6 +18,8 @@ export { loadPricing, createPriceTable, costOf, ratesFor } from "./pricing.js";
 export type { ModelPrice, PriceRates, PriceTier, PricingFile, PriceTable } from "./pricing.js";
 export * from "./upstream-errors.js";
 export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
+export { ApiKeyRing, apiKeyRingFor } from "./credentials.js";
+export type { ApiKeyRingOptions, ApiKeyConfig } from "./credentials.js";
 export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";
 export { createMemoryStore, openStateStore, StoreOutagePolicy, StoreUnavailableError } from "./store.js";
 export type { StateStore, StoreHealth, StoreStatus, StoreSpec, UnavailablePolicy, WindowHit, Reservation, Lease, MemoryStoreOptions } from "./store.js";

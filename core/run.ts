@@ -83,15 +83,22 @@ async function serveModelRequest(p: CompiledPipeline, x: Exchange, res: ServerRe
   const candidates = p.models.attemptsFor(x.model);
   if (candidates.length === 0) throw noBackendFor(x.model);
   const attempts = await p.hooks.plan.promise(candidates, x);
-  if (attempts.length === 0) {
-    throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${x.model}"` });
-  }
+  if (attempts.length === 0) throw nothingAvailable(x, x.model);
   let policy: StreamPolicy | undefined;
   if (x.stream) {
     policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
     if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
   }
   await runAttempts(p, x, attempts, res, policy);
+}
+
+/** The plan came back empty: 503, or 429 when every backend held back is rate-limited, with a retry-after when a step knows one. */
+function nothingAvailable(x: Exchange, model: string): GatewayError {
+  const held = x.heldBack;
+  if (held?.rateLimited) {
+    return new GatewayError({ status: 429, type: "rate_limit", code: "backends_rate_limited", message: `every backend for model "${model}" is rate-limited for now`, retryAfterMs: held.retryAfterMs });
+  }
+  return new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend is available for model "${model}"`, retryAfterMs: held?.retryAfterMs });
 }
 
 function writeReply(x: Exchange, res: ServerResponse, reply: Reply): void {

@@ -307,19 +307,19 @@ export interface Attempts {
   maxRetryAfterMs?: number;
 }
 /**
- * Upstream timeouts. Each expiry releases the upstream socket and answers the client with a 504 in its format (or an error event mid-stream).
+ * Upstream timeouts (the connect timeout is each provider's connectTimeoutMs). Each expiry releases the upstream socket and answers the client with a 504 of type timeout in its format, or, once a stream has started, with the format's error event and a clean end. Always 504, never 408: the gateway was waiting on an upstream, not on the client (408 means the client was too slow sending its request, and Node's own request timeout answers that). Header and body timeouts are checked on a coarse clock (about half a second), so they may fire up to a second late.
  */
 export interface Timeouts {
   /**
-   * Longest wait for an upstream's response headers.
+   * Longest wait for an upstream's response headers, per attempt (code upstream_headers_timeout). An expiry counts as failure timeout: the attempt loop falls back when attempts.on lists timeout.
    */
   firstByteMs?: number;
   /**
-   * Longest silence between two chunks of an upstream body.
+   * Longest silence between two chunks of a plain (non-streamed) upstream body, per attempt (code upstream_body_timeout); falls back like firstByteMs, since nothing reached the client yet. Streams use stream-sse's idleTimeoutMs instead.
    */
   idleMs?: number;
   /**
-   * Longest a whole request may take, all attempts included.
+   * Longest a whole request may take, all attempts and backoff waits included (code request_timeout). It cuts the attempt running at expiry (a committed stream ends with the timeout event) and no attempt follows.
    */
   totalMs?: number;
 }

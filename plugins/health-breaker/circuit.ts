@@ -84,6 +84,19 @@ export class Circuit {
     return now >= this.openUntil && !this.probeRunning(now);
   }
 
+  /**
+   * When a new request may go to this backend first again (`now` when it already may). A half-open
+   * circuit whose probe is running gives `now` too: it is back as soon as the probe succeeds.
+   */
+  availableAt(now: number): number {
+    return Math.max(now, this.coolUntil, this.open ? this.openUntil : now);
+  }
+
+  /** Kept back only by a 429's cooldown, with its circuit closed. */
+  rateLimited(now: number): boolean {
+    return now < this.coolUntil && !this.open;
+  }
+
   /** An attempt was sent: once the cooldown is over, the first one is the probe. */
   started(now: number): void {
     if (this.open && now >= this.openUntil && !this.probeRunning(now)) this.probeSentAt = now;

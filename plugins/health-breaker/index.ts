@@ -4,12 +4,12 @@
  * cooling after a 429 behind the healthy ones, or drops them. Marking happens on the attempt
  * hooks with a few counter updates: no timers, no work on the request's path beyond a scan.
  *
- * When no planned backend is healthy the plan is left alone: the request is still tried, the
- * client gets the backends' own errors through the core's attempt loop (a 503 or the upstream's
- * status) instead of an error this step would have to make up, and a recovered backend is found
- * without waiting for its cooldown.
+ * When no planned backend is healthy the plan is emptied (whenAllUnavailable "reject"): no
+ * upstream is disturbed, and the exchange's heldBack tells the core when the first one comes back,
+ * so the client gets a 503 (429 when all are rate-limited) with a retry-after. With "try" the plan
+ * is left alone instead: the request is still sent and the client gets the backends' own errors.
  */
-import { definePlugin, type Attempt, type AttemptOutcome, type StepPlugin } from "../../core/index.js";
+import { definePlugin, type Attempt, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
 import { Circuit, type CircuitChange, type CircuitRules } from "./circuit.js";
 import type { HealthBreakerConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -45,6 +45,7 @@ export function healthBreakerPlugin(options: HealthBreakerOptions = {}): StepPlu
       const rateLimitCooldownMs = config.rateLimitCooldownMs ?? 1_000;
       const maxRateLimitCooldownMs = config.maxRateLimitCooldownMs ?? 60_000;
       const drop = config.drop ?? false;
+      const rejectWhenNone = (config.whenAllUnavailable ?? "reject") === "reject";
 
       const circuits = new Map<string, Circuit>();
       for (const id of env.backends.keys()) circuits.set(id, new Circuit(rules));
@@ -65,6 +66,20 @@ export function healthBreakerPlugin(options: HealthBreakerOptions = {}): StepPlu
       // Reused by every plan: the tap is synchronous, so no two plans share it at once.
       const healthy: boolean[] = [];
 
+      const noteHeldBack = (exchange: Exchange, attempts: readonly Attempt[], healthy: readonly boolean[], t: number): void => {
+        let soonest = Number.POSITIVE_INFINITY;
+        let rateLimited = true;
+        for (let i = 0; i < attempts.length; i++) {
+          if (healthy[i]) continue;
+          const circuit = circuitOf(attempts[i]!.backend.id);
+          soonest = Math.min(soonest, circuit.availableAt(t));
+          rateLimited &&= circuit.rateLimited(t);
+        }
+        const retryAfterMs = soonest - t;
+        const earlier = exchange.heldBack;
+        exchange.heldBack = earlier === undefined ? { retryAfterMs, rateLimited } : { retryAfterMs: Math.min(earlier.retryAfterMs, retryAfterMs), rateLimited: earlier.rateLimited && rateLimited };
+      };
+
       return {
         apply(hooks) {
           hooks.attemptStarted.tap(PLUGIN, (_exchange, attempt) => {
@@ -79,14 +94,18 @@ export function healthBreakerPlugin(options: HealthBreakerOptions = {}): StepPlu
             if (counts(outcome)) report(outcome.backend, circuit.failed(t), outcome);
             else if (outcome.failure === undefined || outcome.status !== undefined) report(outcome.backend, circuit.succeeded(t), outcome);
           });
-          hooks.plan.tap(PLUGIN, (attempts) => {
+          hooks.plan.tap(PLUGIN, (attempts, exchange) => {
             const t = now();
             let kept = 0;
             for (let i = 0; i < attempts.length; i++) {
               healthy[i] = circuitOf(attempts[i]!.backend.id).available(t);
               if (healthy[i]) kept++;
             }
-            if (kept === attempts.length || kept === 0) return attempts;
+            if (kept === attempts.length) return attempts;
+            if (kept === 0 && !rejectWhenNone) return attempts;
+            // Said whenever backends are left out: a later step may still empty the plan.
+            if (kept === 0 || drop) noteHeldBack(exchange, attempts, healthy, t);
+            if (kept === 0) return [];
             return healthyFirst(attempts, healthy, drop ? kept : attempts.length);
           });
         },

@@ -13,6 +13,20 @@ export interface ProviderAnthropicConfig {
    */
   apiKey?: string;
   /**
+   * Several keys instead of apiKey (setting both fails the load), each sent as the x-api-key header. Keys are rotated round-robin as credentials, each with its own cooldown (state per gateway process): a 429 on one key sits it out for the retry-after (keyRateLimitCooldownMs without one) and the same call moves on to the next key at once, a 401 sits it out for keyAuthCooldownMs; when every key sits out, calls fail at once with a 429 whose retry-after is the soonest key's return, which the attempt loop treats like an upstream 429 (fall back when attempts.on lists 429). Use ${env:NAME} or ${file:path} for each key.
+   *
+   * @minItems 1
+   */
+  apiKeys?: [string, ...string[]];
+  /**
+   * With apiKeys: how long a key sits out after a 429 that carried no retry-after (a retry-after, or retry-after-ms, wins). Ignored with apiKey.
+   */
+  keyRateLimitCooldownMs?: number;
+  /**
+   * With apiKeys: how long a key sits out after a 401 (revoked, expired or mistyped), so that one bad key does not fail a share of the requests. Each such rejection is logged with the key's number and a sha256 fingerprint, never the key. Ignored with apiKey.
+   */
+  keyAuthCooldownMs?: number;
+  /**
    * The anthropic-version header: the API version the translator's request and response shapes follow.
    */
   version?: string;

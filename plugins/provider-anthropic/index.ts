@@ -2,7 +2,7 @@
  * provider-anthropic: Anthropic's Messages API. It only decides the URL and headers; pooling
  * and error mapping (Anthropic's 529 "overloaded" included) are the core's UpstreamPool.
  */
-import { definePlugin, GatewayError, UpstreamPool, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { apiKeyRingFor, definePlugin, GatewayError, UpstreamPool, type ApiKeyRing, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import type { ProviderAnthropicConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -12,8 +12,11 @@ const FORMAT = "anthropic-messages";
 class AnthropicProvider implements Provider {
   readonly formats = [FORMAT] as const;
   private readonly pool: UpstreamPool;
+  /** Set with apiKeys: the key goes per request instead of as a static header. */
+  private readonly keys: ApiKeyRing | undefined;
 
-  constructor(config: ProviderAnthropicConfig) {
+  constructor(config: ProviderAnthropicConfig, log: Logger) {
+    this.keys = apiKeyRingFor(config, PLUGIN, log);
     const extra = config.headers ?? {};
     const beta = config.beta ?? [];
     this.pool = new UpstreamPool({
@@ -29,7 +32,7 @@ class AnthropicProvider implements Provider {
         ...(beta.length === 0 ? {} : { "anthropic-beta": beta.join(",") }),
         ...extra,
       },
-      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
+      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? []), ...Object.values(extra)],
     });
   }
 
@@ -37,7 +40,9 @@ class AnthropicProvider implements Provider {
     if (call.format !== FORMAT) {
       throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
     }
-    return this.pool.send({ path: "/v1/messages", body: JSON.stringify(call.body) }, call);
+    const request = { path: "/v1/messages", body: JSON.stringify(call.body) };
+    if (this.keys === undefined) return this.pool.send(request, call);
+    return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-api-key": key } }, call));
   }
 
   close(): Promise<void> {
@@ -50,7 +55,7 @@ export default definePlugin<ProviderAnthropicConfig>({
   name: PLUGIN,
   description: "Anthropic's Messages API (or a proxy speaking it), pooled and kept alive.",
   configSchema,
-  create(config) {
-    return new AnthropicProvider(config);
+  create(config, env) {
+    return new AnthropicProvider(config, env.log);
   },
 });

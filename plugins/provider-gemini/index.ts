@@ -3,7 +3,7 @@
  * stream choice in the method name, so the body goes without `model`. Pooling and error mapping
  * are the core's UpstreamPool.
  */
-import { definePlugin, GatewayError, UpstreamPool, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { apiKeyRingFor, definePlugin, GatewayError, UpstreamPool, type ApiKeyRing, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import type { ProviderGeminiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -14,8 +14,11 @@ class GeminiProvider implements Provider {
   readonly formats = [FORMAT] as const;
   private readonly pool: UpstreamPool;
   private readonly version: string;
+  /** Set with apiKeys: the key goes per request instead of as a static header. */
+  private readonly keys: ApiKeyRing | undefined;
 
-  constructor(config: ProviderGeminiConfig) {
+  constructor(config: ProviderGeminiConfig, log: Logger) {
+    this.keys = apiKeyRingFor(config, PLUGIN, log);
     const extra = config.headers ?? {};
     this.version = config.apiVersion ?? "v1beta";
     this.pool = new UpstreamPool({
@@ -26,7 +29,7 @@ class GeminiProvider implements Provider {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
       headers: { ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }), ...extra },
-      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
+      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? []), ...Object.values(extra)],
     });
   }
 
@@ -37,7 +40,9 @@ class GeminiProvider implements Provider {
     const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     const path = `/${this.version}/${resourceOf(call.model)}:${method}`;
     const { model: _inPath, ...body } = call.body;
-    return this.pool.send({ path, body: JSON.stringify(body) }, call);
+    const request = { path, body: JSON.stringify(body) };
+    if (this.keys === undefined) return this.pool.send(request, call);
+    return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-goog-api-key": key } }, call));
   }
 
   close(): Promise<void> {
@@ -56,7 +61,7 @@ export default definePlugin<ProviderGeminiConfig>({
   name: PLUGIN,
   description: "Google's Gemini (Generative Language API) or a proxy speaking it, pooled and kept alive.",
   configSchema,
-  create(config) {
-    return new GeminiProvider(config);
+  create(config, env) {
+    return new GeminiProvider(config, env.log);
   },
 });

@@ -13,6 +13,20 @@ export interface ProviderOpenaiConfig {
    */
   apiKey?: string;
   /**
+   * Several keys of the same account or of several accounts, instead of apiKey (setting both fails the load), each sent as apiKey would be (Authorization: Bearer, or api-key with azure). Keys are rotated round-robin as credentials, each with its own cooldown (state per gateway process): a 429 on one key sits it out for the retry-after (keyRateLimitCooldownMs without one) and the same call moves on to the next key at once, a 401 sits it out for keyAuthCooldownMs; when every key sits out, calls fail at once with a 429 whose retry-after is the soonest key's return, which the attempt loop treats like an upstream 429 (fall back when attempts.on lists 429). Use ${env:NAME} or ${file:path} for each key.
+   *
+   * @minItems 1
+   */
+  apiKeys?: [string, ...string[]];
+  /**
+   * With apiKeys: how long a key sits out after a 429 that carried no retry-after (a retry-after, or retry-after-ms, wins). Ignored with apiKey.
+   */
+  keyRateLimitCooldownMs?: number;
+  /**
+   * With apiKeys: how long a key sits out after a 401 (revoked, expired or mistyped), so that one bad key does not fail a share of the requests. Each such rejection is logged with the key's number and a sha256 fingerprint, never the key. Ignored with apiKey.
+   */
+  keyAuthCooldownMs?: number;
+  /**
    * OpenAI organization id, sent as the OpenAI-Organization header.
    */
   organization?: string;

@@ -3,7 +3,7 @@
  * Azure OpenAI included. It only decides the URL and headers; pooling and error mapping are the
  * core's UpstreamPool, shared with every network provider.
  */
-import { definePlugin, GatewayError, UpstreamPool, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { apiKeyRingFor, definePlugin, GatewayError, UpstreamPool, type ApiKeyRing, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import type { ProviderOpenaiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -18,10 +18,13 @@ class OpenAiProvider implements Provider {
   readonly formats: readonly string[];
   private readonly pool: UpstreamPool;
   private readonly azureVersion: string | undefined;
+  /** Set with apiKeys: the key goes per request instead of as a static header. */
+  private readonly keys: ApiKeyRing | undefined;
 
-  constructor(config: ProviderOpenaiConfig) {
+  constructor(config: ProviderOpenaiConfig, log: Logger) {
     this.formats = config.formats ?? ["openai-chat", "openai-responses"];
     this.azureVersion = config.azure ? encodeURIComponent(config.azure.apiVersion ?? "2024-10-21") : undefined;
+    this.keys = apiKeyRingFor(config, PLUGIN, log);
     const extra = config.headers ?? {};
     this.pool = new UpstreamPool({
       baseUrl: config.baseUrl,
@@ -31,21 +34,27 @@ class OpenAiProvider implements Provider {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
       headers: {
-        ...(config.apiKey === undefined ? {} : this.azureVersion ? { "api-key": config.apiKey } : { authorization: `Bearer ${config.apiKey}` }),
+        ...(config.apiKey === undefined ? {} : this.authHeaders(config.apiKey)),
         ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
         ...(config.project === undefined ? {} : { "openai-project": config.project }),
         ...extra,
       },
-      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...Object.values(extra)],
+      secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? []), ...Object.values(extra)],
     });
   }
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
-    return this.pool.send({ path: this.pathFor(call), body: JSON.stringify(call.body) }, call);
+    const request = { path: this.pathFor(call), body: JSON.stringify(call.body) };
+    if (this.keys === undefined) return this.pool.send(request, call);
+    return this.keys.send((key) => this.pool.send({ ...request, headers: this.authHeaders(key) }, call));
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+
+  private authHeaders(key: string): Record<string, string> {
+    return this.azureVersion ? { "api-key": key } : { authorization: `Bearer ${key}` };
   }
 
   private pathFor(call: UpstreamCall): string {
@@ -65,7 +74,7 @@ export default definePlugin<ProviderOpenaiConfig>({
   name: PLUGIN,
   description: "Any OpenAI-compatible upstream (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, Groq, Together, OpenRouter…), pooled and kept alive.",
   configSchema,
-  create(config) {
-    return new OpenAiProvider(config);
+  create(config, env) {
+    return new OpenAiProvider(config, env.log);
   },
 });

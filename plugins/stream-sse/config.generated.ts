@@ -5,7 +5,7 @@
  */
 export interface StreamSseConfig {
   /**
-   * Longest silence allowed from the upstream between two chunks of a stream. On expiry the client gets its format's error event and the upstream connection is closed. Overrides the pipeline's timeouts.idleMs for streams.
+   * Longest silence allowed from the upstream between two chunks of a stream; the upstream connection is closed on expiry. Before the first chunk nothing reached the client, so the attempt fails as a timeout and the loop may fall back (attempts.on); after it the client gets its format's error event (code upstream_idle_timeout, type timeout) and a clean end. Overrides the pipeline's timeouts.idleMs for streams. Checked on a coarse clock: may fire up to a second late.
    */
   idleTimeoutMs?: number;
   /**

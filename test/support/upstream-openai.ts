@@ -33,6 +33,12 @@ export interface UpstreamBehaviour {
   resetBeforeHeaders?: boolean;
   /** Streams only: reset the connection after this many content chunks. */
   resetAfterChunks?: number;
+  /** Send a 200 status line and headers, then reset the connection before any body byte. */
+  resetAfterHeaders?: boolean;
+  /** Send a 200 status line and headers, then nothing more (the body never starts). */
+  hangAfterHeaders?: boolean;
+  /** Plain replies only: send the headers and half of the JSON body, then reset the connection. */
+  resetMidBody?: boolean;
 }
 
 export interface RecordedRequest {
@@ -201,13 +207,26 @@ function answer(
     const text = (b.echo ? lastUserText(body.messages) : undefined) ?? b.reply ?? DEFAULT_REPLY;
     const usage = b.usage ?? { prompt_tokens: Math.max(1, Math.ceil(JSON.stringify(body.messages).length / 4)), completion_tokens: Math.max(1, Math.ceil(text.length / 4)) };
     const head = { id: `chatcmpl-test-${n}`, created: Math.floor(Date.now() / 1000), model: String(body.model ?? "test-model") };
+    if (b.resetAfterHeaders || b.hangAfterHeaders) {
+      res.writeHead(200, { "content-type": body.stream === true ? "text/event-stream; charset=utf-8" : "application/json" });
+      res.flushHeaders();
+      if (b.resetAfterHeaders) later(20, () => reset(req.socket));
+      return;
+    }
     if (body.stream === true) return stream(req, res, body, text, usage, head, b, later);
-    json(res, 200, {
+    const completion = {
       ...head,
       object: "chat.completion",
       choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }],
       usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
-    });
+    };
+    if (b.resetMidBody) {
+      const full = JSON.stringify(completion);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(full) });
+      res.write(full.slice(0, full.length >> 1));
+      return later(20, () => reset(req.socket));
+    }
+    json(res, 200, completion);
   });
 }
 

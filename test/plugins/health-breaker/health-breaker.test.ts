@@ -13,13 +13,19 @@ async function breaker(config: unknown, ids = ["a", "b", "c"], log?: Logger) {
   const attempts: Attempt[] = ids.map((id) => ({ backend: backends.get(id)!, model: "m" }));
   const clock = { t: 0 };
   const { hooks } = await createTestStep(healthBreakerPlugin({ now: () => clock.t }), config, log ? { backends, log } : { backends });
-  const exchange = createTestExchange();
+  let exchange = createTestExchange();
   const at = (id: string) => attempts.find((x) => x.backend.id === id)!;
   const start = (id: string) => hooks.attemptStarted.call(exchange, at(id));
   const finish = (id: string, outcome: Partial<AttemptOutcome>) => hooks.attemptFinished.call(exchange, { backend: id, model: "m", latencyMs: 10, ...outcome });
   return {
     clock,
-    plan: async () => (await hooks.plan.promise(attempts, exchange)).map((x) => x.backend.id).join(""),
+    /** The plan as backend ids, for a fresh exchange (see heldBack). */
+    plan: async () => {
+      exchange = createTestExchange();
+      return (await hooks.plan.promise(attempts, exchange)).map((x) => x.backend.id).join("");
+    },
+    /** What the last plan told the core about the backends it left out. */
+    heldBack: () => exchange.heldBack,
     start,
     finish,
     /** One whole attempt on `id`. */
@@ -49,13 +55,70 @@ describe("health-breaker", () => {
     expect(await hb.plan()).toBe("abc");
   });
 
-  it("drops open backends with drop, and keeps the plan whole when every backend is open", async () => {
-    const hb = await breaker({ consecutiveFailures: 1, drop: true });
+  it("drops open backends with drop, saying when they come back", async () => {
+    const hb = await breaker({ consecutiveFailures: 1, cooldownMs: 5_000, drop: true });
+    hb.attempt("b", refused);
+    hb.clock.t = 1_000;
+    expect(await hb.plan()).toBe("ac");
+    expect(hb.heldBack()).toEqual({ retryAfterMs: 4_000, rateLimited: false });
+  });
+
+  it("empties the plan when every backend is open, with the soonest return as retry-after", async () => {
+    const hb = await breaker({ consecutiveFailures: 1, cooldownMs: 5_000 });
+    hb.attempt("a", refused);
+    hb.clock.t = 1_000;
+    hb.attempt("b", refused);
+    hb.attempt("c", { failure: "timeout" });
+    hb.clock.t = 2_000;
+    expect(await hb.plan()).toBe("");
+    expect(hb.heldBack()).toEqual({ retryAfterMs: 3_000, rateLimited: false });
+    hb.clock.t = 5_000;
+    expect(await hb.plan()).toBe("abc");
+    expect(hb.heldBack()).toBeUndefined();
+  });
+
+  it("says rateLimited when every backend is cooling after a 429, and not when one of them is open", async () => {
+    const hb = await breaker({ on: ["5xx"] });
+    hb.attempt("a", tooMany(3_000));
+    hb.attempt("b", tooMany(2_000));
+    hb.attempt("c", tooMany(9_000));
+    expect(await hb.plan()).toBe("");
+    expect(hb.heldBack()).toEqual({ retryAfterMs: 2_000, rateLimited: true });
+
+    const mixed = await breaker({ on: ["5xx"], consecutiveFailures: 1, cooldownMs: 5_000 }, ["a", "b"]);
+    mixed.attempt("a", tooMany(1_000));
+    mixed.attempt("b", serverError);
+    expect(await mixed.plan()).toBe("");
+    expect(mixed.heldBack()).toEqual({ retryAfterMs: 1_000, rateLimited: false });
+  });
+
+  it("gives retry-after 0 while a half-open probe runs: the backend is back as soon as it succeeds", async () => {
+    const hb = await breaker({ consecutiveFailures: 1, cooldownMs: 1_000 }, ["a"]);
+    hb.attempt("a", refused);
+    hb.clock.t = 1_000;
+    hb.start("a");
+    expect(await hb.plan()).toBe("");
+    expect(hb.heldBack()).toEqual({ retryAfterMs: 0, rateLimited: false });
+  });
+
+  it("keeps the smaller wait when an earlier step already held backends back", async () => {
+    const exchange = createTestExchange();
+    exchange.heldBack = { retryAfterMs: 1_000, rateLimited: true };
+    const a = createTestBackend("a");
+    const { hooks } = await createTestStep(healthBreakerPlugin({ now: () => 0 }), { consecutiveFailures: 1, cooldownMs: 5_000 }, { backends: new Map([["a", a]]) });
+    hooks.attemptFinished.call(exchange, { backend: "a", model: "m", latencyMs: 1, failure: "connect" });
+    expect(await hooks.plan.promise([{ backend: a, model: "m" }], exchange)).toEqual([]);
+    expect(exchange.heldBack).toEqual({ retryAfterMs: 1_000, rateLimited: false });
+  });
+
+  it("leaves the plan whole when every backend is open with whenAllUnavailable try", async () => {
+    const hb = await breaker({ consecutiveFailures: 1, drop: true, whenAllUnavailable: "try" });
     hb.attempt("b", refused);
     expect(await hb.plan()).toBe("ac");
     hb.attempt("a", refused);
     hb.attempt("c", { failure: "timeout" });
     expect(await hb.plan()).toBe("abc");
+    expect(hb.heldBack()).toBeUndefined();
   });
 
   it("half-opens after cooldownMs, lets one probe through, and closes when it succeeds", async () => {
