@@ -150,12 +150,20 @@ export class GatewayServer {
       notes: [],
     };
     if (this.draining) res.setHeader("connection", "close");
+    try {
+      await this.run(pipeline, route, format, x, req, res);
+    } finally {
+      clearTimeout(budget);
+    }
+  }
+
+  private async run(pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The body is the proxy's to stream: not read here.
     if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
     try {
       if (route.endpoint === "generate") {
         x.body = parseJsonObject(await readBody(req, pipeline.limits.maxBodyBytes));
-        const peeked = format.peek(x.body, inbound);
+        const peeked = format.peek(x.body, x.inbound);
         x.model = peeked.model;
         x.stream = peeked.stream;
       }
@@ -163,14 +171,9 @@ export class GatewayServer {
       const failure = err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body");
       if (failure.status === 413) res.setHeader("connection", "close");
       writeError(x, res, failure);
-      clearTimeout(budget);
       return;
     }
-    try {
-      await runExchange(pipeline, x, res);
-    } finally {
-      clearTimeout(budget);
-    }
+    await runExchange(pipeline, x, res);
   }
 
   private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
