@@ -37,12 +37,27 @@ export function relayStream(
       paused = false;
       body.resume();
     };
-    // Text from a translator, or raw bytes on the passthrough path.
-    const write: RelayWrite = (data) => {
+    const send = (data: string | Buffer) => {
       if (!res.write(data) && !paused) {
         paused = true;
         body.pause();
         res.once("drain", resume);
+      }
+    };
+    // What one upstream chunk turns into (often dozens of events) goes out as one write: a write
+    // per event would cost a syscall and a chunked-encoding frame each.
+    let batch = "";
+    let batching = false;
+    const write: RelayWrite = (data) => {
+      if (batching && typeof data === "string") batch += data;
+      else send(data);
+    };
+    const flush = () => {
+      batching = false;
+      if (batch.length > 0) {
+        const out = batch;
+        batch = "";
+        send(out);
       }
     };
     const target = makeTarget(write);
@@ -72,8 +87,13 @@ export function relayStream(
     };
     const onChunk = (chunk: Buffer) => {
       keepAlive?.refresh();
-      parser.push(chunk);
-      if (target.passthrough) write(chunk);
+      batching = true;
+      try {
+        parser.push(chunk);
+      } finally {
+        flush();
+      }
+      if (target.passthrough) send(chunk);
     };
     const onData = (chunk: Buffer) => {
       try {
