@@ -10,6 +10,7 @@ export type { Translation, TranslatedStream, StreamPolicy, HookName } from "./ho
 export { definePlugin } from "./plugin.js";
 export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
+export * from "./wire-fields.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
 export { UsageTally, USAGE_GROUPS } from "./usage.js";

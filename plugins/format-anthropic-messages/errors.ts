@@ -3,7 +3,7 @@
  * for clients, and Anthropic error objects (`event: error` mid-stream, error bodies) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject } from "./wire-fields.js";
+import { isObject } from "../../core/index.js";
 
 export const PLUGIN = "format-anthropic-messages";
 

@@ -5,7 +5,7 @@
  */
 import type { IrCacheControl, IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart } from "../../core/index.js";
 import { ANTHROPIC_SCHEMA_NAME } from "./request-to-ir.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** Anthropic requires max_tokens; this is the default when the client named none. */
 export const DEFAULT_MAX_TOKENS = 4096;

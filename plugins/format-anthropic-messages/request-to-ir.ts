@@ -4,18 +4,7 @@
  */
 import type { IrMessage, IrReasoning, IrRequest, IrTool } from "../../core/index.js";
 import { readMessages, readSystem, withCache } from "./messages-to-ir.js";
-import {
-  expectArray,
-  expectObject,
-  expectString,
-  invalidField,
-  isObject,
-  optBoolean,
-  optInteger,
-  optNumber,
-  optString,
-  type WireObject,
-} from "./wire-fields.js";
+import { expectArray, expectObject, expectString, invalidField, isObject, optBoolean, optInteger, optNumber, optString, type WireObject } from "../../core/index.js";
 
 const MAPPED_FIELDS = new Set([
   "model",

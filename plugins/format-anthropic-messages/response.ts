@@ -4,7 +4,7 @@
  */
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 export function stopReasonToIr(reason: unknown): IrFinishReason {
   switch (reason) {

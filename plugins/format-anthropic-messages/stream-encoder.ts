@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { anthropicErrorBody } from "./errors.js";
 import { stopReasonFromIr, usageFromIr } from "./response.js";
-import type { WireObject } from "./wire-fields.js";
+import type { WireObject } from "../../core/index.js";
 
 type OpenBlock = { kind: "text" | "thinking"; index: number } | { kind: "tool"; index: number; toolIndex: number };
 

@@ -3,7 +3,7 @@
  * clients, and Google error objects (error bodies, in-stream error chunks) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject } from "./wire-fields.js";
+import { isObject } from "../../core/index.js";
 
 export const PLUGIN = "format-gemini";
 

@@ -7,7 +7,7 @@
  * followed by the part itself, and writing does the reverse.
  */
 import type { IrImagePart, IrPart } from "../../core/index.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 export type Fail = (param: string, message: string) => Error;
 

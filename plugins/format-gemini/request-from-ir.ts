@@ -6,7 +6,7 @@
 import type { IrMessage, IrReasoning, IrRequest, IrTextPart, IrToolResultPart } from "../../core/index.js";
 import { modelPartsFromIr, userPartOf } from "./parts.js";
 import { GEMINI_SCHEMA_NAME } from "./request-to-ir.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** Effort levels as thinking budgets: every thinking Gemini model takes a budget, only newer ones a level. */
 const EFFORT_BUDGETS = { minimal: 512, low: 2048, medium: 8192, high: 24576 } as const;

@@ -6,7 +6,7 @@
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { modelPartToIr, modelPartsFromIr } from "./parts.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 const FILTERED = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "LANGUAGE"]);
 

@@ -12,7 +12,7 @@ import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type Str
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { modelPartToIr } from "./parts.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
-import { isObject } from "./wire-fields.js";
+import { isObject } from "../../core/index.js";
 
 export class GeminiStreamDecoder implements StreamDecoder {
   private started = false;

@@ -10,7 +10,7 @@ import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type 
 import { googleErrorBody } from "./errors.js";
 import { argsOf } from "./parts.js";
 import { finishReasonFromIr, usageFromIr } from "./response.js";
-import type { WireObject } from "./wire-fields.js";
+import type { WireObject } from "../../core/index.js";
 
 export class GeminiStreamEncoder implements StreamEncoder {
   private id = "";

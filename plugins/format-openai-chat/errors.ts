@@ -4,7 +4,7 @@
  * -> GatewayError for the attempt loop.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject } from "./wire-fields.js";
+import { isObject } from "../../core/index.js";
 
 export const PLUGIN = "format-openai-chat";
 

@@ -4,7 +4,7 @@
  * reasoning asks for `max_completion_tokens`, and nothing vendor-specific such as `top_k`.
  */
 import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart } from "../../core/index.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** OpenAI fields the IR has no place for: carried back from `extra` when the IR came from this format. */
 const OWN_EXTRA_FIELDS = new Set([

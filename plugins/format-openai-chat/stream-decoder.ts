@@ -12,7 +12,7 @@ import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } 
 import { GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
-import { isObject } from "./wire-fields.js";
+import { isObject } from "../../core/index.js";
 
 export class OpenAiChatStreamDecoder implements StreamDecoder {
   private started = false;

@@ -4,7 +4,7 @@
  * response could resolve), and encrypted reasoning asked for whenever reasoning is on.
  */
 import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart, IrToolResultPart } from "../../core/index.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** Responses fields the IR has no place for: carried back from `extra` when the IR came from this format. */
 const OWN_EXTRA_FIELDS = new Set(["service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "truncation", "top_logprobs", "max_tool_calls"]);

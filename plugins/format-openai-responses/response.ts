@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { readReasoningItem } from "./request-to-ir.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** A fresh item id with OpenAI's prefix (`msg`, `fc`, `rs`, `resp`). */
 export function itemId(prefix: string): string {

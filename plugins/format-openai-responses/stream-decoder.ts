@@ -10,7 +10,7 @@
 import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonOf, usageToIr } from "./response.js";
-import { isObject, type WireObject } from "./wire-fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 

@@ -12,7 +12,7 @@
 import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { renderResponsesError } from "./errors.js";
 import { functionCallItem, itemId, messageItem, outputText, reasoningItem, responseEnvelope, statusFromIr, usageFromIr } from "./response.js";
-import type { WireObject } from "./wire-fields.js";
+import type { WireObject } from "../../core/index.js";
 
 interface OpenText {
   kind: "message" | "reasoning";

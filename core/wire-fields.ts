@@ -1,12 +1,10 @@
 /**
- * Reading fields of an inbound JSON body: each reader checks one field's type and throws a 400
- * GatewayError naming it (`contents[2].parts`) when it is wrong. `null` counts as absent. (Each
- * format plugin keeps its own copy: plugins share nothing but the core.)
- *
- * Gemini's REST API is proto3 JSON, which accepts both lowerCamelCase and snake_case field names
- * (`generationConfig` and `generation_config`); `field` reads either.
+ * Reading a client's (or an upstream's) JSON body field by field: each reader returns the value or
+ * throws a 400 GatewayError naming the field (`messages[2].content`) when it is wrong. `null`
+ * counts as absent, as the OpenAI API treats it. Shared by every format translator, so the
+ * message for a wrong field reads the same whatever the API.
  */
-import { GatewayError } from "../../core/index.js";
+import { GatewayError } from "./errors.js";
 
 export type WireObject = Record<string, unknown>;
 
@@ -79,16 +77,4 @@ export function optStringList(obj: WireObject, key: string, param = key): string
   if (v === undefined || v === null) return undefined;
   if (typeof v === "string") return [v];
   return expectArray(v, param).map((s, i) => expectString(s, `${param}[${i}]`));
-}
-
-/** A field by its lowerCamelCase name or its snake_case original, as proto3 JSON allows. */
-export function field(obj: WireObject, camel: string): unknown {
-  const value = obj[camel];
-  if (value !== undefined) return value;
-  return obj[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
-}
-
-/** The wire key `obj` used for `camel` (either casing), for reporting what was sent. */
-export function keyOf(obj: WireObject, camel: string): string {
-  return obj[camel] !== undefined ? camel : camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
