@@ -1,7 +1,8 @@
 /**
  * record-postgres: stores each request's record in a Postgres table, in batches, off the request
  * path. The table is created at start if missing. While Postgres is unreachable, records wait in
- * a bounded local spool file and are written once it is back; `close()` flushes everything.
+ * a bounded local spool file and are written once it is back; `close()` flushes everything. It
+ * answers the usage API with one aggregate query over the table.
  */
 import { definePlugin } from "../../core/index.js";
 import type { RecordPostgresConfig } from "./config.generated.js";
@@ -33,6 +34,7 @@ export default definePlugin<RecordPostgresConfig>({
     return {
       apply(hooks) {
         hooks.record.tapPromise(PLUGIN, async (record) => sink.add(record));
+        hooks.queryUsage.tapPromise(PLUGIN, (query) => sink.queryUsage(query));
       },
       close: () => sink.close(),
     };

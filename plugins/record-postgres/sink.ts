@@ -3,12 +3,13 @@
  * Postgres cannot take a batch, the batch goes to the local spool and the sink counts Postgres as
  * down: later batches go straight to the spool until a periodic replay gets the spool into
  * Postgres again. All database and spool work runs one job at a time on a single chain, so
- * batches, replays and the final flush never race each other.
+ * batches, replays and the final flush never race each other. Usage queries wait on that chain
+ * for what is buffered or spooled to be written, then read on their own connection.
  */
 import pg from "pg";
-import type { Logger, RequestRecord } from "../../core/index.js";
+import { GatewayError, type Logger, type RequestRecord, type UsageQuery, type UsageReport } from "../../core/index.js";
 import { RecordSpool } from "./spool.js";
-import { insertSql, migrationSql } from "./sql.js";
+import { insertSql, migrationSql, usageRowOf, usageSql, type UsageSqlRow } from "./sql.js";
 
 export interface PostgresSinkOptions {
   connectionString: string;
@@ -21,6 +22,18 @@ export interface PostgresSinkOptions {
   connectTimeoutMs: number;
   poolSize: number;
   log: Logger;
+}
+
+const PLUGIN = "record-postgres";
+
+/**
+ * An error the server sent about the statement itself (a missing column, a bad table): pg gives
+ * it a SQLSTATE. Connection classes (08), shutdown and startup (57P), and resource limits (53)
+ * mean the store is unavailable, like a refused or timed-out connection.
+ */
+function isServerError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57P|53)/.test(code);
 }
 
 /** What went wrong, without the connection string: pg errors carry a code and a message, never the password. */
@@ -82,6 +95,32 @@ export class PostgresRecordSink {
       this.flushQueued = false;
       while (this.buffer.length > 0) await this.write(this.buffer.splice(0, this.options.batchSize));
     });
+  }
+
+  /**
+   * Sums records for the usage API. What is still buffered is written first, and a pending spool
+   * replayed, so a request that just finished is counted. While Postgres is unreachable the answer
+   * is a 503: a sum without the spooled records would look complete and be short.
+   */
+  async queryUsage(query: UsageQuery): Promise<UsageReport> {
+    await this.flush();
+    if (this.down || this.spool.pending) {
+      this.retry();
+      await this.chain;
+    }
+    if (this.down) throw this.storeUnavailable();
+    let rows: UsageSqlRow[];
+    try {
+      if (!this.migrated) await this.migrate();
+      rows = (await this.pool.query<UsageSqlRow>(usageSql(this.options.table, query))).rows;
+    } catch (err) {
+      this.options.log.warn(failure(err), "record-postgres: usage query failed");
+      if (isServerError(err)) {
+        throw new GatewayError({ status: 500, type: "internal", code: "usage_query_failed", message: `record-postgres: the usage query on table ${this.options.table} failed (${(err as { code: string }).code}); see the gateway log`, source: PLUGIN, cause: err });
+      }
+      throw this.storeUnavailable(err);
+    }
+    return { rows: rows.map(usageRowOf) };
   }
 
   /** Flushes, tries the spool once more, and closes the pool. What Postgres still refuses stays in the spool file for the next start. */
@@ -161,6 +200,17 @@ export class PostgresRecordSink {
       client.release(true);
       throw err;
     }
+  }
+
+  private storeUnavailable(cause?: unknown): GatewayError {
+    return new GatewayError({
+      status: 503,
+      type: "unavailable",
+      code: "usage_store_unavailable",
+      message: "record-postgres: Postgres is unreachable, so usage cannot be summed now; records spooled locally meanwhile are not in Postgres yet and would not be counted. Try again once it is back.",
+      source: PLUGIN,
+      cause,
+    });
   }
 
   private markDown(err: unknown): void {

@@ -1,9 +1,9 @@
 /**
- * The records table: its migration and the multi-row INSERT. Only the RequestRecord's own fields
+ * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
  * are stored: ids, routing, status, timings, usage, cost, attempts, error codes and notes. Never
  * prompt or completion text, never a key (keyId is the key's name, not its value).
  */
-import type { RequestRecord } from "../../core/index.js";
+import type { RequestRecord, UsageGroupBy, UsageQuery, UsageRow } from "../../core/index.js";
 
 const COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
@@ -83,3 +83,63 @@ export function insertSql(table: string, records: readonly RequestRecord[]): { t
 
 /** Most rows per INSERT: PostgreSQL takes at most 65535 parameters per statement. */
 export const MAX_BATCH = Math.floor(65535 / COLUMNS.length);
+
+/** The column each usage grouping sums by, as UsageQuery defines them; day is the UTC day of the arrival time. */
+const USAGE_KEY: Record<UsageGroupBy, string> = {
+  tenant: "tenant",
+  key: "key_id",
+  model: "model",
+  backend: "backend",
+  day: "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+};
+
+/**
+ * The usage API's sums in one statement. Every sum is cast to float8: pg hands bigint and numeric
+ * back as strings, and float8 is exact for counts and token sums below 2^53. The range goes in as
+ * ISO text, not epoch seconds, so a record at exactly `from` or `to` lands on the right side.
+ * A record has usage when any token column is set (rowOf writes them all or none).
+ */
+export function usageSql(table: string, query: UsageQuery): { text: string; values: unknown[] } {
+  const sum = (column: string) => `COALESCE(sum(${column}), 0)::float8`;
+  return {
+    text: `SELECT ${USAGE_KEY[query.groupBy]} AS key,
+      count(*)::float8 AS requests,
+      ${sum("input_tokens")} AS input_tokens,
+      ${sum("output_tokens")} AS output_tokens,
+      ${sum("cached_read_tokens")} AS cached_read_tokens,
+      ${sum("cache_write_tokens")} AS cache_write_tokens,
+      ${sum("reasoning_tokens")} AS reasoning_tokens,
+      ${sum("cost_usd")} AS cost_usd,
+      (count(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)))::float8 AS unknown_cost_requests
+    FROM ${quoteTable(table)}
+    WHERE time >= $1::timestamptz AND time < $2::timestamptz
+    GROUP BY 1`,
+    values: [new Date(query.fromMs).toISOString(), new Date(query.toMs).toISOString()],
+  };
+}
+
+export interface UsageSqlRow {
+  key: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  unknown_cost_requests: number;
+}
+
+export function usageRowOf(r: UsageSqlRow): UsageRow {
+  return {
+    key: r.key,
+    requests: r.requests,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedReadTokens: r.cached_read_tokens,
+    cacheWriteTokens: r.cache_write_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    costUsd: r.cost_usd,
+    unknownCostRequests: r.unknown_cost_requests,
+  };
+}
