@@ -13,6 +13,7 @@ import {
   upstreamTimeoutError,
   type FormatRegistry,
   type FormatTranslator,
+  type InboundRequestInfo,
   type IrRequest,
   type Provider,
   type UpstreamCall,
@@ -116,10 +117,20 @@ class MockProvider implements Provider {
   }
 }
 
+/**
+ * What a real upstream would route on besides the body. Gemini names the model and the method in
+ * the path (`models/{model}:streamGenerateContent?alt=sse`) and reads neither from the body;
+ * formats that keep them in the body ignore this.
+ */
+function inboundInfoFor(call: UpstreamCall): InboundRequestInfo {
+  const method = call.stream ? "streamGenerateContent" : "generateContent";
+  return { path: "/", params: { model: call.model, target: `${call.model}:${method}` }, query: call.stream ? { alt: "sse" } : {} };
+}
+
 /** The call's body in IR. A body its format rejects fails the way a real upstream's 400 would. */
 function readRequest(translator: FormatTranslator, call: UpstreamCall): IrRequest {
   try {
-    return translator.requestToIr(call.body, { path: "/", params: { model: call.model }, query: {} });
+    return translator.requestToIr(call.body, inboundInfoFor(call));
   } catch (err) {
     if (err instanceof GatewayError && err.status === 400) {
       throw upstreamStatusError({ status: 400, message: err.message, code: err.code, param: err.param, source: PLUGIN });

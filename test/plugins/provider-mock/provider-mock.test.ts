@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayError, SseParser, upstreamStatusError, type SseEvent, type UpstreamCall } from "../../../core/index.js";
 import { configFor, createTestProvider } from "../../../core/testkit.js";
 import providerMock from "../../../plugins/provider-mock/index.js";
+import { geminiTranslator } from "../../../plugins/format-gemini/index.js";
 import { liteFormats, openAiChatLite } from "../../support/openai-chat-lite.js";
 
 function mock(config: Record<string, unknown> = {}, formats = liteFormats(openAiChatLite)) {
@@ -158,6 +159,19 @@ describe("provider-mock replies", () => {
     const reply = await provider.send(call({ format: "openai-chat-late" }));
     expect(reply.status).toBe(200);
     await readText(reply.body);
+  });
+
+  it("answers Gemini calls, whose model and method travel in the path, plain and streamed", async () => {
+    const provider = await mock({ reply: "Hi from Gemini." }, liteFormats(geminiTranslator));
+    const body = { contents: [{ role: "user", parts: [{ text: "hello" }] }] };
+    const plain = await provider.send(call({ format: "gemini", model: "gemini-2.0-flash", body }));
+    const json = JSON.parse(await readText(plain.body));
+    expect(json.candidates[0].content.parts[0].text).toBe("Hi from Gemini.");
+    expect(json.candidates[0].finishReason).toBe("STOP");
+    const streamed = await provider.send(call({ format: "gemini", model: "gemini-2.0-flash", body, stream: true }));
+    const { events } = await readChunks(streamed.body);
+    const text = events.map((e) => JSON.parse(e.data).candidates?.[0]?.content?.parts?.[0]?.text ?? "").join("");
+    expect(text).toBe("Hi from Gemini.");
   });
 
   it("fails with a 500 naming the format when the call's format is not registered", async () => {
