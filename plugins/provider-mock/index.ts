@@ -16,10 +16,11 @@ import {
   type InboundRequestInfo,
   type IrRequest,
   type Provider,
+  type TokenCount,
   type UpstreamCall,
   type UpstreamReply,
 } from "../../core/index.js";
-import { composeAnswer, type MockAnswer } from "./answer.js";
+import { composeAnswer, estimateInputTokens, type MockAnswer } from "./answer.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { pacedBody } from "./paced-body.js";
@@ -73,6 +74,16 @@ class MockProvider implements Provider {
     const chunks = encodeStream(translator, request, answer);
     const drop = config.dropAfterChunks === undefined ? undefined : 1 + Math.min(config.dropAfterChunks, answer.deltas.length);
     return { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }, body: this.body(chunks, call, drop) };
+  }
+
+  /**
+   * The mock's count: `usage.inputTokens` when usage is fixed, else an estimate from the request's
+   * text. A refused connection fails it as it fails `send`; other failure settings shape replies only.
+   */
+  async countTokens(call: UpstreamCall): Promise<TokenCount> {
+    if (call.signal.aborted) throw call.signal.reason;
+    if (this.config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
+    return { inputTokens: this.config.usage?.inputTokens ?? estimateInputTokens(call.body) };
   }
 
   close(): Promise<void> {

@@ -308,6 +308,20 @@ describe("provider-mock failure modes", () => {
   });
 });
 
+describe("provider-mock token counts", () => {
+  it("estimates about 4 characters per token over the request's text, tools included, structure names excluded", async () => {
+    const provider = await mock();
+    // No max_tokens: a count request (Anthropic's count_tokens) need not be a valid generate request.
+    const body = { model: "claude-x", system: "Be brief.", messages: [{ role: "user", content: [{ type: "text", text: "Hello there" }] }], tools: [{ name: "f", description: "does f" }] };
+    expect(await provider.countTokens!(call({ format: "anthropic-messages", body }))).toEqual({ inputTokens: Math.ceil("Be brief.Hello therefdoes f".length / 4) });
+  });
+
+  it("answers the fixed usage's input tokens, and fails as a refused connection with connectError", async () => {
+    expect(await (await mock({ usage: { inputTokens: 77, outputTokens: 1 } })).countTokens!(call())).toEqual({ inputTokens: 77 });
+    expect(await rejection((await mock({ connectError: true })).countTokens!(call()))).toMatchObject({ status: 502, failure: "connect" });
+  });
+});
+
 describe("provider-mock config", () => {
   it("applies schema defaults", () => {
     expect(configFor(providerMock, {})).toMatchObject({ reply: "Hello from switchyard's mock provider.", chunks: 4, latencyMs: 0, echo: false });
