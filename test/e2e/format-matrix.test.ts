@@ -7,7 +7,21 @@
  * in its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { askWith, CLIENT_APIS, clientsFor, readAsked, WEATHER_TOOL, type Ask, type ClientApi, type Clients, type Seen } from "../support/format-clients.js";
+import {
+  askWith,
+  CLIENT_APIS,
+  clientsFor,
+  readAsked,
+  readToolTurn,
+  sendToolResults,
+  streamWith,
+  TOOL_TURN,
+  WEATHER_TOOL,
+  type Ask,
+  type ClientApi,
+  type Clients,
+  type Seen,
+} from "../support/format-clients.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { startFormatsUpstream, type FormatsUpstream, type ScriptedReply, type UpstreamFormat } from "../support/upstream-formats.js";
 import { matrixPipeline, BACKEND_KEYS, MODEL_OF } from "../support/format-matrix-pipeline.js";
@@ -109,6 +123,24 @@ describe("format matrix: every client SDK against every backend format, through 
             });
           }
         }
+        it(`iterates a ${backend} stream with the SDK's plain stream iterator (stream: true)`, async () => {
+          upstream.set({ reply: REPLIES.text });
+          const outcome = await streamWith(clients, client, { model: MODEL_OF[backend], system: "You are terse.", user: "Weather in Paris?", maxTokens: 200, tools: false });
+          expect(outcome).toEqual({ text: REPLIES.text.text, error: undefined });
+          expect(upstream.last()).toMatchObject({ format: backend, stream: true });
+        });
+
+        it(`sends tool results back to a ${backend} backend, each paired with its own call`, async () => {
+          upstream.set({ reply: { text: "Paris is sunny; Oslo is snowy.", usage: { input: 90, output: 8 } } });
+          expect(await sendToolResults(clients, client, MODEL_OF[backend])).toBe("Paris is sunny; Oslo is snowy.");
+          const turn = readToolTurn(upstream.last());
+          expect(turn.calls.map((c) => [c.name, c.args])).toEqual(TOOL_TURN.calls.map((c) => ["get_weather", { city: c.city }]));
+          // Where the format carries ids, a result names its call by id (the client's own ids when it sent some); else by order.
+          const callOf = (r: (typeof turn.results)[number], i: number) => (r.id === undefined ? turn.calls[i] : turn.calls.find((c) => c.id === r.id));
+          expect(turn.results.map((r, i) => [(callOf(r, i)?.args as { city?: string } | undefined)?.city, r.text])).toEqual(TOOL_TURN.calls.map((c) => [c.city, c.result]));
+          if (client !== "gemini" && backend !== "gemini") expect(turn.calls.map((c) => c.id)).toEqual(TOOL_TURN.calls.map((c) => c.id));
+          if (backend === "gemini") expect(turn.results.map((r) => r.name)).toEqual(["get_weather", "get_weather"]);
+        });
       }
     });
   }

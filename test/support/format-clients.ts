@@ -305,3 +305,112 @@ export async function streamWith(clients: Clients, api: ClientApi, ask: Omit<Ask
   }
   return { text, error: undefined };
 }
+
+/** The second turn of a tool conversation: the two get_weather calls of the first, and their results. */
+export const TOOL_TURN = {
+  calls: [
+    { id: "call_paris_1", city: "Paris", result: "18C and sunny" },
+    { id: "call_oslo_2", city: "Oslo", result: "-2C and snowing" },
+  ],
+};
+
+/** Sends the tool conversation's second turn in the client API's own shape (plain, not streamed). */
+export async function sendToolResults(clients: Clients, api: ClientApi, model: string): Promise<string> {
+  const user = "Weather in Paris and Oslo?";
+  const calls = TOOL_TURN.calls;
+  switch (api) {
+    case "openai-chat": {
+      const reply = await clients.openai.chat.completions.create({
+        model,
+        tools: [{ type: "function", function: { ...WEATHER_TOOL } }],
+        messages: [
+          { role: "user", content: user },
+          { role: "assistant", content: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: "get_weather", arguments: JSON.stringify({ city: c.city }) } })) },
+          ...calls.map((c) => ({ role: "tool" as const, tool_call_id: c.id, content: c.result })),
+        ],
+      });
+      return reply.choices[0]!.message.content ?? "";
+    }
+    case "openai-responses": {
+      const reply = await clients.openai.responses.create({
+        model,
+        tools: [{ type: "function", ...WEATHER_TOOL, parameters: { ...WEATHER_TOOL.parameters }, strict: false }],
+        input: [
+          { role: "user", content: user },
+          ...calls.map((c) => ({ type: "function_call" as const, call_id: c.id, name: "get_weather", arguments: JSON.stringify({ city: c.city }) })),
+          ...calls.map((c) => ({ type: "function_call_output" as const, call_id: c.id, output: c.result })),
+        ],
+      });
+      return reply.output_text;
+    }
+    case "anthropic-messages": {
+      const reply = await clients.anthropic.messages.create({
+        model,
+        max_tokens: 100,
+        tools: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, input_schema: { ...WEATHER_TOOL.parameters, required: [...WEATHER_TOOL.parameters.required] } }],
+        messages: [
+          { role: "user", content: user },
+          { role: "assistant", content: calls.map((c) => ({ type: "tool_use" as const, id: c.id, name: "get_weather", input: { city: c.city } })) },
+          { role: "user", content: calls.map((c) => ({ type: "tool_result" as const, tool_use_id: c.id, content: c.result })) },
+        ],
+      });
+      return reply.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("");
+    }
+    case "gemini": {
+      // Gemini clients send no call ids: results pair with calls by name and order.
+      const reply = await clients.genai.models.generateContent({
+        model,
+        config: { tools: [{ functionDeclarations: [{ name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parametersJsonSchema: WEATHER_TOOL.parameters }] }] },
+        contents: [
+          { role: "user", parts: [{ text: user }] },
+          { role: "model", parts: calls.map((c) => ({ functionCall: { name: "get_weather", args: { city: c.city } } })) },
+          { role: "user", parts: calls.map((c) => ({ functionResponse: { name: "get_weather", response: { result: c.result } } })) },
+        ],
+      });
+      return reply.text ?? "";
+    }
+  }
+}
+
+/** The tool calls and tool results an upstream received, from its own wire shape. */
+export interface ToolTurn {
+  calls: { id: string | undefined; name: string; args: unknown }[];
+  results: { id: string | undefined; name: string | undefined; text: string }[];
+}
+
+export function readToolTurn(req: FormatRequest): ToolTurn {
+  const b = req.body;
+  const turn: ToolTurn = { calls: [], results: [] };
+  switch (req.format) {
+    case "openai-chat":
+      for (const m of b.messages ?? []) {
+        for (const c of m.tool_calls ?? []) turn.calls.push({ id: c.id, name: c.function.name, args: JSON.parse(c.function.arguments) });
+        if (m.role === "tool") turn.results.push({ id: m.tool_call_id, name: undefined, text: textOf(m.content) ?? "" });
+      }
+      return turn;
+    case "openai-responses":
+      for (const item of b.input ?? []) {
+        if (item.type === "function_call") turn.calls.push({ id: item.call_id, name: item.name, args: JSON.parse(item.arguments) });
+        if (item.type === "function_call_output") turn.results.push({ id: item.call_id, name: undefined, text: textOf(item.output) ?? "" });
+      }
+      return turn;
+    case "anthropic-messages":
+      for (const m of b.messages ?? []) {
+        if (!Array.isArray(m.content)) continue;
+        for (const block of m.content) {
+          if (block.type === "tool_use") turn.calls.push({ id: block.id, name: block.name, args: block.input });
+          if (block.type === "tool_result") turn.results.push({ id: block.tool_use_id, name: undefined, text: textOf(block.content) ?? "" });
+        }
+      }
+      return turn;
+    case "gemini":
+      for (const c of b.contents ?? []) {
+        for (const part of c.parts ?? []) {
+          if (part.functionCall) turn.calls.push({ id: part.functionCall.id, name: part.functionCall.name, args: part.functionCall.args });
+          const fr = part.functionResponse;
+          if (fr) turn.results.push({ id: fr.id, name: fr.name, text: typeof fr.response?.result === "string" ? fr.response.result : JSON.stringify(fr.response) });
+        }
+      }
+      return turn;
+  }
+}
