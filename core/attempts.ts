@@ -157,21 +157,28 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
   throw abortReason(x, p.timeouts.totalMs);
 }
 
+/** An attempt's request as its backend takes it: the client's own body (model renamed) when the backend speaks its format, else the translate step's. */
+export interface PreparedRequest {
+  backendFormat: string;
+  body: Record<string, unknown>;
+  /** Set when the body was translated: it turns the reply back into the client's format. */
+  translation: Translation | undefined;
+}
+
+export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attempt): PreparedRequest {
+  const backendFormat = backendFormatFor(x, attempt);
+  if (backendFormat === x.route.format) return { backendFormat, body: x.format.preparePassthrough(x.body, attempt.model, x.stream), translation: undefined };
+  const translation = p.hooks.translate.call(x, attempt, backendFormat);
+  if (!translation) throw noTranslation(x, backendFormat);
+  return { backendFormat, body: translation.body, translation };
+}
+
 /** The model-request attempt loop: translate (or pass through), send, relay the reply. */
 export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
   const signal = x.signal;
   return walkAttempts(p, x, attempts, {
     prepare(attempt) {
-      const backendFormat = backendFormatFor(x, attempt);
-      let translation: Translation | undefined;
-      let body: Record<string, unknown>;
-      if (backendFormat === x.route.format) {
-        body = x.format.preparePassthrough(x.body, attempt.model, x.stream);
-      } else {
-        translation = p.hooks.translate.call(x, attempt, backendFormat);
-        if (!translation) throw noTranslation(x, backendFormat);
-        body = translation.body;
-      }
+      const { backendFormat, body, translation } = prepareRequest(p, x, attempt);
       return async (outcome, { sentAt }) => {
         const reply = await attempt.backend.provider.send({
           format: backendFormat, model: attempt.model, body, stream: x.stream, signal, requestId: x.id,

@@ -14,8 +14,8 @@ export interface RouteInfo {
   path: string;
   /** The client's wire format on this route. */
   format: string;
-  /** What the route does: generate a reply (default), list models, or report usage (admin). */
-  endpoint: "generate" | "models" | "usage";
+  /** What the route does: generate a reply (default), list models, count input tokens, or report usage (admin). */
+  endpoint: "generate" | "models" | "count-tokens" | "usage";
   /**
    * True on routes for operators, not model clients (endpoint "usage"): only callers whose auth
    * step set `role: "admin"` get through. Derived from the endpoint, never set in a file, so no

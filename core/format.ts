@@ -7,12 +7,13 @@
  */
 import type { GatewayError } from "./errors.js";
 import type { IrRequest, IrResponse, IrStreamEvent, IrUsage } from "./ir.js";
+import type { TokenCount } from "./provider.js";
 import type { SseEvent } from "./sse.js";
 
 /** What a translator may see of the inbound HTTP request besides its body. */
 export interface InboundRequestInfo {
   path: string;
-  /** Route parameters, e.g. `{ model }` from `/v1beta/models/:model:generateContent`. */
+  /** Route parameters, e.g. `{ target }` from `/v1beta/models/:target` (`gemini-2.0-flash:generateContent`). */
   params: Readonly<Record<string, string>>;
   query: Readonly<Record<string, string | string[] | undefined>>;
 }
@@ -77,6 +78,8 @@ export interface FormatTranslator {
   renderError(err: GatewayError): RenderedError;
   /** A model listing in this format's shape (only formats with a listing endpoint). */
   renderModels?(models: ModelInfo[]): unknown;
+  /** A token count in this format's shape (only formats with a counting endpoint, like Anthropic's count_tokens). */
+  renderTokenCount?(count: TokenCount): unknown;
 
   // ---- outbound: a backend speaks this format ----
   /** IR -> wire request body for a backend, with `model` set to the backend's model name. */

@@ -162,7 +162,9 @@ function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<numbe
     if (!isRecord(route)) return;
     const at = joinPointer("/routes", i);
     if (route.format === HTTP_FORMAT) {
-      if (route.endpoint === "models") issues.push({ pointer: `${at}/endpoint`, message: "an http route proxies requests; it has no models endpoint" });
+      if (route.endpoint === "models" || route.endpoint === "count-tokens") {
+        issues.push({ pointer: `${at}/endpoint`, message: `an http route proxies requests; it has no ${route.endpoint} endpoint` });
+      }
       if (typeof route.path !== "string" || typeof route.method !== "string") return;
       // Prefixes claim apart from exact paths: /api (http) and POST /api (a model route) can live together, the exact one winning.
       const prefix = route.path.replace(/\/+$/, "").replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":") || "/";

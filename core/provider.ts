@@ -51,6 +51,11 @@ export interface ForwardCall {
   requestId: string;
 }
 
+/** The answer of a token count. */
+export interface TokenCount {
+  inputTokens: number;
+}
+
 export interface Provider {
   /** Wire formats this backend speaks, preferred first. */
   readonly formats: readonly string[];
@@ -66,6 +71,13 @@ export interface Provider {
    * reply came: failure `connect` or `timeout`.
    */
   forward?(call: ForwardCall): Promise<UpstreamReply>;
+  /**
+   * Counts the input tokens of `call` without generating (routes with endpoint `count-tokens`;
+   * only providers whose upstream can count, or estimate). `call.body` is a request in
+   * `call.format`, as `send` would get it: the provider drops what its counting endpoint refuses.
+   * Rejects like `send`.
+   */
+  countTokens?(call: UpstreamCall): Promise<TokenCount>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

@@ -1,12 +1,14 @@
 /**
  * One request through one pipeline: auth -> validate -> plan -> attempt loop -> settle -> record.
  * Admin routes (usage): auth -> admin check -> queryUsage -> settle, and a log line instead of a record.
+ * Token counts (count-tokens): auth -> validate -> the first backend that can count (count-tokens.ts).
  * Every failure ends here as a GatewayError rendered in the client's format; nothing escapes.
  */
 import type { ServerResponse } from "node:http";
 import type { CompiledPipeline } from "./compile.js";
 import { noBackendFor } from "./compile.js";
 import { runAttempts } from "./attempts.js";
+import { answerTokenCount } from "./count-tokens.js";
 import { GatewayError, asGatewayError } from "./errors.js";
 import type { Exchange, Reply } from "./exchange.js";
 import type { StreamPolicy } from "./hooks.js";
@@ -79,6 +81,7 @@ function logAdminCall(p: CompiledPipeline, x: Exchange): void {
 async function serveModelRequest(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
   if (x.route.endpoint === "models") return listModels(p, x, res);
   if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
+  if (x.route.endpoint === "count-tokens") return answerTokenCount(p, x, res, x.model);
 
   const candidates = p.models.attemptsFor(x.model);
   if (candidates.length === 0) throw noBackendFor(x.model);

@@ -161,7 +161,7 @@ export class GatewayServer {
     // The body is the proxy's to stream: not read here.
     if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
     try {
-      if (route.endpoint === "generate") {
+      if (route.endpoint === "generate" || route.endpoint === "count-tokens") {
         x.body = parseJsonObject(await readBody(req, pipeline.limits.maxBodyBytes));
         const peeked = format.peek(x.body, x.inbound);
         x.model = peeked.model;

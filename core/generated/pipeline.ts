@@ -139,9 +139,9 @@ export interface Route {
    */
   format: string;
   /**
-   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies. An http route is always generate.
+   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; count-tokens: the route takes a model request (as Anthropic's POST /v1/messages/count_tokens does) and answers its input token count, asked of the first backend of the model whose provider can count (provider-anthropic asks its upstream, provider-mock estimates), moving on to the next on the failures attempts.on names, without selectors or retries; 501 in the route's format when none can, 404 when the format has no counting reply (anthropic-messages has one); usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies. An http route is always generate.
    */
-  endpoint?: "generate" | "models" | "usage";
+  endpoint?: "generate" | "models" | "count-tokens" | "usage";
 }
 /**
  * An upstream the pipeline may send requests to.

@@ -1,6 +1,6 @@
 /**
  * The Anthropic Messages format (`anthropic-messages`): clients on POST /v1/messages (and
- * GET /v1/models), and backends that speak it (Anthropic, Bedrock/Vertex proxies, compatible servers).
+ * GET /v1/models, POST /v1/messages/count_tokens), and backends that speak it (Anthropic, Bedrock/Vertex proxies, compatible servers).
  */
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -24,6 +24,7 @@ export const anthropicTranslator: FormatTranslator = {
     first_id: models[0]?.id ?? null,
     last_id: models.at(-1)?.id ?? null,
   }),
+  renderTokenCount: (count) => ({ input_tokens: count.inputTokens }),
   requestFromIr: (request) => anthropicRequestFromIr(request),
   unsupportedFields: (request) => anthropicUnsupportedFields(request),
   responseToIr: (body) => anthropicResponseToIr(body),

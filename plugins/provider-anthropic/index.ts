@@ -2,12 +2,30 @@
  * provider-anthropic: Anthropic's Messages API. It only decides the URL and headers; pooling
  * and error mapping (Anthropic's 529 "overloaded" included) are the core's UpstreamPool.
  */
-import { apiKeyRingFor, definePlugin, GatewayError, UpstreamPool, type ApiKeyRing, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import type { Readable } from "node:stream";
+import {
+  apiKeyRingFor,
+  definePlugin,
+  GatewayError,
+  UpstreamPool,
+  type ApiKeyRing,
+  type Logger,
+  type Provider,
+  type TokenCount,
+  type UpstreamCall,
+  type UpstreamReply,
+  type UpstreamRequest,
+} from "../../core/index.js";
 import type { ProviderAnthropicConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "provider-anthropic";
 const FORMAT = "anthropic-messages";
+
+/** What count_tokens takes of a Messages request; it refuses generation settings such as max_tokens and stream. */
+const COUNT_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"];
+/** A count reply is a few bytes; anything much larger is not one. */
+const COUNT_BODY_LIMIT = 64 * 1024;
 
 class AnthropicProvider implements Provider {
   readonly formats = [FORMAT] as const;
@@ -37,16 +55,58 @@ class AnthropicProvider implements Provider {
   }
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
-    if (call.format !== FORMAT) {
-      throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
+    checkFormat(call);
+    return this.post({ path: "/v1/messages", body: JSON.stringify(call.body) }, call);
+  }
+
+  /** Anthropic's own count: POST /v1/messages/count_tokens with the request's countable fields. */
+  async countTokens(call: UpstreamCall): Promise<TokenCount> {
+    checkFormat(call);
+    const body = Object.fromEntries(COUNT_FIELDS.filter((k) => call.body[k] !== undefined).map((k) => [k, call.body[k]]));
+    const reply = await this.post({ path: "/v1/messages/count_tokens", body: JSON.stringify(body) }, { ...call, stream: false });
+    const parsed = await readJson(reply.body);
+    const inputTokens = (parsed as { input_tokens?: unknown } | undefined)?.input_tokens;
+    if (typeof inputTokens !== "number" || !Number.isInteger(inputTokens) || inputTokens < 0) {
+      throw new GatewayError({ status: 502, type: "upstream_error", code: "bad_upstream_response", message: "the upstream's token count has no input_tokens", failure: "status", upstreamStatus: 502, source: PLUGIN });
     }
-    const request = { path: "/v1/messages", body: JSON.stringify(call.body) };
-    if (this.keys === undefined) return this.pool.send(request, call);
-    return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-api-key": key } }, call));
+    return { inputTokens };
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+
+  private post(request: UpstreamRequest, call: UpstreamCall): Promise<UpstreamReply> {
+    if (this.keys === undefined) return this.pool.send(request, call);
+    return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-api-key": key } }, call));
+  }
+}
+
+function checkFormat(call: UpstreamCall): void {
+  if (call.format !== FORMAT) {
+    throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
+  }
+}
+
+/** A small JSON reply body; undefined when it is not JSON. A body that breaks off fails like one that never came. */
+async function readJson(body: Readable): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > COUNT_BODY_LIMIT) break;
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", source: PLUGIN, cause: err });
+  } finally {
+    body.destroy();
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    return undefined;
   }
 }
 

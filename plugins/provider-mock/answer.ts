@@ -89,6 +89,30 @@ function estimateUsage(request: IrRequest, outputChars: number): IrUsage {
   return { inputTokens: Math.max(1, Math.ceil(inputChars / 4)), outputTokens: Math.max(1, Math.ceil(outputChars / 4)) };
 }
 
+/** Keys whose string values name structure, not content: not counted as input. */
+const STRUCTURAL_KEYS = new Set(["model", "role", "type"]);
+
+/**
+ * Input tokens of a request body in any format, at about 4 characters per token of its text
+ * (messages, system prompt, tool definitions), at least 1: the mock's token count. It reads the
+ * wire body, not the IR, because a count request need not be a valid generate request (Anthropic's
+ * count_tokens has no max_tokens).
+ */
+export function estimateInputTokens(body: Record<string, unknown>): number {
+  let chars = 0;
+  const walk = (value: unknown, key: string | undefined): void => {
+    if (typeof value === "string") {
+      if (key === undefined || !STRUCTURAL_KEYS.has(key)) chars += value.length;
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, undefined);
+    } else if (typeof value === "object" && value !== null) {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(body, undefined);
+  return Math.max(1, Math.ceil(chars / 4));
+}
+
 /** Cuts text into `n` pieces of near-equal length (fewer when it is shorter), never inside a surrogate pair. */
 export function splitText(text: string, n: number): string[] {
   const chars = Array.from(text);

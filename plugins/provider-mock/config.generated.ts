@@ -25,7 +25,7 @@ export interface ProviderMockConfig {
    */
   chunkDelayMs?: number;
   /**
-   * Fixed token counts to report. When absent, both are estimated at about 4 characters per token (request text for input, reply text or tool call for output), at least 1 each.
+   * Fixed token counts to report. When absent, both are estimated at about 4 characters per token (request text for input, reply text or tool call for output), at least 1 each. Token counts (count-tokens routes) answer inputTokens too, or, without it, an estimate over all the request's text, tool definitions included.
    */
   usage?: {
     /**
@@ -93,7 +93,7 @@ export interface ProviderMockConfig {
     probability?: number;
   };
   /**
-   * Every call fails as if the connection were refused (502, failure connect), before any latency. Takes precedence over every other setting.
+   * Every call fails as if the connection were refused (502, failure connect), before any latency, token counts included. Takes precedence over every other setting.
    */
   connectError?: boolean;
   /**

@@ -13,12 +13,14 @@ import {
   upstreamTimeoutError,
   type FormatRegistry,
   type FormatTranslator,
+  type InboundRequestInfo,
   type IrRequest,
   type Provider,
+  type TokenCount,
   type UpstreamCall,
   type UpstreamReply,
 } from "../../core/index.js";
-import { composeAnswer, type MockAnswer } from "./answer.js";
+import { composeAnswer, estimateInputTokens, type MockAnswer } from "./answer.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { pacedBody } from "./paced-body.js";
@@ -74,6 +76,16 @@ class MockProvider implements Provider {
     return { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }, body: this.body(chunks, call, drop) };
   }
 
+  /**
+   * The mock's count: `usage.inputTokens` when usage is fixed, else an estimate from the request's
+   * text. A refused connection fails it as it fails `send`; other failure settings shape replies only.
+   */
+  async countTokens(call: UpstreamCall): Promise<TokenCount> {
+    if (call.signal.aborted) throw call.signal.reason;
+    if (this.config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
+    return { inputTokens: this.config.usage?.inputTokens ?? estimateInputTokens(call.body) };
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -116,10 +128,20 @@ class MockProvider implements Provider {
   }
 }
 
+/**
+ * What a real upstream would route on besides the body. Gemini names the model and the method in
+ * the path (`models/{model}:streamGenerateContent?alt=sse`) and reads neither from the body;
+ * formats that keep them in the body ignore this.
+ */
+function inboundInfoFor(call: UpstreamCall): InboundRequestInfo {
+  const method = call.stream ? "streamGenerateContent" : "generateContent";
+  return { path: "/", params: { model: call.model, target: `${call.model}:${method}` }, query: call.stream ? { alt: "sse" } : {} };
+}
+
 /** The call's body in IR. A body its format rejects fails the way a real upstream's 400 would. */
 function readRequest(translator: FormatTranslator, call: UpstreamCall): IrRequest {
   try {
-    return translator.requestToIr(call.body, { path: "/", params: { model: call.model }, query: {} });
+    return translator.requestToIr(call.body, inboundInfoFor(call));
   } catch (err) {
     if (err instanceof GatewayError && err.status === 400) {
       throw upstreamStatusError({ status: 400, message: err.message, code: err.code, param: err.param, source: PLUGIN });

@@ -36,6 +36,11 @@ describe("loading http routes", () => {
     expect(messages(result)).toEqual(["an http route proxies requests; it has no models endpoint"]);
   });
 
+  it("rejects a count-tokens endpoint on an http route", async () => {
+    const result = await load({ "/p/a.pipeline.json": { id: "a", routes: [{ path: "/api", format: "http", endpoint: "count-tokens" }], backends: { web }, steps: [] } });
+    expect(messages(result)).toEqual(["an http route proxies requests; it has no count-tokens endpoint"]);
+  });
+
   it("rejects two http routes claiming the same prefix and method, trailing slash or not", async () => {
     const result = await load({
       "/p/a.pipeline.json": { id: "a", routes: [{ path: "/api", format: "http" }], backends: { web }, steps: [] },

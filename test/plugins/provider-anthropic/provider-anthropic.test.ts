@@ -32,6 +32,11 @@ beforeAll(async () => {
         res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(value));
       };
       if (scripted) return send(scripted.status, scripted.body, scripted.headers);
+      if (req.url?.endsWith("/v1/messages/count_tokens")) {
+        // Anthropic refuses generation settings here, as the real endpoint does.
+        if ("max_tokens" in body || "stream" in body) return send(400, { type: "error", error: { type: "invalid_request_error", message: "max_tokens: Extra inputs are not permitted" } });
+        return send(200, { input_tokens: JSON.stringify(body.messages).length });
+      }
       if (!req.url?.endsWith("/v1/messages")) return send(404, { type: "error", error: { type: "not_found_error", message: "Not found" } });
       if (req.headers["x-api-key"] !== API_KEY) {
         return send(401, { type: "error", error: { type: "authentication_error", message: `invalid x-api-key ${String(req.headers["x-api-key"])}` } });
@@ -160,6 +165,23 @@ describe("provider-anthropic", () => {
   it("refuses formats other than anthropic-messages without calling upstream", async () => {
     expect(await failure((await anthropic()).send(call({ format: "openai-chat" })))).toMatchObject({ status: 500, code: "format_not_supported" });
     expect(seen).toHaveLength(0);
+  });
+
+  it("counts tokens at /v1/messages/count_tokens, sending only the fields that endpoint takes", async () => {
+    const provider = await anthropic();
+    const tools = [{ name: "f", description: "does f", input_schema: { type: "object" } }];
+    const c = call({ body: { model: "claude-test", max_tokens: 64, stream: false, temperature: 0.5, system: "Be brief.", tools, messages: [{ role: "user", content: "hello" }] } });
+    expect(await provider.countTokens!(c)).toEqual({ inputTokens: JSON.stringify(c.body.messages).length });
+    expect(seen[0]).toMatchObject({ path: "/v1/messages/count_tokens", body: { model: "claude-test", system: "Be brief.", tools, messages: c.body.messages } });
+    expect(Object.keys(seen[0]!.body).sort()).toEqual(["messages", "model", "system", "tools"]);
+    expect(seen[0]!.headers).toMatchObject({ "x-api-key": API_KEY, "anthropic-version": "2023-06-01", accept: "application/json" });
+  });
+
+  it("fails a count as the upstream's error, and a reply without input_tokens as a bad upstream response", async () => {
+    scripted = { status: 429, body: { type: "error", error: { type: "rate_limit_error", message: "slow down" } }, headers: { "retry-after": "3" } };
+    expect(await failure((await anthropic()).countTokens!(call()))).toMatchObject({ status: 429, type: "rate_limit", retryAfterMs: 3000 });
+    scripted = { status: 200, body: { tokens: 5 } };
+    expect(await failure((await anthropic()).countTokens!(call()))).toMatchObject({ status: 502, code: "bad_upstream_response" });
   });
 
   it("defaults to Anthropic's public API", () => {

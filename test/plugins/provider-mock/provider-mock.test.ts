@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayError, SseParser, upstreamStatusError, type SseEvent, type UpstreamCall } from "../../../core/index.js";
 import { configFor, createTestProvider } from "../../../core/testkit.js";
 import providerMock from "../../../plugins/provider-mock/index.js";
+import { geminiTranslator } from "../../../plugins/format-gemini/index.js";
 import { liteFormats, openAiChatLite } from "../../support/openai-chat-lite.js";
 
 function mock(config: Record<string, unknown> = {}, formats = liteFormats(openAiChatLite)) {
@@ -160,6 +161,19 @@ describe("provider-mock replies", () => {
     await readText(reply.body);
   });
 
+  it("answers Gemini calls, whose model and method travel in the path, plain and streamed", async () => {
+    const provider = await mock({ reply: "Hi from Gemini." }, liteFormats(geminiTranslator));
+    const body = { contents: [{ role: "user", parts: [{ text: "hello" }] }] };
+    const plain = await provider.send(call({ format: "gemini", model: "gemini-2.0-flash", body }));
+    const json = JSON.parse(await readText(plain.body));
+    expect(json.candidates[0].content.parts[0].text).toBe("Hi from Gemini.");
+    expect(json.candidates[0].finishReason).toBe("STOP");
+    const streamed = await provider.send(call({ format: "gemini", model: "gemini-2.0-flash", body, stream: true }));
+    const { events } = await readChunks(streamed.body);
+    const text = events.map((e) => JSON.parse(e.data).candidates?.[0]?.content?.parts?.[0]?.text ?? "").join("");
+    expect(text).toBe("Hi from Gemini.");
+  });
+
   it("fails with a 500 naming the format when the call's format is not registered", async () => {
     const provider = await mock();
     const err = await rejection(provider.send(call({ format: "nope" })));
@@ -291,6 +305,20 @@ describe("provider-mock failure modes", () => {
     const controller = new AbortController();
     controller.abort(new Error("gone"));
     await expect(provider.send(call({ signal: controller.signal }))).rejects.toThrow("gone");
+  });
+});
+
+describe("provider-mock token counts", () => {
+  it("estimates about 4 characters per token over the request's text, tools included, structure names excluded", async () => {
+    const provider = await mock();
+    // No max_tokens: a count request (Anthropic's count_tokens) need not be a valid generate request.
+    const body = { model: "claude-x", system: "Be brief.", messages: [{ role: "user", content: [{ type: "text", text: "Hello there" }] }], tools: [{ name: "f", description: "does f" }] };
+    expect(await provider.countTokens!(call({ format: "anthropic-messages", body }))).toEqual({ inputTokens: Math.ceil("Be brief.Hello therefdoes f".length / 4) });
+  });
+
+  it("answers the fixed usage's input tokens, and fails as a refused connection with connectError", async () => {
+    expect(await (await mock({ usage: { inputTokens: 77, outputTokens: 1 } })).countTokens!(call())).toEqual({ inputTokens: 77 });
+    expect(await rejection((await mock({ connectError: true })).countTokens!(call()))).toMatchObject({ status: 502, failure: "connect" });
   });
 });
 
