@@ -11,8 +11,6 @@ import {
   askWith,
   CLIENT_APIS,
   clientsFor,
-  readAsked,
-  readToolTurn,
   sendToolResults,
   streamWith,
   TOOL_TURN,
@@ -22,6 +20,7 @@ import {
   type Clients,
   type Seen,
 } from "../support/format-clients.js";
+import { readAsked, readToolTurn } from "../support/upstream-requests.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { startFormatsUpstream, type FormatsUpstream, type ScriptedReply, type UpstreamFormat } from "../support/upstream-formats.js";
 import { matrixPipeline, BACKEND_KEYS, MODEL_OF } from "../support/format-matrix-pipeline.js";
