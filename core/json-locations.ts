@@ -96,17 +96,21 @@ export class JsonDocument {
    * names something absent from the file (a default, a missing property) — its nearest existing ancestor.
    */
   locate(issue: PointerIssue): LocatedMessage {
+    return { ...this.positionOf(issue.pointer, issue.at), message: issue.message };
+  }
+
+  positionOf(pointer: string, at?: "key"): Position {
     let node = this.root;
     let keyNode: Node | undefined;
-    const segments = parsePointer(issue.pointer);
+    const segments = parsePointer(pointer);
     for (const [i, segment] of segments.entries()) {
       const next = childOf(node, segment);
       if (!next) break;
       node = next.value;
       if (i === segments.length - 1) keyNode = next.key;
     }
-    const target = issue.at === "key" && keyNode ? keyNode : node;
-    return { ...this.positionAt(target?.offset ?? 0), message: issue.message };
+    const target = at === "key" && keyNode ? keyNode : node;
+    return this.positionAt(target?.offset ?? 0);
   }
 
   /** Every property name written twice in one object: JSON.parse would silently keep the last. */

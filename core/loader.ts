@@ -57,6 +57,13 @@ export async function loadPipelines(paths: string[], opts: LoadOptions): Promise
 
 async function expandPaths(paths: string[], fs: LoaderFs, problems: Problem[]): Promise<string[]> {
   const files: string[] = [];
+  // A file named both by itself and through its folder is loaded once, not reported as its own duplicate.
+  const seen = new Set<string>();
+  const add = (file: string): void => {
+    if (seen.has(resolve(file))) return;
+    seen.add(resolve(file));
+    files.push(file);
+  };
   for (const path of paths) {
     const info = await fs.stat(path).catch(() => undefined);
     if (!info) {
@@ -64,9 +71,9 @@ async function expandPaths(paths: string[], fs: LoaderFs, problems: Problem[]): 
     } else if (info.isDirectory()) {
       const names = (await fs.readdir(path)).map(String).filter((n) => n.endsWith(PIPELINE_SUFFIX)).sort();
       if (names.length === 0) problems.push({ file: path, line: 1, col: 1, message: `no *${PIPELINE_SUFFIX} files in this folder` });
-      files.push(...names.map((n) => join(path, n)));
+      for (const name of names) add(join(path, name));
     } else {
-      files.push(path);
+      add(path);
     }
   }
   return files;
@@ -105,12 +112,15 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   // Deeper checks skip nodes the schema already rejected: one mistake, one problem.
   const flawed = (pointer: string): boolean => schemaIssues.some((i) => i.pointer === pointer || i.pointer.startsWith(`${pointer}/`));
 
-  const located = (issue: PointerIssue): string => `${file}:${position(doc, issue)}`;
+  const where = (pointer: string): string => {
+    const { line, col } = doc.positionOf(pointer);
+    return `${file}:${line}:${col}`;
+  };
   if (typeof spec.id === "string") {
-    const first = ctx.claims.claim(`id ${spec.id}`, located({ pointer: "/id", message: "" }));
+    const first = ctx.claims.claim(`id ${spec.id}`, where("/id"));
     if (first) issues.push({ pointer: "/id", message: `pipeline id "${spec.id}" is already used at ${first}` });
   }
-  issues.push(...checkRoutes(spec, anyMethod, ctx, located));
+  issues.push(...checkRoutes(spec, anyMethod, ctx, where));
   const backends = await loadBackends(spec, dir, ctx.registry, issues, flawed);
   const steps = await loadSteps(spec, dir, ctx.registry, issues, flawed);
 
@@ -155,7 +165,7 @@ function routesTakingAnyMethod(spec: Record<string, unknown>): Set<number> {
 }
 
 /** Route formats, and method+path claims shared by all files loaded together. */
-function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<number>, ctx: FileContext, located: (issue: PointerIssue) => string): PointerIssue[] {
+function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<number>, ctx: FileContext, where: (pointer: string) => string): PointerIssue[] {
   const issues: PointerIssue[] = [];
   const routes = Array.isArray(spec.routes) ? (spec.routes as unknown[]) : [];
   routes.forEach((route, i) => {
@@ -169,7 +179,7 @@ function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<numbe
       // Prefixes claim apart from exact paths: /api (http) and POST /api (a model route) can live together, the exact one winning.
       const prefix = route.path.replace(/\/+$/, "").replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":") || "/";
       for (const method of anyMethod.has(i) ? ROUTE_METHODS : [route.method]) {
-        const first = ctx.claims.claim(`prefix ${method} ${prefix}`, located({ pointer: `${at}/path`, message: "" }));
+        const first = ctx.claims.claim(`prefix ${method} ${prefix}`, where(`${at}/path`));
         if (first) {
           issues.push({ pointer: `${at}/path`, message: `http route ${method} ${route.path} is already claimed at ${first}` });
           break;
@@ -184,7 +194,7 @@ function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<numbe
     if (typeof route.path !== "string" || typeof route.method !== "string") return;
     // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide.
     const key = `route ${route.method} ${route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":")}`;
-    const first = ctx.claims.claim(key, located({ pointer: `${at}/path`, message: "" }));
+    const first = ctx.claims.claim(key, where(`${at}/path`));
     if (first) issues.push({ pointer: `${at}/path`, message: `route ${route.method} ${route.path} is already claimed at ${first}` });
   });
   return issues;
@@ -290,11 +300,6 @@ class Claims {
     if (first === undefined) this.owners.set(key, where);
     return first;
   }
-}
-
-function position(doc: JsonDocument, issue: PointerIssue): string {
-  const { line, col } = doc.locate(issue);
-  return `${line}:${col}`;
 }
 
 function locateAll(doc: JsonDocument, file: string, issues: PointerIssue[]): Problem[] {

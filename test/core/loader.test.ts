@@ -118,6 +118,12 @@ describe("a valid file", () => {
     expect(pipelines.map((p) => p.spec.id)).toEqual(["a", "b"]);
   });
 
+  it("loads a file named both directly and through its folder once", async () => {
+    const { pipelines, problems } = await load({ "/p/a.pipeline.json": pipeline("") }, ["/p/a.pipeline.json", "/p", "/p/../p/a.pipeline.json"]);
+    expect(problems).toEqual([]);
+    expect(pipelines).toHaveLength(1);
+  });
+
   it("reports a path that does not exist and a folder without pipeline files", async () => {
     const { problems } = await load({ "/p/readme.md": "hi" }, ["/nowhere.pipeline.json", "/p"]);
     expect(show(problems)).toEqual(["/nowhere.pipeline.json:1:1: no such file or directory", "/p:1:1: no *.pipeline.json files in this folder"]);
