@@ -63,8 +63,14 @@ describe("JsonlBatcher", () => {
 
   it("never has two writes in flight, however many flushes are asked for", async () => {
     const { b, writes, state } = batcher({ batchSize: 1 });
-    for (let i = 0; i < 50; i++) b.add(line(i));
+    for (let i = 0; i < 50; i++) {
+      b.add(line(i));
+      void b.flush();
+      // Let some writes start while more records and flushes pile up behind them.
+      if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+    }
     await b.close();
+    expect(writes.length).toBeGreaterThan(1);
     expect(state.maxInFlight).toBe(1);
     expect(writes.join("")).toBe(Array.from({ length: 50 }, (_, i) => line(i)).join(""));
   });
