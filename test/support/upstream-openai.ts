@@ -80,7 +80,6 @@ export interface OpenAiUpstream {
 
 const DEFAULT_REPLY = "Hello from the test upstream.";
 
-
 export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Promise<OpenAiUpstream> {
   let defaults = initial;
   const pending: UpstreamBehaviour[] = [];

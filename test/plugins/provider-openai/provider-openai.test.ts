@@ -231,6 +231,17 @@ describe("provider-openai transport failures", () => {
     await expect(readText(reply.body)).rejects.toMatchObject({ code: "UND_ERR_BODY_TIMEOUT" });
   });
 
+  it("errors the body when the upstream resets the connection mid-stream", async () => {
+    upstream.set({ chunks: 4, resetAfterChunks: 2 });
+    const reply = await (await openai()).send(call({ stream: true }));
+    let text = "";
+    const reading = (async () => {
+      for await (const chunk of reply.body) text += chunk.toString();
+    })();
+    await expect(reading).rejects.toMatchObject({ code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) });
+    expect(text).not.toContain("[DONE]");
+  });
+
   it("rethrows the caller's abort before headers and closes the upstream socket", async () => {
     upstream.set({ hang: true });
     const provider = await openai();
