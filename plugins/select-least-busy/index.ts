@@ -34,6 +34,7 @@ export default definePlugin<SelectLeastBusyConfig>({
       }
       return load;
     };
+    const inFlightOf = (attempt: Attempt): number => loadOf(attempt.backend.id).inFlight;
 
     return {
       apply(hooks) {
@@ -58,7 +59,7 @@ export default definePlugin<SelectLeastBusyConfig>({
             }
           }
           best.pickedInPlan = plans;
-          return chosenThenLeastBusy(attempts, chosen, (a) => loadOf(a.backend.id).inFlight);
+          return chosenThenLeastBusy(attempts, chosen, inFlightOf);
         });
       },
     };

@@ -60,19 +60,19 @@ export default definePlugin<SelectStickyConfig>({
           if (value === undefined) return attempts.length === 0 ? attempts : missingKey(attempts);
           if (attempts.length < 2) return attempts;
           const keyHash = fmix32(fnv1a32(value));
-          return byDescendingScore(attempts, scores, (attempt) => fmix32(keyHash ^ backendHash(attempt.backend.id)));
+          return byDescendingScore(attempts, scores, keyHash, backendHash);
         });
       },
     };
   },
 });
 
-/** A new plan sorted by score, highest first, ties (a backend listed twice) in plan order. */
-function byDescendingScore(attempts: readonly Attempt[], scores: number[], scoreOf: (a: Attempt) => number): Attempt[] {
+/** A new plan sorted by rendezvous score, highest first, ties (a backend listed twice) in plan order. */
+function byDescendingScore(attempts: readonly Attempt[], scores: number[], keyHash: number, backendHash: (id: string) => number): Attempt[] {
   const out: Attempt[] = new Array(attempts.length);
   for (let i = 0; i < attempts.length; i++) {
     const attempt = attempts[i]!;
-    const score = scoreOf(attempt);
+    const score = fmix32(keyHash ^ backendHash(attempt.backend.id));
     // Insertion sort: plans are a handful of backends, and it is stable.
     let j = i;
     while (j > 0 && scores[j - 1]! < score) {

@@ -39,6 +39,7 @@ export default definePlugin<SelectWeightedConfig>({
       }
       return peer;
     };
+    const weightOf = (attempt: Attempt): number => peerOf(attempt.backend).weight;
 
     return {
       apply(hooks) {
@@ -61,7 +62,7 @@ export default definePlugin<SelectWeightedConfig>({
           }
           if (best === undefined) return attempts.slice();
           best.current -= total;
-          return chosenThenByWeight(attempts, bestIndex, (a) => peerOf(a.backend).weight);
+          return chosenThenByWeight(attempts, bestIndex, weightOf);
         });
       },
     };
