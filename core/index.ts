@@ -11,6 +11,8 @@ export { definePlugin } from "./plugin.js";
 export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
 export * from "./wire-fields.js";
+export { openAiErrorObject } from "./openai-error.js";
+export type { OpenAiErrorObject } from "./openai-error.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";
 export { UsageTally, USAGE_GROUPS } from "./usage.js";

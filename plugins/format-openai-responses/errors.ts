@@ -4,26 +4,13 @@
  * responses -> GatewayError for the attempt loop.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject } from "../../core/index.js";
+import { isObject, openAiErrorObject } from "../../core/index.js";
 
 export const PLUGIN = "format-openai-responses";
 
-const TYPE_NAMES: Record<GatewayErrorType, string> = {
-  invalid_request: "invalid_request_error",
-  authentication: "authentication_error",
-  permission: "permission_error",
-  not_found: "not_found_error",
-  payload_too_large: "invalid_request_error",
-  rate_limit: "rate_limit_error",
-  budget_exceeded: "insufficient_quota",
-  upstream_error: "api_error",
-  timeout: "timeout_error",
-  unavailable: "service_unavailable_error",
-  internal: "api_error",
-};
 
 export function renderResponsesError(err: GatewayError): RenderedError {
-  return { status: err.status, body: { error: { message: err.message, type: TYPE_NAMES[err.type], code: err.code, param: err.param ?? null } } };
+  return { status: err.status, body: { error: openAiErrorObject(err) } };
 }
 
 /** A body or stream the upstream sent that is not the Responses API. */
