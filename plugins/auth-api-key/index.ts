@@ -3,7 +3,7 @@
  * The key itself is hashed on arrival and never stored, logged or echoed. A key's role keeps
  * admin routes (the usage API) and model routes apart; `switchyard keys` manages the file.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { definePlugin, GatewayError, type Exchange, type Reply } from "../../core/index.js";
 import type { AuthApiKeyConfig } from "./config.generated.js";
@@ -37,7 +37,8 @@ export default definePlugin<AuthApiKeyConfig>({
     function authenticate(exchange: Exchange): Reply | undefined {
       const presented = presentedKey(exchange.headers, headerNames);
       if (presented === undefined) return unauthorized("missing_api_key", missingMessage);
-      const digest = createHash("sha256").update(presented, "utf8").digest();
+      // One-shot hash: half the cost of a createHash object, on every request.
+      const digest = hash("sha256", presented, "buffer");
       // The lookup is keyed by the digest, so its timing says nothing usable about the key; the
       // final comparison is constant-time all the same.
       const entry = keys.get(digest.toString("hex"));
