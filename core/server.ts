@@ -59,12 +59,13 @@ export class GatewayServer {
         return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, ctx.params as Record<string, string>, ctx.query));
       });
     }
-    this.app.use(async (ctx, next) => {
-      const incoming = ctx.get("x-request-id");
-      const id = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    // Straight on node's req/res rather than koa's header delegates: this runs for every request.
+    this.app.use((ctx, next) => {
+      const incoming = ctx.req.headers["x-request-id"];
+      const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       ctx.state.requestId = id;
-      ctx.set("x-switchyard-request-id", id);
-      await next();
+      ctx.res.setHeader("x-switchyard-request-id", id);
+      return next();
     });
     this.app.use(router.routes());
     this.app.use((ctx) => {
@@ -129,7 +130,9 @@ export class GatewayServer {
     });
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const inbound = { path: req.url?.split("?")[0] ?? route.path, params, query };
+    const url = req.url ?? route.path;
+    const queryAt = url.indexOf("?");
+    const inbound = { path: queryAt < 0 ? url : url.slice(0, queryAt), params, query };
     const x: Exchange = {
       id: res.getHeader("x-switchyard-request-id") as string,
       startedAt: Date.now(),
@@ -162,7 +165,9 @@ export class GatewayServer {
     if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
     try {
       if (route.endpoint === "generate" || route.endpoint === "count-tokens") {
-        x.body = parseJsonObject(await readBody(req, pipeline.limits.maxBodyBytes));
+        const bytes = await readBody(req, pipeline.limits.maxBodyBytes);
+        x.body = parseJsonObject(bytes);
+        x.received = { bytes, body: x.body };
         const peeked = format.peek(x.body, x.inbound);
         x.model = peeked.model;
         x.stream = peeked.stream;
@@ -213,19 +218,52 @@ function commonPrefix(a: string, b: string): number {
   return i;
 }
 
-/** Reads the body up to `limit` bytes; beyond it, a 413 without reading further. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the body up to `limit` bytes; beyond it, a 413 without reading further. Plain listeners,
+ * not `for await`: an async iterator costs a promise per chunk and shows in every request's profile.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new GatewayError({ status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes` });
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop reading: the rest is never buffered (the 413 closes the connection).
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    // A client that goes away mid-body: 'close' without 'end'.
+    const onClose = () => {
+      cleanup();
+      reject(GatewayError.clientClosed());
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
 }
 
 function parseJsonObject(raw: Buffer): Record<string, unknown> {
