@@ -155,16 +155,23 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
 export interface PreparedRequest {
   backendFormat: string;
   body: Record<string, unknown>;
+  /** The client's bytes, when `body` goes out unchanged and no step replaced it. */
+  rawBody: Buffer | undefined;
   /** Set when the body was translated: it turns the reply back into the client's format. */
   translation: Translation | undefined;
 }
 
 export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attempt): PreparedRequest {
   const backendFormat = backendFormatFor(x, attempt);
-  if (backendFormat === x.route.format) return { backendFormat, body: x.format.preparePassthrough(x.body, attempt.model, x.stream), translation: undefined };
+  if (backendFormat === x.route.format) {
+    const adjusted = x.format.preparePassthrough(x.body, attempt.model, x.stream);
+    if (adjusted !== undefined) return { backendFormat, body: adjusted, rawBody: undefined, translation: undefined };
+    const rawBody = x.received?.body === x.body ? x.received.bytes : undefined;
+    return { backendFormat, body: x.body, rawBody, translation: undefined };
+  }
   const translation = p.hooks.translate.call(x, attempt, backendFormat);
   if (!translation) throw noTranslation(x, backendFormat);
-  return { backendFormat, body: translation.body, translation };
+  return { backendFormat, body: translation.body, rawBody: undefined, translation };
 }
 
 /** The model-request attempt loop: translate (or pass through), send, relay the reply. */
@@ -172,10 +179,10 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
   const signal = x.signal;
   return walkAttempts(p, x, attempts, {
     prepare(attempt) {
-      const { backendFormat, body, translation } = prepareRequest(p, x, attempt);
+      const { backendFormat, body, rawBody, translation } = prepareRequest(p, x, attempt);
       return async (outcome, { sentAt }) => {
         const reply = await attempt.backend.provider.send({
-          format: backendFormat, model: attempt.model, body, stream: x.stream, signal, requestId: x.id,
+          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id,
           headersTimeoutMs: p.timeouts.firstByteMs,
           bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
         });

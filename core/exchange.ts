@@ -91,8 +91,14 @@ export interface Exchange {
    */
   readonly signal: AbortSignal;
 
-  /** The parsed JSON body; a guard step may replace it before planning. */
+  /**
+   * The parsed JSON body. A step that changes it replaces it with a new object, never edits it in
+   * place: while `body` is still the object parsed from `received`, the core may send the
+   * client's bytes upstream instead of serialising `body` again.
+   */
   body: Record<string, unknown>;
+  /** The client's request bytes and the object they parsed to (model routes). */
+  received?: { readonly bytes: Buffer; readonly body: Record<string, unknown> };
   /** The model the client asked for. */
   model: string | undefined;
   stream: boolean;

@@ -100,8 +100,9 @@ export interface FormatTranslator {
   /**
    * The client's own body, adjusted for the backend: model renamed, and for streams whatever the
    * format needs to report usage (OpenAI's `stream_options.include_usage`). Must not mutate `body`.
+   * Returns undefined when the body needs no change: the core then sends the client's own bytes.
    */
-  preparePassthrough(body: Record<string, unknown>, upstreamModel: string, stream: boolean): Record<string, unknown>;
+  preparePassthrough(body: Record<string, unknown>, upstreamModel: string, stream: boolean): Record<string, unknown> | undefined;
   /** Usage from a non-streamed wire response body. */
   usageOf(body: unknown): IrUsage | undefined;
   /** Watches a passed-through stream for its usage; cheaper than a full decoder. `clientBody` is the client's own request. */

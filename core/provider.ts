@@ -11,6 +11,13 @@ export interface UpstreamCall {
   /** The backend's model name (after aliasing). */
   model: string;
   body: Record<string, unknown>;
+  /**
+   * The client's own bytes for `body`, set only when the request goes out exactly as the client
+   * wrote it (same format, same model name, nothing changed by a step). A provider that would send
+   * `JSON.stringify(body)` as is sends these instead: no second serialisation, and numbers keep
+   * the precision the client gave them.
+   */
+  rawBody?: Buffer;
   stream: boolean;
   /** Aborted when the client goes away or a timeout fires: the upstream request must stop at once. */
   signal: AbortSignal;

@@ -38,8 +38,8 @@ export interface UpstreamRequest {
   path: string;
   /** Headers for this request only, over the static ones (the pool's own still win). */
   headers?: Record<string, string>;
-  /** The JSON body, serialized once by the provider. */
-  body: string;
+  /** The JSON body, serialized once by the provider (or the client's own bytes). */
+  body: string | Buffer;
 }
 
 const DEFAULT_ERROR_BODY_LIMIT = 64 * 1024;

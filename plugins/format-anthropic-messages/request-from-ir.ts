@@ -221,6 +221,6 @@ export function anthropicUnsupportedFields(ir: IrRequest): string[] {
 }
 
 /** The client's own body for an Anthropic backend: only the model changes (usage always streams). */
-export function anthropicPreparePassthrough(body: WireObject, upstreamModel: string): WireObject {
-  return { ...body, model: upstreamModel };
+export function anthropicPreparePassthrough(body: WireObject, upstreamModel: string): WireObject | undefined {
+  return body.model === upstreamModel ? undefined : { ...body, model: upstreamModel };
 }

@@ -6,7 +6,7 @@
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderGeminiError } from "./errors.js";
-import { geminiPreparePassthrough, geminiRequestFromIr, geminiUnsupportedFields } from "./request-from-ir.js";
+import { geminiRequestFromIr, geminiUnsupportedFields } from "./request-from-ir.js";
 import { geminiRequestToIr, peekGemini } from "./request-to-ir.js";
 import { geminiResponseFromIr, geminiResponseToIr, geminiUsageOf } from "./response.js";
 import { GeminiStreamDecoder, GeminiUsageObserver } from "./stream-decoder.js";
@@ -26,7 +26,8 @@ export const geminiTranslator: FormatTranslator = {
   unsupportedFields: (request) => geminiUnsupportedFields(request),
   responseToIr: (body) => geminiResponseToIr(body),
   createStreamDecoder: (emit) => new GeminiStreamDecoder(emit),
-  preparePassthrough: (body) => geminiPreparePassthrough(body),
+  // The model travels in the URL: the client's body goes as it came.
+  preparePassthrough: () => undefined,
   usageOf: (body) => geminiUsageOf(body),
   createStreamObserver: () => new GeminiUsageObserver(),
 };

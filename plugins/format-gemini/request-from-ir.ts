@@ -155,8 +155,3 @@ export function geminiUnsupportedFields(ir: IrRequest): string[] {
   }
   return [...lost];
 }
-
-/** The client's own body for a Gemini backend: the model lives in the URL, so the body goes as it is. */
-export function geminiPreparePassthrough(body: WireObject): WireObject {
-  return { ...body };
-}

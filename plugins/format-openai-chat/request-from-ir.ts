@@ -175,7 +175,9 @@ export function openAiChatUnsupportedFields(ir: IrRequest): string[] {
 }
 
 /** The client's own body for an OpenAI-compatible backend: renamed model, usage asked for on streams. */
-export function openAiChatPreparePassthrough(body: WireObject, upstreamModel: string, stream: boolean): WireObject {
+export function openAiChatPreparePassthrough(body: WireObject, upstreamModel: string, stream: boolean): WireObject | undefined {
+  const reportsUsage = !stream || (isObject(body.stream_options) && body.stream_options.include_usage === true);
+  if (body.model === upstreamModel && reportsUsage) return undefined;
   const out: WireObject = { ...body, model: upstreamModel };
   if (stream) out.stream_options = { ...(isObject(body.stream_options) ? body.stream_options : {}), include_usage: true };
   return out;

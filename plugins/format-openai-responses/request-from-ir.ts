@@ -160,6 +160,6 @@ export function responsesUnsupportedFields(ir: IrRequest): string[] {
 }
 
 /** The client's own body for a Responses backend: only the model changes (usage comes with response.completed). */
-export function responsesPreparePassthrough(body: WireObject, upstreamModel: string): WireObject {
-  return { ...body, model: upstreamModel };
+export function responsesPreparePassthrough(body: WireObject, upstreamModel: string): WireObject | undefined {
+  return body.model === upstreamModel ? undefined : { ...body, model: upstreamModel };
 }

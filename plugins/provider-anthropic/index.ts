@@ -56,7 +56,7 @@ class AnthropicProvider implements Provider {
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
     checkFormat(call);
-    return this.post({ path: "/v1/messages", body: JSON.stringify(call.body) }, call);
+    return this.post({ path: "/v1/messages", body: call.rawBody ?? JSON.stringify(call.body) }, call);
   }
 
   /** Anthropic's own count: POST /v1/messages/count_tokens with the request's countable fields. */

@@ -39,8 +39,14 @@ class GeminiProvider implements Provider {
     }
     const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     const path = `/${this.version}/${resourceOf(call.model)}:${method}`;
-    const { model: _inPath, ...body } = call.body;
-    const request = { path, body: JSON.stringify(body) };
+    // The model is in the path: a body naming one too is sent without it.
+    let payload: string | Buffer;
+    if (call.rawBody !== undefined && !("model" in call.body)) payload = call.rawBody;
+    else {
+      const { model: _inPath, ...body } = call.body;
+      payload = JSON.stringify(body);
+    }
+    const request = { path, body: payload };
     if (this.keys === undefined) return this.pool.send(request, call);
     return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-goog-api-key": key } }, call));
   }

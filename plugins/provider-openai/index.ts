@@ -44,7 +44,7 @@ class OpenAiProvider implements Provider {
   }
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
-    const request = { path: this.pathFor(call), body: JSON.stringify(call.body) };
+    const request = { path: this.pathFor(call), body: call.rawBody ?? JSON.stringify(call.body) };
     if (this.keys === undefined) return this.pool.send(request, call);
     return this.keys.send((key) => this.pool.send({ ...request, headers: this.authHeaders(key) }, call));
   }

@@ -55,6 +55,15 @@ describe("an OpenAI-compatible upstream behind the gateway, with the official op
     expect(seen.body.model).toBe("local-llama");
   });
 
+  it("sends the client's own bytes upstream when nothing changes the body, so large integers keep their digits", async () => {
+    const raw = '{"model":"local-llama","seed":12345678901234567890,"messages":[{"role":"user","content":"hi"}]}';
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: raw });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    // JSON.parse then JSON.stringify would have sent 12345678901234567000.
+    expect(upstream.requests.at(-1)!.rawBody).toBe(raw);
+  });
+
   it("streams through, asking the upstream for usage, and the client gets every delta", async () => {
     const stream = await client.chat.completions.create({ model: "local-llama", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
     let text = "";

@@ -127,6 +127,7 @@ describe("format-anthropic-messages requests", () => {
     const frozen = structuredClone(body);
     expect(t.preparePassthrough(body, "claude-sonnet-4-5-20250929", true)).toEqual({ ...frozen, model: "claude-sonnet-4-5-20250929" });
     expect(body).toEqual(frozen);
+    expect(t.preparePassthrough(body, "alias", true)).toBeUndefined();
   });
 
   const ok = { model: "m", max_tokens: 10 };

@@ -146,6 +146,13 @@ describe("format-openai-chat requests", () => {
     expect(t.preparePassthrough({ model: "a", messages: [] }, "b", false)).toEqual({ model: "b", messages: [] });
   });
 
+  it("leaves a passthrough body alone (undefined: send the client's bytes) when nothing needs a change", () => {
+    expect(t.preparePassthrough({ model: "gpt-4o", messages: [] }, "gpt-4o", false)).toBeUndefined();
+    expect(t.preparePassthrough({ model: "gpt-4o", stream: true, stream_options: { include_usage: true }, messages: [] }, "gpt-4o", true)).toBeUndefined();
+    // A stream that does not ask for usage gets it asked for: the gateway needs it for cost and records.
+    expect(t.preparePassthrough({ model: "gpt-4o", stream: true, messages: [] }, "gpt-4o", true)).toMatchObject({ stream_options: { include_usage: true } });
+  });
+
   const invalid: Array<[string, unknown, string | undefined]> = [
     ["a body that is not an object", [1, 2], "body"],
     ["a missing model", { messages: [{ role: "user", content: "x" }] }, "model"],

@@ -111,6 +111,7 @@ describe("format-openai-responses requests", () => {
     const frozen = structuredClone(body);
     expect(t.preparePassthrough(body, "gpt-4.1-2025-04-14", true)).toEqual({ ...frozen, model: "gpt-4.1-2025-04-14" });
     expect(body).toEqual(frozen);
+    expect(t.preparePassthrough(body, "alias", true)).toBeUndefined();
   });
 
   const invalid: Array<[string, unknown, string]> = [
