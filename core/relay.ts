@@ -9,9 +9,13 @@ import { GatewayError } from "./errors.js";
 import { SSE_KEEPALIVE, SseParser, type SseEvent } from "./sse.js";
 
 export interface RelayTarget {
-  /** Passthrough: the raw chunk is also written as is (`push` only observes). */
-  readonly passthrough: boolean;
-  push(event: SseEvent): void;
+  /**
+   * What reaches the client: `raw`, the upstream's bytes as they come (`push` only observes);
+   * `kept`, the upstream's own text minus the events `push` returns false for; `written`, only
+   * what the target writes (translated streams).
+   */
+  readonly output: "raw" | "kept" | "written";
+  push(event: SseEvent): unknown;
   /** Upstream finished cleanly: write the format's closing events (translated streams only). */
   end(): void;
   /** Upstream failed mid-stream: write the client format's error event. */
@@ -61,7 +65,7 @@ export function relayStream(
       }
     };
     const target = makeTarget(write);
-    const parser = new SseParser((ev) => target.push(ev));
+    const parser = new SseParser((ev) => target.push(ev), target.output === "kept" ? write : undefined);
     const keepAlive = keepAliveMs > 0 ? setTimeout(function ping() {
       if (!res.writableEnded) res.write(SSE_KEEPALIVE);
       keepAlive?.refresh();
@@ -93,7 +97,7 @@ export function relayStream(
       } finally {
         flush();
       }
-      if (target.passthrough) send(chunk);
+      if (target.output === "raw") send(chunk);
     };
     const onData = (chunk: Buffer) => {
       try {

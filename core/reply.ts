@@ -13,7 +13,6 @@ import type { IrRequest } from "./ir.js";
 import type { UpstreamReply } from "./provider.js";
 import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
-import { sseFrame } from "./sse.js";
 import { upstreamTimeoutError } from "./upstream-errors.js";
 
 /** The whole upstream body. Listeners rather than `for await`, which costs a promise per chunk. */
@@ -102,18 +101,15 @@ export async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerR
     if (translation) {
       const stream = translation.stream(write);
       readUsage = () => stream.usage;
-      return { passthrough: false, push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
+      return { output: "written", push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
     }
     const observer = x.format.createStreamObserver(x.body);
     readUsage = () => observer.usage;
-    const mustFilter = observer.filters;
     return {
-      passthrough: !mustFilter,
-      push: mustFilter
-        ? (ev) => {
-            if (observer.push(ev) !== false) write(sseFrame(ev.data, ev.event));
-          }
-        : (ev) => observer.push(ev),
+      // An observer that filters drops a few events (OpenAI's usage-only chunk): the client
+      // gets the upstream's own text around them, never a re-framing of every event.
+      output: observer.filters ? "kept" : "raw",
+      push: (ev) => observer.push(ev),
       end: () => {},
       // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
       error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),
