@@ -95,6 +95,8 @@ export async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerR
   x.headersSent = true;
   x.status = 200;
   x.ttfbMs = performance.now() - x.startedHr;
+  // Committed: no attempt follows, so the client's bytes need not live as long as the stream.
+  x.received = undefined;
 
   let readUsage: () => typeof x.usage;
   const makeTarget = (write: RelayWrite): RelayTarget => {
