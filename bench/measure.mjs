@@ -3,7 +3,7 @@
 // both), and turn the results into rows of figures relative to the floor.
 import { join } from "node:path";
 import { request } from "undici";
-import { clockTicksPerSec, runClient } from "./processes.mjs";
+import { clockTicksPerSec, cpuStealTicks, runClient } from "./processes.mjs";
 import { Skip } from "./targets.mjs";
 
 const median = (values) => {
@@ -127,13 +127,18 @@ async function warmUp(entry, v, { client, loadScript, streamsScript, opts }) {
 /**
  * Runs one measured client and adds the server's CPU time over it: `cpuTicks` (utime + stime from
  * /proc, in clock ticks), `cpuUsPerReq` per completed (2xx) request or stream, and `cpuBusyPct`
- * (CPU seconds over the load's own duration, when it has one; 100 = one core's worth).
+ * (CPU seconds over the load's own duration, when it has one; 100 = one core's worth), and
+ * `stealPct`: the share of the server's CPU (of the machine, unpinned) the hypervisor gave to
+ * other guests meanwhile, which says how much to trust the run's req/s.
  */
 async function withCpu(server, run) {
+  const stealBefore = cpuStealTicks(server.cpus);
   const before = server.cpuTicks();
   const result = await run();
   const after = server.cpuTicks();
-  return { ...result, ...cpuFigures(before === null || after === null ? null : after - before, completedOf(result), result.durationSec) };
+  const stealAfter = cpuStealTicks(server.cpus);
+  const stealPct = stealBefore && stealAfter && stealAfter.total > stealBefore.total ? Math.round(((stealAfter.steal - stealBefore.steal) / (stealAfter.total - stealBefore.total)) * 100) : null;
+  return { ...result, ...cpuFigures(before === null || after === null ? null : after - before, completedOf(result), result.durationSec), stealPct };
 }
 
 const completedOf = (result) => result.ok ?? result.completed ?? 0;
@@ -228,6 +233,7 @@ async function soak(entry, variant, { client, loadScript }, opts, log, scenario)
   const ticks = first.cpuTicks === null || rest.cpuTicks === null ? null : first.cpuTicks + rest.cpuTicks;
   return {
     ...cpuFigures(ticks, first.ok + rest.ok, first.durationSec + rest.durationSec),
+    stealPct: first.stealPct === null || rest.stealPct === null ? null : Math.round((first.stealPct * first.durationSec + rest.stealPct * rest.durationSec) / (first.durationSec + rest.durationSec)),
     rps: (first.ok + rest.ok) / (first.durationSec + rest.durationSec),
     latencyMs: rest.latencyMs,
     requests: sum("requests"),
@@ -257,7 +263,7 @@ function describe(r) {
 const cpuText = (r) =>
   r.cpuTicks === null || r.cpuTicks === undefined
     ? "cpu ?"
-    : `cpu ${r.cpuUsPerReq ?? "?"} µs/req (${r.cpuTicks} ticks${r.cpuBusyPct === null ? "" : `, server ${r.cpuBusyPct}% busy`})`;
+    : `cpu ${r.cpuUsPerReq ?? "?"} µs/req (${r.cpuTicks} ticks${r.cpuBusyPct === null ? "" : `, server ${r.cpuBusyPct}% busy`}${r.stealPct === null || r.stealPct === undefined ? "" : `, ${r.stealPct}% steal`})`;
 
 /** Medians over rounds for one target and variant; failures summed. */
 function summarize(variant, entry) {
@@ -284,6 +290,7 @@ function summarize(variant, entry) {
   }
   row.cpuUsPerReq = round2(median(results.map((r) => r.cpuUsPerReq)));
   row.cpuBusyPct = median(results.map((r) => r.cpuBusyPct));
+  row.stealPct = median(results.map((r) => r.stealPct));
   // Per run, since each run's figure is only as fine as its own tick count.
   row.cpuTicks = median(results.map((r) => r.cpuTicks));
   if (results[0]?.extra) row.extra = results[0].extra;

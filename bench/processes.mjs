@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { request } from "undici";
+import { parseCpuList } from "./pinning.mjs";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const PROBE = pathToFileURL(`${BENCH_DIR}probe.mjs`).href;
@@ -61,6 +62,29 @@ export function procCpuTicks(pid) {
   }
 }
 
+/**
+ * Ticks spent so far by the given CPUs (a taskset list; null = the whole machine): `total` and
+ * `steal` (time the hypervisor ran someone else while this VM wanted the CPU), from /proc/stat.
+ */
+export function cpuStealTicks(cpus) {
+  try {
+    const wanted = cpus ? new Set(parseCpuList(cpus).map((c) => `cpu${c}`)) : new Set(["cpu"]);
+    let total = 0;
+    let steal = 0;
+    for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+      const fields = line.split(/\s+/);
+      if (!wanted.has(fields[0])) continue;
+      // user nice system idle iowait irq softirq steal (guest time is already inside user)
+      const ticks = fields.slice(1, 9).map(Number);
+      total += ticks.reduce((a, b) => a + b, 0);
+      steal += ticks[7] ?? 0;
+    }
+    return total > 0 ? { total, steal } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** `node args...`, under `taskset -c cpus` when the process is to be pinned. */
 function nodeCommand(args, cpus) {
   return cpus ? ["taskset", ["-c", cpus, process.execPath, ...args]] : [process.execPath, args];
@@ -96,6 +120,7 @@ export async function startServer({ name, script, args = [], env = {}, ready = "
     pid: child.pid,
     child,
     url: null,
+    cpus,
     output: () => output.slice(-OUTPUT_KEPT),
     exited: () => exited,
     /** Memory now: RSS from /proc; heap from the probe (null without one). `gc` runs a full GC first. */

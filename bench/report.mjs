@@ -59,6 +59,12 @@ export function renderTable(report) {
   if (report.mode === "smoke") out.push("", "smoke run: a few hundred requests each, checked for completion only; the figures mean nothing and no bar is judged.");
   const kinds = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.kind)));
   out.push("", `${report.pinning?.note ?? "not pinned"}.`);
+  const steal = report.scenarios.flatMap((s) => s.rows.map((r) => r.stealPct)).filter((n) => typeof n === "number");
+  if (steal.length > 0) {
+    const where = report.pinning?.enabled ? "the measured server's CPU" : "the machine";
+    const range = `${Math.min(...steal)}-${Math.max(...steal)}%`;
+    out.push(`hypervisor steal on ${where} during the measured runs: ${range} (medians per row)${Math.max(...steal) >= 10 ? "; with this much, req/s swings between rounds and cpu x floor is the steadier ratio" : ""}.`);
+  }
   out.push("req/s, p50, p99, cpu µs/req: medians over the rounds; RSS MB: the process at the end of the scenario.");
   out.push("cpu µs/req: the server's own CPU time (utime + stime) over the run per completed request; cpu x floor = the floor's over the target's (0.80: the target needs 1.25x the floor's CPU).");
   if (kinds.has("load")) out.push("@rate rows: a fixed offered rate; added ms = p99 over the floor's.");
