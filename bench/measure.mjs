@@ -83,8 +83,14 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     }
     for (const entry of active) {
       const exited = entry.server.exited();
-      if (exited) entry.crashed = `${entry.target.name} exited (${exited.code ?? exited.signal}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
-      else entry.memory = await entry.server.memory();
+      if (!exited) {
+        entry.memory = await entry.server.memory();
+        continue;
+      }
+      // The floor and switchyard exit 0 only when told to stop: mid-scenario, that is a signal
+      // from outside the bench (another user's pkill by name, say), not a crash.
+      const how = exited.code === 0 ? "0: stopped from outside the bench, a SIGTERM?" : exited.code ?? exited.signal;
+      entry.crashed = `${entry.target.name} exited (${how}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
     }
   } finally {
     await Promise.all(active.map((e) => e.server.stop()));
