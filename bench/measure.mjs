@@ -3,7 +3,7 @@
 // both), and turn the results into rows of figures relative to the floor.
 import { join } from "node:path";
 import { request } from "undici";
-import { runClient } from "./processes.mjs";
+import { clockTicksPerSec, cpuStealTicks, runClient } from "./processes.mjs";
 import { Skip } from "./targets.mjs";
 
 const median = (values) => {
@@ -14,9 +14,14 @@ const median = (values) => {
 };
 const round2 = (n) => (n === null || n === undefined ? null : Math.round(n * 100) / 100);
 
-export async function runScenario(scenario, { targets, upstream, opts, benchDir, log }) {
+/**
+ * `pin`: { server, others } taskset CPU lists (null = unpinned): each target runs alone on
+ * `server`; the load and stream clients run on `others`, beside the upstream and the harness.
+ */
+export async function runScenario(scenario, { targets, upstream, opts, benchDir, log, pin = { server: null, others: null } }) {
   const loadScript = join(benchDir, "load.mjs");
   const streamsScript = join(benchDir, "streams.mjs");
+  const client = (script, spec, extra = {}) => runClient(script, spec, { ...extra, cpus: pin.others });
   const rows = [];
   const active = [];
 
@@ -24,7 +29,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     if (!target.supports(scenario)) continue;
     if (scenario.floorless && target.name === "floor") continue;
     try {
-      const server = await target.start({ upstream, scenario });
+      const server = await target.start({ upstream, scenario, cpus: pin.server });
       active.push({ target, server, results: new Map(), failed: new Map() });
     } catch (err) {
       const status = err instanceof Skip ? "skipped" : "failed";
@@ -47,7 +52,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
           continue;
         }
         if (opts.warmup <= 0) continue;
-        const failedCount = await warmUp(entry, v, { loadScript, streamsScript, opts });
+        const failedCount = await warmUp(entry, v, { client, loadScript, streamsScript, opts });
         if (failedCount > 0) {
           entry.failed.set(v.id, `warmup: ${failedCount} requests failed`);
           log(`[${scenario.id}] ${v.id} ${entry.target.name} failed the warmup: ${failedCount} requests failed`);
@@ -61,24 +66,31 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
         for (let r = 0; r < opts.rounds; r++) {
           const order = r % 2 === 0 ? running : [...running].reverse();
           for (const entry of order) {
-            const result =
+            const result = await withCpu(entry.server, () =>
               v.kind === "load"
-                ? await runClient(loadScript, loadSpec(entry, v, { connections: opts.connections, ...(opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }) }))
-                : await runClient(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 }));
+                ? client(loadScript, loadSpec(entry, v, { connections: opts.connections, ...(opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }) }))
+                : client(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 })),
+            );
             log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
             push(entry, v, result);
           }
         }
       } else if (v.kind === "hold") {
-        for (const entry of running) push(entry, v, await holdStreams(entry, v, streamsScript, opts, log, scenario));
+        for (const entry of running) push(entry, v, await holdStreams(entry, v, { client, streamsScript }, opts, log, scenario));
       } else if (v.kind === "soak") {
-        for (const entry of running) push(entry, v, await soak(entry, v, loadScript, opts, log, scenario));
+        for (const entry of running) push(entry, v, await soak(entry, v, { client, loadScript }, opts, log, scenario));
       }
     }
     for (const entry of active) {
       const exited = entry.server.exited();
-      if (exited) entry.crashed = `${entry.target.name} exited (${exited.code ?? exited.signal}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
-      else entry.memory = await entry.server.memory();
+      if (!exited) {
+        entry.memory = await entry.server.memory();
+        continue;
+      }
+      // The floor and switchyard exit 0 only when told to stop: mid-scenario, that is a signal
+      // from outside the bench (another user's pkill by name, say), not a crash.
+      const how = exited.code === 0 ? "0: stopped from outside the bench, a SIGTERM?" : exited.code ?? exited.signal;
+      entry.crashed = `${entry.target.name} exited (${how}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
     }
   } finally {
     await Promise.all(active.map((e) => e.server.stop()));
@@ -107,15 +119,44 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
 }
 
 /** Warms one target up for one variant; resolves with how many warmup requests failed. */
-async function warmUp(entry, v, { loadScript, streamsScript, opts }) {
+async function warmUp(entry, v, { client, loadScript, streamsScript, opts }) {
   if (v.kind === "load" || v.kind === "soak") {
-    const r = await runClient(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
+    const r = await client(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
     return r.errors + r.timeouts + r.non2xx + r.mismatches + Math.max(0, opts.warmup - r.requests);
   }
   // Streams warm up on a fast stream of the same route, so memory measured later is the streams' own.
   const warm = v.warmupRequest ?? v.request;
-  const r = await runClient(streamsScript, streamSpec(entry, { request: warm }, { mode: "ttfb", count: Math.min(opts.warmup, 500), concurrency: 16, timeoutMs: 15_000 }));
+  const r = await client(streamsScript, streamSpec(entry, { request: warm }, { mode: "ttfb", count: Math.min(opts.warmup, 500), concurrency: 16, timeoutMs: 15_000 }));
   return r.streams - r.completed;
+}
+
+/**
+ * Runs one measured client and adds the server's CPU time over it: `cpuTicks` (utime + stime from
+ * /proc, in clock ticks), `cpuUsPerReq` per completed (2xx) request or stream, and `cpuBusyPct`
+ * (CPU seconds over the load's own duration, when it has one; 100 = one core's worth), and
+ * `stealPct`: the share of the server's CPU (of the machine, unpinned) the hypervisor gave to
+ * other guests meanwhile, which says how much to trust the run's req/s.
+ */
+async function withCpu(server, run) {
+  const stealBefore = cpuStealTicks(server.cpus);
+  const before = server.cpuTicks();
+  const result = await run();
+  const after = server.cpuTicks();
+  const stealAfter = cpuStealTicks(server.cpus);
+  const stealPct = stealBefore && stealAfter && stealAfter.total > stealBefore.total ? Math.round(((stealAfter.steal - stealBefore.steal) / (stealAfter.total - stealBefore.total)) * 100) : null;
+  return { ...result, ...cpuFigures(before === null || after === null ? null : after - before, completedOf(result), result.durationSec), stealPct };
+}
+
+const completedOf = (result) => result.ok ?? result.completed ?? 0;
+
+function cpuFigures(ticks, completed, durationSec) {
+  if (ticks === null) return { cpuTicks: null, cpuUsPerReq: null, cpuBusyPct: null };
+  const sec = ticks / clockTicksPerSec();
+  return {
+    cpuTicks: ticks,
+    cpuUsPerReq: completed > 0 ? round2((sec * 1e6) / completed) : null,
+    cpuBusyPct: durationSec > 0 ? Math.round((sec / durationSec) * 100) : null,
+  };
 }
 
 function push(entry, variant, result) {
@@ -154,39 +195,51 @@ async function checkReply(baseUrl, req, timeoutMs) {
   }
 }
 
-/** N slow streams at once; memory measured before (after a GC) and while all are open. */
-async function holdStreams(entry, variant, streamsScript, opts, log, scenario) {
+/**
+ * N slow streams at once; memory measured before (after a GC) and while all are open. Its CPU per
+ * stream includes the one full GC forced for the measurement while they are open.
+ */
+async function holdStreams(entry, variant, { client, streamsScript }, opts, log, scenario) {
   const before = await entry.server.memory({ gc: true });
   let during = null;
   let openStreams = null;
-  const result = await runClient(streamsScript, streamSpec(entry, variant, { mode: "hold", streams: opts.streams, timeoutMs: opts.holdSec * 1000 + 120_000 }), {
-    onMessage: async (msg, reply) => {
-      if (msg?.type !== "open") return;
-      openStreams = msg.open;
-      during = await entry.server.memory({ gc: true });
-      reply({ type: "measured" });
-    },
-  });
+  const spec = streamSpec(entry, variant, { mode: "hold", streams: opts.streams, timeoutMs: opts.holdSec * 1000 + 120_000 });
+  const result = await withCpu(entry.server, () =>
+    client(streamsScript, spec, {
+      onMessage: async (msg, reply) => {
+        if (msg?.type !== "open") return;
+        openStreams = msg.open;
+        during = await entry.server.memory({ gc: true });
+        reply({ type: "measured" });
+      },
+    }),
+  );
   const extra = { openMs: result.openMs, openAtMeasure: openStreams, rssBeforeKB: before.rssKB, rssOpenKB: during?.rssKB ?? null };
   if (during && openStreams) {
     extra.perStreamKB = round2((during.rssKB - before.rssKB) / openStreams);
     if (during.heapUsed !== null && before.heapUsed !== null) extra.perStreamHeapKB = round2((during.heapUsed - before.heapUsed) / 1024 / openStreams);
   }
-  log(`[${scenario.id}] ${entry.target.name}: ${result.completed}/${result.streams} completed, open after ${result.openMs} ms, ${extra.perStreamKB ?? "?"} KB RSS and ${extra.perStreamHeapKB ?? "?"} KB heap per open stream`);
+  log(`[${scenario.id}] ${entry.target.name}: ${result.completed}/${result.streams} completed, open after ${result.openMs} ms, ${extra.perStreamKB ?? "?"} KB RSS and ${extra.perStreamHeapKB ?? "?"} KB heap per open stream, ${cpuText(result)}`);
   return { ...result, extra };
 }
 
-/** One long run with memory (after a GC) at a checkpoint and at the end. */
-async function soak(entry, variant, loadScript, opts, log, scenario) {
+/**
+ * One long run with memory (after a GC) at a checkpoint and at the end. CPU is read around each
+ * part, so the GC forced at the checkpoint is not counted.
+ */
+async function soak(entry, variant, { client, loadScript }, opts, log, scenario) {
   const checkpoint = Math.max(1, Math.round(opts.soakRequests / 10));
-  const first = await runClient(loadScript, loadSpec(entry, variant, { amount: checkpoint, connections: opts.connections, rate: undefined }));
+  const first = await withCpu(entry.server, () => client(loadScript, loadSpec(entry, variant, { amount: checkpoint, connections: opts.connections, rate: undefined })));
   const atCheckpoint = await entry.server.memory({ gc: true });
   log(`[${scenario.id}] ${entry.target.name} at ${checkpoint}: ${describe(first)}, RSS ${atCheckpoint.rssKB} KB`);
-  const rest = await runClient(loadScript, loadSpec(entry, variant, { amount: opts.soakRequests - checkpoint, connections: opts.connections, rate: undefined }));
+  const rest = await withCpu(entry.server, () => client(loadScript, loadSpec(entry, variant, { amount: opts.soakRequests - checkpoint, connections: opts.connections, rate: undefined })));
   const atEnd = await entry.server.memory({ gc: true });
   log(`[${scenario.id}] ${entry.target.name} at ${opts.soakRequests}: ${describe(rest)}, RSS ${atEnd.rssKB} KB`);
   const sum = (k) => first[k] + rest[k];
+  const ticks = first.cpuTicks === null || rest.cpuTicks === null ? null : first.cpuTicks + rest.cpuTicks;
   return {
+    ...cpuFigures(ticks, first.ok + rest.ok, first.durationSec + rest.durationSec),
+    stealPct: first.stealPct === null || rest.stealPct === null ? null : Math.round((first.stealPct * first.durationSec + rest.stealPct * rest.durationSec) / (first.durationSec + rest.durationSec)),
     rps: (first.ok + rest.ok) / (first.durationSec + rest.durationSec),
     latencyMs: rest.latencyMs,
     requests: sum("requests"),
@@ -208,10 +261,15 @@ async function soak(entry, variant, loadScript, opts, log, scenario) {
 }
 
 function describe(r) {
-  if (r.mode) return `${r.completed}/${r.streams} ok, ttfb p50 ${r.ttfbMs?.p50} ms p99 ${r.ttfbMs?.p99} ms`;
+  if (r.mode) return `${r.completed}/${r.streams} ok, ttfb p50 ${r.ttfbMs?.p50} ms p99 ${r.ttfbMs?.p99} ms, ${cpuText(r)}`;
   const bad = r.errors + r.timeouts + r.non2xx + r.mismatches;
-  return `${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${bad ? `, ${bad} failed` : ""}`;
+  return `${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ${cpuText(r)}${bad ? `, ${bad} failed` : ""}`;
 }
+
+const cpuText = (r) =>
+  r.cpuTicks === null || r.cpuTicks === undefined
+    ? "cpu ?"
+    : `cpu ${r.cpuUsPerReq ?? "?"} µs/req (${r.cpuTicks} ticks${r.cpuBusyPct === null ? "" : `, server ${r.cpuBusyPct}% busy`}${r.stealPct === null || r.stealPct === undefined ? "" : `, ${r.stealPct}% steal`})`;
 
 /** Medians over rounds for one target and variant; failures summed. */
 function summarize(variant, entry) {
@@ -236,6 +294,11 @@ function summarize(variant, entry) {
     row.expected = results.reduce((a, r) => a + r.streams, 0);
     if (variant.kind === "ttfb") row.extra = { headersP50Ms: round2(median(results.map((r) => r.headersMs?.p50))) };
   }
+  row.cpuUsPerReq = round2(median(results.map((r) => r.cpuUsPerReq)));
+  row.cpuBusyPct = median(results.map((r) => r.cpuBusyPct));
+  row.stealPct = median(results.map((r) => r.stealPct));
+  // Per run, since each run's figure is only as fine as its own tick count.
+  row.cpuTicks = median(results.map((r) => r.cpuTicks));
   if (results[0]?.extra) row.extra = results[0].extra;
   if (row.errors > 0 || (row.expected !== null && row.completed < row.expected)) {
     row.status = "failed";
@@ -252,6 +315,8 @@ function relate(row, floorRow, variant, opts) {
   const bar = variant.bar ?? {};
   if (floorRow && row !== floorRow) {
     if (row.rps !== null && floorRow.rps && !variant.rate) row.ratio = round2(row.rps / floorRow.rps);
+    // The floor's CPU per request over the target's: the same direction as the req/s ratio.
+    if (row.cpuUsPerReq && floorRow.cpuUsPerReq) row.cpuRatio = round2(floorRow.cpuUsPerReq / row.cpuUsPerReq);
     if (bar.addedP99MaxMs !== undefined && row.p99Ms !== null && floorRow.p99Ms !== null) row.addedMs = round2(row.p99Ms - floorRow.p99Ms);
     if (bar.addedP50MaxMs !== undefined && row.p50Ms !== null && floorRow.p50Ms !== null) row.addedMs = round2(row.p50Ms - floorRow.p50Ms);
   }

@@ -1,10 +1,11 @@
 // Starting, measuring and stopping the bench's processes. Every server runs in its own node
 // process on loopback, preloaded with probe.mjs so its heap can be read over IPC.
-import { spawn } from "node:child_process";
+import { execSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { request } from "undici";
+import { parseCpuList } from "./pinning.mjs";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const PROBE = pathToFileURL(`${BENCH_DIR}probe.mjs`).href;
@@ -34,16 +35,73 @@ export function procMemoryKB(pid) {
   }
 }
 
+let ticksPerSec = null;
+/** The kernel's clock tick (USER_HZ), the unit of /proc/<pid>/stat's CPU times; read once. */
+export function clockTicksPerSec() {
+  if (ticksPerSec === null) {
+    try {
+      ticksPerSec = Number(execSync("getconf CLK_TCK", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()) || 100;
+    } catch {
+      ticksPerSec = 100;
+    }
+  }
+  return ticksPerSec;
+}
+
+/** CPU time a process has used so far (utime + stime, all its threads), in clock ticks; null when gone. */
+export function procCpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Ticks spent so far by the given CPUs (a taskset list; null = the whole machine): `total` and
+ * `steal` (time the hypervisor ran someone else while this VM wanted the CPU), from /proc/stat.
+ */
+export function cpuStealTicks(cpus) {
+  try {
+    const wanted = cpus ? new Set(parseCpuList(cpus).map((c) => `cpu${c}`)) : new Set(["cpu"]);
+    let total = 0;
+    let steal = 0;
+    for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+      const fields = line.split(/\s+/);
+      if (!wanted.has(fields[0])) continue;
+      // user nice system idle iowait irq softirq steal (guest time is already inside user)
+      const ticks = fields.slice(1, 9).map(Number);
+      total += ticks.reduce((a, b) => a + b, 0);
+      steal += ticks[7] ?? 0;
+    }
+    return total > 0 ? { total, steal } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `node args...`, under `taskset -c cpus` when the process is to be pinned. */
+function nodeCommand(args, cpus) {
+  return cpus ? ["taskset", ["-c", cpus, process.execPath, ...args]] : [process.execPath, args];
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts `node [--expose-gc --import probe] script ...args`. Ready when stdout prints
  * "listening <url>" (ready: "line") or when GET <readyUrl> answers 200 (ready: { url }).
- * Rejects with the process's own output when it exits or stalls before it is ready.
+ * Rejects with the process's own output when it exits or stalls before it is ready. `cpus` (a
+ * taskset list such as "1") pins it and every thread it starts to those CPUs.
  */
-export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 20_000 }) {
+export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 20_000, cpus = null }) {
   const nodeArgs = probe ? ["--expose-gc", "--import", PROBE, script, ...args] : [script, ...args];
-  const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
+  // taskset execs node in place, so child.pid is node's own pid (for /proc and signals).
+  const child = spawn(...nodeCommand(nodeArgs, cpus), { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
   let output = "";
   let exited = null;
   const keep = (chunk) => {
@@ -62,6 +120,7 @@ export async function startServer({ name, script, args = [], env = {}, ready = "
     pid: child.pid,
     child,
     url: null,
+    cpus,
     output: () => output.slice(-OUTPUT_KEPT),
     exited: () => exited,
     /** Memory now: RSS from /proc; heap from the probe (null without one). `gc` runs a full GC first. */
@@ -69,6 +128,8 @@ export async function startServer({ name, script, args = [], env = {}, ready = "
       const heap = probe && exited === null ? await askMemory(child, gc) : null;
       return { ...procMemoryKB(child.pid), heapUsed: heap?.heapUsed ?? null, heapTotal: heap?.heapTotal ?? null, external: heap?.external ?? null };
     },
+    /** CPU time used so far in clock ticks (see clockTicksPerSec); null once the process is gone. */
+    cpuTicks: () => (exited === null ? procCpuTicks(child.pid) : null),
     async stop() {
       if (exited !== null) return exited;
       child.kill("SIGTERM");
@@ -141,11 +202,12 @@ export function tail(text, lines = 15) {
 
 /**
  * Runs a bench client script (load.mjs, streams.mjs) with a JSON spec in its own process and
- * resolves with the JSON line it prints. `onMessage` receives its IPC messages (with a reply fn).
+ * resolves with the JSON line it prints. `onMessage` receives its IPC messages (with a reply fn);
+ * `cpus` pins it as startServer does.
  */
-export function runClient(script, spec, { onMessage } = {}) {
+export function runClient(script, spec, { onMessage, cpus = null } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = spawn(...nodeCommand([script, JSON.stringify(spec)], cpus), { stdio: ["ignore", "pipe", "pipe", "ipc"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (c) => (out += c));

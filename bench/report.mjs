@@ -1,9 +1,10 @@
 // The bench's table: one row per scenario, variant and target, figures beside the floor's.
 
 const fmt = (n, digits = 2) => (n === null || n === undefined ? "" : typeof n === "number" ? n.toFixed(digits) : String(n));
+const us = (n) => (n === null || n === undefined ? "" : n.toFixed(n >= 100 ? 0 : 1));
 const mb = (kb) => (kb === null || kb === undefined || Number.isNaN(kb) ? "" : (kb / 1024).toFixed(1));
 
-function notes(row) {
+function notes(row, report) {
   if (row.status === "skipped") return `skipped: ${shorten(row.reason)}`;
   const parts = [];
   if (row.status === "failed") parts.push(`FAILED: ${shorten(row.reason)}`);
@@ -17,6 +18,11 @@ function notes(row) {
   if (x.growthPct !== undefined) parts.push(`RSS ${mb(x.rssCheckpointKB)} MB at ${x.checkpoint}, ${mb(x.rssEndKB)} MB at end (${x.growthPct}%); heap ${x.heapCheckpointMB} -> ${x.heapEndMB} MB`);
   if (x.headersP50Ms !== undefined) parts.push(`headers p50 ${x.headersP50Ms} ms`);
   if (row.kind === "hold" || row.kind === "ttfb") parts.push(`${row.completed}/${row.expected} streams completed`);
+  // A run's CPU time is counted in whole clock ticks: a short run's figure is coarse.
+  if (report.mode !== "smoke" && typeof row.cpuTicks === "number" && row.cpuTicks < 100) {
+    const tickMs = 1000 / (report.machine.clockTicksPerSec ?? 100);
+    parts.push(`cpu from ~${Math.round(row.cpuTicks)} ticks of ${tickMs} ms per run (±${Math.ceil(100 / Math.max(1, row.cpuTicks))}%)`);
+  }
   return parts.join("; ");
 }
 
@@ -26,7 +32,7 @@ const shorten = (text = "", max = 140) => {
 };
 
 export function renderTable(report) {
-  const header = ["scenario", "variant", "target", "req/s", "p50 ms", "p99 ms", "x floor", "added ms", "RSS MB", "notes"];
+  const header = ["scenario", "variant", "target", "req/s", "p50 ms", "p99 ms", "x floor", "added ms", "cpu µs/req", "cpu x floor", "RSS MB", "notes"];
   const lines = [header];
   for (const s of report.scenarios) {
     for (const r of s.rows) {
@@ -39,18 +45,28 @@ export function renderTable(report) {
         fmt(r.p99Ms),
         fmt(r.ratio),
         fmt(r.addedMs),
+        us(r.cpuUsPerReq),
+        fmt(r.cpuRatio),
         mb(r.rssKB),
-        notes(r),
+        notes(r, report),
       ]);
     }
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
   const render = (l) => l.map((cell, i) => (i === l.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
   const out = [render(lines[0]), widths.map((w, i) => "-".repeat(i === widths.length - 1 ? 5 : w)).join("  "), ...lines.slice(1).map(render)];
   if (report.mode === "smoke") out.push("", "smoke run: a few hundred requests each, checked for completion only; the figures mean nothing and no bar is judged.");
   const kinds = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.kind)));
-  out.push("", "req/s, p50, p99: medians over the rounds; RSS MB: the process at the end of the scenario.");
+  out.push("", `${report.pinning?.note ?? "not pinned"}.`);
+  const steal = report.scenarios.flatMap((s) => s.rows.map((r) => r.stealPct)).filter((n) => typeof n === "number");
+  if (steal.length > 0) {
+    const where = report.pinning?.enabled ? "the measured server's CPU" : "the machine";
+    const range = `${Math.min(...steal)}-${Math.max(...steal)}%`;
+    out.push(`hypervisor steal on ${where} during the measured runs: ${range} (medians per row)${Math.max(...steal) >= 10 ? "; with this much, req/s swings between rounds and cpu x floor is the steadier ratio" : ""}.`);
+  }
+  out.push("req/s, p50, p99, cpu µs/req: medians over the rounds; RSS MB: the process at the end of the scenario.");
+  out.push("cpu µs/req: the server's own CPU time (utime + stime) over the run per completed request; cpu x floor = the floor's over the target's (0.80: the target needs 1.25x the floor's CPU).");
   if (kinds.has("load")) out.push("@rate rows: a fixed offered rate; added ms = p99 over the floor's.");
   if (kinds.has("ttfb")) out.push("ttfb rows: p50/p99 are the time to the first streamed byte, one stream at a time; added ms = p50 over the floor's.");
   if (kinds.has("hold")) out.push("hold rows: p50/p99 are the time to the first byte while all streams open; per-stream memory is measured (after a GC) while all are open.");

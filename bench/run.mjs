@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runScenario } from "./measure.mjs";
-import { startServer } from "./processes.mjs";
+import { setUpPinning } from "./pinning.mjs";
+import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
 import { scenarios } from "./scenarios.mjs";
 import { floorTarget, otherTargets, switchyardTarget } from "./targets.mjs";
@@ -31,7 +32,9 @@ const USAGE = `node bench/run.mjs [options]
   --chunk-ms MS        interval between slow-stream chunks (default 500)
   --soak               also run scenario 6, the soak
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
-  --log-level LEVEL    switchyard's LOG_LEVEL (default warn)`;
+  --log-level LEVEL    switchyard's LOG_LEVEL (default warn)
+  --pin, --no-pin      run the measured server alone on the last CPU, everything else on the others
+                       (default on with 2 or more CPUs and taskset; falls back to unpinned with a note)`;
 
 class UsageError extends Error {}
 
@@ -54,6 +57,9 @@ function readOptions() {
       soak: { type: "boolean", default: false },
       "soak-requests": { type: "string" },
       "log-level": { type: "string", default: "warn" },
+      // node 20's parseArgs has no negated booleans: --no-pin is an option of its own.
+      pin: { type: "boolean", default: false },
+      "no-pin": { type: "boolean", default: false },
     },
   });
   if (values.help) {
@@ -61,6 +67,7 @@ function readOptions() {
     process.exit(0);
   }
   const smoke = values.smoke;
+  if (values.pin && values["no-pin"]) throw new UsageError("--pin and --no-pin contradict each other: give one");
   const num = (name, full, smokeValue = full) => {
     const raw = values[name];
     if (raw === undefined) return smoke ? smokeValue : full;
@@ -85,6 +92,7 @@ function readOptions() {
     soakRequests: num("soak-requests", 1_000_000, 2000),
     smokeRequests: 300,
     logLevel: values["log-level"],
+    pin: !values["no-pin"],
   };
 }
 
@@ -104,6 +112,8 @@ async function main() {
   const opts = readOptions();
   const log = (line) => process.stderr.write(line + "\n");
   const selected = selectScenarios(scenarios(opts), opts);
+  const pinning = setUpPinning(opts.pin);
+  log(`note: ${pinning.note}`);
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
   const switchyard = switchyardTarget({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), logLevel: opts.logLevel });
   const others = otherTargets({ rootDir });
@@ -115,19 +125,21 @@ async function main() {
     ok: true,
     mode: opts.smoke ? "smoke" : "full",
     startedAt: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((n) => Math.round(n * 100) / 100) },
+    machine: { node: process.version, cpus: os.cpus().length, clockTicksPerSec: clockTicksPerSec(), loadavg: os.loadavg().map((n) => Math.round(n * 100) / 100) },
     options: { ...opts, json: undefined },
     switchyard: { available: !switchyard.missing, reason: switchyard.missing ?? undefined },
     others: others.map((o) => o.name),
+    pinning: { enabled: pinning.enabled, serverCpus: pinning.server, otherCpus: pinning.others, note: pinning.note },
     scenarios: [],
   };
 
-  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs") });
+  const pin = { server: pinning.server, others: pinning.others };
+  const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), cpus: pin.others });
   try {
     for (const scenario of selected) {
       log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
       try {
-        report.scenarios.push(await runScenario(scenario, { targets, upstream, opts, benchDir, log }));
+        report.scenarios.push(await runScenario(scenario, { targets, upstream, opts, benchDir, log, pin }));
       } catch (err) {
         log(`[${scenario.id}] harness error: ${err.stack ?? err}`);
         report.scenarios.push({ id: scenario.id, n: scenario.n, title: scenario.title, status: "failed", reason: String(err.message ?? err), rows: [] });

@@ -1,6 +1,7 @@
 // What the bench measures: the floor (bare proxy), switchyard, and optionally another gateway
 // found installed locally. Each target starts fresh for every scenario, so its RSS belongs to
-// that scenario alone.
+// that scenario alone. start({ upstream, scenario, cpus }) hands `cpus` (a taskset list, or null)
+// to startServer, so the measured server runs where the harness pins it.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
@@ -14,8 +15,8 @@ export function floorTarget({ benchDir }) {
     name: "floor",
     supports: () => true,
     adapt: (request) => request,
-    start: ({ upstream }) =>
-      startServer({ name: "bare-proxy", script: join(benchDir, "bare-proxy.mjs"), args: ["--upstream", upstream.url] }),
+    start: ({ upstream, cpus }) =>
+      startServer({ name: "bare-proxy", script: join(benchDir, "bare-proxy.mjs"), args: ["--upstream", upstream.url], cpus }),
   };
 }
 
@@ -32,7 +33,7 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
     missing,
     supports: () => true,
     adapt: (request) => request,
-    async start({ upstream, scenario }) {
+    async start({ upstream, scenario, cpus }) {
       if (missing) throw new Skip(missing);
       const pipelineFile = join(benchDir, "pipelines", `${scenario.pipeline}.pipeline.json`);
       const port = await freePort();
@@ -49,6 +50,7 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
             LOG_LEVEL: logLevel,
           },
           ready: { url: `${baseUrl}/readyz`, baseUrl },
+          cpus,
         });
       } catch (err) {
         if (scenario.optionalPipeline) throw new Skip(`${scenario.optionalPipeline}; the gateway did not serve ${relative(rootDir, pipelineFile)}: ${firstLines(err.message)}`);
@@ -86,7 +88,7 @@ export function otherTargets({ rootDir }) {
         ...request,
         headers: { ...request.headers, "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstreamUrl}/v1` },
       }),
-      async start({ upstream }) {
+      async start({ upstream, cpus }) {
         upstreamUrl = upstream.url;
         const port = await freePort();
         const baseUrl = `http://127.0.0.1:${port}`;
@@ -96,6 +98,7 @@ export function otherTargets({ rootDir }) {
           args: [`--port=${port}`, "--headless"],
           env: { NODE_ENV: "production" },
           ready: { url: `${baseUrl}/`, baseUrl, accept: (status) => status < 500 },
+          cpus,
         });
       },
     },

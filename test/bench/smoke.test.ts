@@ -16,11 +16,14 @@ interface Row {
   non2xx?: number;
   completed?: number;
   expected?: number | null;
+  cpuUsPerReq?: number | null;
+  cpuTicks?: number | null;
 }
 interface Report {
   ok: boolean;
   mode: string;
   switchyard: { available: boolean; reason?: string };
+  pinning: { enabled: boolean; serverCpus: string | null; otherCpus: string | null; note: string };
   scenarios: { id: string; status: string; reason?: string; rows: Row[] }[];
 }
 
@@ -84,6 +87,17 @@ describe("bench smoke run", () => {
     for (const s of report.scenarios) {
       expect(s.rows.some((r) => r.target === "floor" && r.status === "ok"), s.id).toBe(true);
     }
+  });
+
+  it("reads the server's own CPU time for every row that ran, and says how the processes were pinned", () => {
+    for (const r of rows.filter((row) => row.status === "ok")) {
+      const label = `${r.scenario}/${r.variant}/${r.target}`;
+      expect(typeof r.cpuTicks, label).toBe("number");
+      expect(r.cpuTicks, label).toBeGreaterThanOrEqual(0);
+      expect(typeof r.cpuUsPerReq, label).toBe("number");
+    }
+    expect(report.pinning.note).toMatch(/^(pinned|not pinned)/);
+    if (report.pinning.enabled) expect(report.pinning.serverCpus).not.toBe(report.pinning.otherCpus);
   });
 
   it("says why for every row it skipped", () => {
