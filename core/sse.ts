@@ -24,7 +24,8 @@ export class SseParser {
   /** The last, incomplete line. */
   private buffer = "";
   private eventName: string | undefined;
-  private dataLines: string[] = [];
+  /** The event's data lines so far, joined by "\n"; undefined before its first. */
+  private data: string | undefined;
   /** passKept only: the complete lines of the event still open, as received. */
   private openEventText = "";
 
@@ -48,7 +49,7 @@ export class SseParser {
       if (nl === -1) break;
       let end = nl;
       if (end > start && text.charCodeAt(end - 1) === 13) end--; // CRLF
-      const keep = this.line(text.slice(start, end));
+      const keep = this.line(text, start, end);
       start = nl + 1;
       if (keep === undefined) continue; // not the end of an event
       if (this.passKept) {
@@ -73,36 +74,47 @@ export class SseParser {
   end(): void {
     const rest = this.buffer + this.decoder.end();
     this.buffer = "";
-    if (rest.length > 0) this.line(rest.replace(/\r$/, ""));
+    if (rest.length > 0) this.line(rest, 0, rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length);
     const keep = this.dispatch();
     const text = this.openEventText + rest;
     this.openEventText = "";
     if (this.passKept && keep !== false && text !== "") this.passKept(text);
   }
 
-  /** Undefined for a line inside an event; at an event's end (a blank line), whether to keep it. */
-  private line(line: string): boolean | undefined {
-    if (line.length === 0) return this.dispatch();
-    if (line.charCodeAt(0) === 58) return undefined; // ":" comment / keep-alive
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.dataLines.push(value);
-    else if (field === "event") this.eventName = value;
+  /**
+   * The line `text[start, end)`, read in place: a stream is mostly `data:` lines, which cost one
+   * slice each. Undefined for a line inside an event; at an event's end (a blank line), whether
+   * to keep it.
+   */
+  private line(text: string, start: number, end: number): boolean | undefined {
+    if (start === end) return this.dispatch();
+    const first = text.charCodeAt(start);
+    if (first === 58) return undefined; // ":" comment / keep-alive
+    if (first === 100 && text.startsWith("data:", start)) {
+      const from = text.charCodeAt(start + 5) === 32 && start + 5 < end ? start + 6 : start + 5;
+      this.addData(text.slice(from, end));
+      return undefined;
+    }
+    const colon = text.indexOf(":", start);
+    const field = colon === -1 || colon >= end ? text.slice(start, end) : text.slice(start, colon);
+    let from = colon === -1 || colon >= end ? end : colon + 1;
+    if (from < end && text.charCodeAt(from) === 32) from++;
+    if (field === "data") this.addData(text.slice(from, end));
+    else if (field === "event") this.eventName = text.slice(from, end);
     return undefined;
   }
 
+  private addData(value: string): void {
+    this.data = this.data === undefined ? value : `${this.data}\n${value}`;
+  }
+
   private dispatch(): boolean {
-    if (this.dataLines.length === 0) {
-      this.eventName = undefined;
-      return true;
-    }
-    const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join("\n");
-    const event: SseEvent = this.eventName === undefined ? { data } : { event: this.eventName, data };
-    this.dataLines = [];
+    const data = this.data;
+    const eventName = this.eventName;
+    this.data = undefined;
     this.eventName = undefined;
-    return this.onEvent(event) !== false;
+    if (data === undefined) return true;
+    return this.onEvent(eventName === undefined ? { data } : { event: eventName, data }) !== false;
   }
 }
 
