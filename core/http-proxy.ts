@@ -9,7 +9,6 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { walkAttempts } from "./attempts.js";
 import type { CompiledPipeline } from "./compile.js";
 import { GatewayError } from "./errors.js";
@@ -107,8 +106,7 @@ async function relayReply(x: Exchange, res: ServerResponse, reply: UpstreamReply
   x.status = reply.status;
   x.ttfbMs = performance.now() - x.startedHr;
   try {
-    // pipeline() pauses the upstream while the client's socket is full, and destroys both on failure.
-    await pipeline(reply.body, res);
+    await relayBody(reply.body, res);
   } catch (err) {
     const reason: unknown = x.signal.reason;
     if (reason instanceof GatewayError && reason.code === "client_closed_request") throw reason;
@@ -118,6 +116,36 @@ async function relayReply(x: Exchange, res: ServerResponse, reply: UpstreamReply
     outcome.errorCode = failure.code;
     x.error = failure;
   }
+}
+
+/**
+ * The upstream body to the client, byte for byte: `pipe` pauses the upstream while the client's
+ * socket is full. Resolves when the client has it all; on failure destroys both sides (the client
+ * sees its body cut short). Not stream.pipeline: that one makes and aborts an AbortController per
+ * call, and the DOMException of that abort was the largest single cost of a proxied request.
+ */
+function relayBody(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err: unknown) => {
+      body.off("error", onBodyError);
+      res.off("finish", onFinish);
+      res.off("close", onClose);
+      if (err === undefined) return resolve();
+      body.unpipe(res);
+      body.destroy();
+      res.destroy();
+      reject(err);
+    };
+    const onBodyError = (err: unknown) => settle(err);
+    const onFinish = () => settle(undefined);
+    const onClose = () => {
+      if (!res.writableFinished) settle(Object.assign(new Error("the client closed the connection before the reply finished"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    };
+    body.once("error", onBodyError);
+    res.once("finish", onFinish);
+    res.once("close", onClose);
+    body.pipe(res);
+  });
 }
 
 /**

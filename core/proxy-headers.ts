@@ -28,7 +28,8 @@ export type ForwardHeaders = Record<string, string | string[]>;
 
 /** Names a `Connection` header lists: those headers are hop-by-hop for this message only. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // The common values name no header beyond the hop-by-hop ones: no set to build.
+  if (value === undefined || value === "keep-alive" || value === "close") return undefined;
   const tokens = new Set<string>();
   for (const part of Array.isArray(value) ? value : [value]) {
     for (const token of part.split(",")) {

@@ -134,6 +134,7 @@ const pendingRecords = new Set<Promise<void>>();
 let flushQueued: Promise<void> | undefined;
 
 function scheduleRecord(p: CompiledPipeline, x: Exchange): void {
+  if (p.hooks.record.taps.length === 0) return; // no sink: nothing to build
   recordQueue.push({ p, x, record: toRecord(p, x) });
   flushQueued ??= new Promise<void>((resolve) => setImmediate(() => resolve(flushRecords())));
 }
