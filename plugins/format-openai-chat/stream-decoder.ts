@@ -8,8 +8,8 @@
  * event. The caller catches it and ends the client stream with `encoder.error(err)`. After a
  * throw the decoder ignores further input.
  */
-import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
-import { GatewayError } from "../../core/index.js";
+import type { IrStreamEvent, IrUsage, JsonScanner, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
+import { EventShape, GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
 import { isObject } from "../../core/index.js";
@@ -19,6 +19,8 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
   private finished = false;
   private done = false;
   private failed = false;
+  /** Reads most chunks of a stream without JSON.parse: see scanTextDelta. */
+  private readonly textDeltas = new EventShape(scanTextDelta);
 
   constructor(private readonly emit: (event: IrStreamEvent) => void) {}
 
@@ -46,6 +48,11 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
     const data = event.data.trim();
     if (data === "[DONE]") {
       this.done = true;
+      return;
+    }
+    if (this.started && this.textDeltas.read(data) === TEXT_DELTA) {
+      const shape = this.textDeltas;
+      this.emitTexts(shape.text(CONTENT), shape.text(REFUSAL), shape.text(REASONING_CONTENT), shape.text(REASONING));
       return;
     }
     let chunk: unknown;
@@ -83,10 +90,7 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
   }
 
   private readDelta(delta: Record<string, unknown>): void {
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (typeof reasoning === "string" && reasoning.length > 0) this.emit({ type: "thinking", text: reasoning });
-    if (typeof delta.content === "string" && delta.content.length > 0) this.emit({ type: "text", text: delta.content });
-    if (typeof delta.refusal === "string" && delta.refusal.length > 0) this.emit({ type: "text", text: delta.refusal });
+    this.emitTexts(delta.content, delta.refusal, delta.reasoning_content, delta.reasoning);
     if (delta.tool_calls == null) return;
     if (!Array.isArray(delta.tool_calls)) throw malformedUpstream("tool_calls is not an array", true);
     for (const call of delta.tool_calls) {
@@ -101,6 +105,75 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
       });
     }
   }
+
+  /** A delta's text fields, as `read` and the fast path both turn them into events. */
+  private emitTexts(content: unknown, refusal: unknown, reasoningContent: unknown, reasoningField: unknown): void {
+    const reasoning = reasoningContent ?? reasoningField;
+    if (typeof reasoning === "string" && reasoning.length > 0) this.emit({ type: "thinking", text: reasoning });
+    if (typeof content === "string" && content.length > 0) this.emit({ type: "text", text: content });
+    if (typeof refusal === "string" && refusal.length > 0) this.emit({ type: "text", text: refusal });
+  }
+}
+
+/** scanTextDelta's kind, and the tags of the text fields it captures. */
+const TEXT_DELTA = 1;
+const CONTENT = 0;
+const REFUSAL = 1;
+const REASONING_CONTENT = 2;
+const REASONING = 3;
+
+/**
+ * The chunk that makes up most of a stream: one choice (index 0) whose delta carries only text
+ * (content, refusal, reasoning) or nulls, with no finish_reason, usage or error. For it the
+ * decoder emits exactly what `read` would, without JSON.parse; anything else, or any doubt (a key
+ * read twice, a tool call, a value of an unexpected type), is declined and parsed whole. Keys
+ * `read` ignores (id, model, system_fingerprint, logprobs, role, obfuscation…) are only checked
+ * to be well-formed.
+ */
+function scanTextDelta(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let seen = 0;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    const bit = key === "choices" ? 1 : key === "error" ? 2 : key === "usage" ? 4 : 0;
+    if (key === undefined || (seen & bit) !== 0) return 0;
+    seen |= bit;
+    const ok = bit === 1 ? scanOnlyChoice(scan) : bit !== 0 ? scan.null() : scan.skip();
+    if (!ok) return 0;
+  }
+  return (seen & 1) !== 0 ? TEXT_DELTA : 0;
+}
+
+function scanOnlyChoice(scan: JsonScanner): boolean {
+  if (!scan.enterArray() || scan.item() !== true || !scan.enterObject()) return false;
+  let seen = 0;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    const bit = key === "index" ? 1 : key === "delta" ? 2 : key === "finish_reason" ? 4 : 0;
+    if (key === undefined || (seen & bit) !== 0) return false;
+    seen |= bit;
+    const ok = bit === 1 ? scan.number() === 0 : bit === 2 ? scanTextFields(scan) : bit === 4 ? scan.null() : scan.skip();
+    if (!ok) return false;
+  }
+  return scan.item() === false;
+}
+
+const TEXT_FIELDS: Readonly<Record<string, number>> = { content: CONTENT, refusal: REFUSAL, reasoning_content: REASONING_CONTENT, reasoning: REASONING };
+
+function scanTextFields(scan: JsonScanner): boolean {
+  if (!scan.enterObject()) return false;
+  let seen = 0;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    if (key === undefined) return false;
+    const tag = Object.hasOwn(TEXT_FIELDS, key) ? TEXT_FIELDS[key]! : key === "tool_calls" ? 4 : -1;
+    if (tag === -1) {
+      if (!scan.skip()) return false;
+      continue;
+    }
+    if ((seen & (1 << tag)) !== 0) return false;
+    seen |= 1 << tag;
+    // tool_calls must be null; a text field null or text.
+    if (!scan.null() && (tag === 4 || scan.capture(tag) === undefined)) return false;
+  }
+  return true;
 }
 
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */
