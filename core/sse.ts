@@ -16,55 +16,62 @@ export class SseParser {
   private readonly decoder = new StringDecoder("utf8");
   private buffer = "";
   private eventName: string | undefined;
-  private dataLines: string[] = [];
+  /** The event's data lines so far, joined by "\n"; undefined before its first. */
+  private data: string | undefined;
 
   constructor(private readonly onEvent: (event: SseEvent) => void) {}
 
   push(chunk: Buffer | string): void {
-    this.buffer += typeof chunk === "string" ? chunk : this.decoder.write(chunk);
+    const buffer = this.buffer + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
     let start = 0;
     for (;;) {
-      const nl = this.buffer.indexOf("\n", start);
+      const nl = buffer.indexOf("\n", start);
       if (nl === -1) break;
       let end = nl;
-      if (end > start && this.buffer.charCodeAt(end - 1) === 13) end--; // CRLF
-      this.line(this.buffer.slice(start, end));
+      if (end > start && buffer.charCodeAt(end - 1) === 13) end--; // CRLF
+      this.line(buffer, start, end);
       start = nl + 1;
     }
-    this.buffer = start === 0 ? this.buffer : this.buffer.slice(start);
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
   }
 
   /** The upstream ended: a final event without its blank line still counts. */
   end(): void {
-    this.buffer += this.decoder.end();
-    if (this.buffer.length > 0) {
-      this.line(this.buffer.replace(/\r$/, ""));
-      this.buffer = "";
-    }
+    const rest = this.buffer + this.decoder.end();
+    this.buffer = "";
+    if (rest.length > 0) this.line(rest, 0, rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length);
     this.dispatch();
   }
 
-  private line(line: string): void {
-    if (line.length === 0) return this.dispatch();
-    if (line.charCodeAt(0) === 58) return; // ":" comment / keep-alive
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.dataLines.push(value);
-    else if (field === "event") this.eventName = value;
+  /** The line `text[start, end)`, read in place: a stream is mostly `data:` lines, which cost one slice each. */
+  private line(text: string, start: number, end: number): void {
+    if (start === end) return this.dispatch();
+    const first = text.charCodeAt(start);
+    if (first === 58) return; // ":" comment / keep-alive
+    if (first === 100 && text.startsWith("data:", start)) {
+      const from = text.charCodeAt(start + 5) === 32 && start + 5 < end ? start + 6 : start + 5;
+      this.addData(text.slice(from, end));
+      return;
+    }
+    const colon = text.indexOf(":", start);
+    const field = colon === -1 || colon >= end ? text.slice(start, end) : text.slice(start, colon);
+    let from = colon === -1 || colon >= end ? end : colon + 1;
+    if (from < end && text.charCodeAt(from) === 32) from++;
+    if (field === "data") this.addData(text.slice(from, end));
+    else if (field === "event") this.eventName = text.slice(from, end);
+  }
+
+  private addData(value: string): void {
+    this.data = this.data === undefined ? value : `${this.data}\n${value}`;
   }
 
   private dispatch(): void {
-    if (this.dataLines.length === 0) {
-      this.eventName = undefined;
-      return;
-    }
-    const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join("\n");
-    const event: SseEvent = this.eventName === undefined ? { data } : { event: this.eventName, data };
-    this.dataLines = [];
+    const data = this.data;
+    const eventName = this.eventName;
+    this.data = undefined;
     this.eventName = undefined;
-    this.onEvent(event);
+    if (data === undefined) return;
+    this.onEvent(eventName === undefined ? { data } : { event: eventName, data });
   }
 }
 
