@@ -43,18 +43,11 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     switch (event.type) {
       case "text":
         if (event.text.length === 0) return;
-        this.ensureOpen("text", { type: "text", text: "" });
-        this.delta(this.open!.index, "text_delta", "text", event.text);
+        this.delta(this.ensureOpen("text"), "text_delta", "text", event.text);
         return;
       case "thinking":
-        if (event.text.length > 0) {
-          this.ensureOpen("thinking", { type: "thinking", thinking: "", signature: "" });
-          this.delta(this.open!.index, "thinking_delta", "thinking", event.text);
-        }
-        if (event.signature !== undefined) {
-          this.ensureOpen("thinking", { type: "thinking", thinking: "", signature: "" });
-          this.delta(this.open!.index, "signature_delta", "signature", event.signature);
-        }
+        if (event.text.length > 0) this.delta(this.ensureOpen("thinking"), "thinking_delta", "thinking", event.text);
+        if (event.signature !== undefined) this.delta(this.ensureOpen("thinking"), "signature_delta", "signature", event.signature);
         return;
       case "tool_call":
         this.toolCall(event);
@@ -108,11 +101,14 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     });
   }
 
-  private ensureOpen(kind: "text" | "thinking", block: WireObject): void {
-    if (this.open?.kind === kind) return;
+  /** The index of the open block of `kind`, opening one (and closing another) when needed. */
+  private ensureOpen(kind: "text" | "thinking"): number {
+    if (this.open?.kind === kind) return this.open.index;
     this.closeOpen();
     this.open = { kind, index: this.nextIndex++ };
+    const block = kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "", signature: "" };
     this.emit("content_block_start", { type: "content_block_start", index: this.open.index, content_block: block });
+    return this.open.index;
   }
 
   private toolCall(event: Extract<IrStreamEvent, { type: "tool_call" }>): void {
