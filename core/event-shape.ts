@@ -25,7 +25,7 @@ export type ScanEvent = (scan: JsonScanner) => number;
 export class EventShape {
   private readonly scanner = new JsonScanner();
   /** Skips raw captures while matching; kept apart so the scanner's captures stay intact. */
-  private readonly skipper = new JsonScanner();
+  private skipper: JsonScanner | undefined;
   private readonly escaped = { value: false };
   /** The kind of the event the envelope was learned from; 0 before any. */
   private kind = 0;
@@ -110,7 +110,7 @@ export class EventShape {
         return end;
       }
       case CAPTURE_RAW: {
-        const end = this.skipper.valueEnd(text, at);
+        const end = (this.skipper ??= new JsonScanner()).valueEnd(text, at);
         if (end !== -1) values[tag] = text.slice(at, end);
         return end;
       }

@@ -132,46 +132,78 @@ const REASONING = 3;
  */
 function scanTextDelta(scan: JsonScanner): number {
   if (!scan.enterObject()) return 0;
-  let seen = 0;
+  let choices = false;
   for (let key = scan.key(); key !== null; key = scan.key()) {
-    const bit = key === "choices" ? 1 : key === "error" ? 2 : key === "usage" ? 4 : 0;
-    if (key === undefined || (seen & bit) !== 0) return 0;
-    seen |= bit;
-    const ok = bit === 1 ? scanOnlyChoice(scan) : bit !== 0 ? scan.null() : scan.skip();
-    if (!ok) return 0;
+    switch (key) {
+      case undefined:
+        return 0;
+      case "choices":
+        if (choices || !scanOnlyChoice(scan)) return 0;
+        choices = true;
+        break;
+      case "error":
+      case "usage":
+        if (!scan.null()) return 0;
+        break;
+      default:
+        if (!scan.skip()) return 0;
+    }
   }
-  return (seen & 1) !== 0 ? TEXT_DELTA : 0;
+  return choices ? TEXT_DELTA : 0;
 }
 
+/** `[{"index":0,"delta":{…},"finish_reason":null}]`: exactly one choice, index 0 or none. */
 function scanOnlyChoice(scan: JsonScanner): boolean {
   if (!scan.enterArray() || scan.item() !== true || !scan.enterObject()) return false;
-  let seen = 0;
+  let delta = false;
   for (let key = scan.key(); key !== null; key = scan.key()) {
-    const bit = key === "index" ? 1 : key === "delta" ? 2 : key === "finish_reason" ? 4 : 0;
-    if (key === undefined || (seen & bit) !== 0) return false;
-    seen |= bit;
-    const ok = bit === 1 ? scan.number() === 0 : bit === 2 ? scanTextFields(scan) : bit === 4 ? scan.null() : scan.skip();
-    if (!ok) return false;
+    switch (key) {
+      case undefined:
+        return false;
+      case "index":
+        if (scan.number() !== 0) return false;
+        break;
+      case "delta":
+        if (delta || !scanTextFields(scan)) return false;
+        delta = true;
+        break;
+      case "finish_reason":
+        if (!scan.null()) return false;
+        break;
+      default:
+        if (!scan.skip()) return false;
+    }
   }
   return scan.item() === false;
 }
 
-const TEXT_FIELDS: Readonly<Record<string, number>> = { content: CONTENT, refusal: REFUSAL, reasoning_content: REASONING_CONTENT, reasoning: REASONING };
+const TEXT_FIELDS = { content: CONTENT, refusal: REFUSAL, reasoning_content: REASONING_CONTENT, reasoning: REASONING } as const;
 
+/** A delta of text fields (each text or null) and nothing `read` would act on (tool_calls null). */
 function scanTextFields(scan: JsonScanner): boolean {
   if (!scan.enterObject()) return false;
   let seen = 0;
   for (let key = scan.key(); key !== null; key = scan.key()) {
-    if (key === undefined) return false;
-    const tag = Object.hasOwn(TEXT_FIELDS, key) ? TEXT_FIELDS[key]! : key === "tool_calls" ? 4 : -1;
-    if (tag === -1) {
-      if (!scan.skip()) return false;
-      continue;
+    switch (key) {
+      case undefined:
+        return false;
+      case "tool_calls":
+        if (!scan.null()) return false;
+        break;
+      case "content":
+      case "refusal":
+      case "reasoning_content":
+      case "reasoning": {
+        const tag = TEXT_FIELDS[key];
+        // Given twice, JSON.parse keeps the last, and a null after a text would hide it: declined.
+        if ((seen & (1 << tag)) !== 0) return false;
+        seen |= 1 << tag;
+        if (!scan.null() && scan.capture(tag) === undefined) return false;
+        break;
+      }
+      default:
+        if (!scan.skip()) return false;
     }
-    if ((seen & (1 << tag)) !== 0) return false;
-    seen |= 1 << tag;
-    // tool_calls must be null; a text field null or text.
-    if (!scan.null() && (tag === 4 || scan.capture(tag) === undefined)) return false;
   }
   return true;
 }
