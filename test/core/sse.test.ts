@@ -50,8 +50,9 @@ const line = fc.oneof(
 describe("SseParser", () => {
   it("reads any stream as the plain line-by-line reading does, however it is cut into chunks", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(line, fc.boolean()), { maxLength: 20 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (lines, finalNewline, cuts, asBytes) => {
-        const text = lines.map(([l, crlf]) => `${l}${crlf ? "\r\n" : "\n"}`).join("") + (finalNewline ? "" : "data: tail");
+      // Repeated, so that byte chunks run past the size the parser decodes whole.
+      fc.property(fc.array(fc.tuple(line, fc.boolean()), { maxLength: 20 }), fc.integer({ min: 1, max: 60 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (lines, repeat, finalNewline, cuts, asBytes) => {
+        const text = lines.map(([l, crlf]) => `${l}${crlf ? "\r\n" : "\n"}`).join("").repeat(repeat) + (finalNewline ? "" : "data: tail");
         const whole = asBytes ? Buffer.from(text) : text;
         const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
         const pieces: Array<string | Buffer> = [];
