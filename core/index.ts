@@ -10,6 +10,9 @@ export type { Translation, TranslatedStream, StreamPolicy, HookName } from "./ho
 export { definePlugin } from "./plugin.js";
 export type * from "./plugin.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
+export { JsonScanner } from "./json-scan.js";
+export { EventShape } from "./event-shape.js";
+export type { ScanEvent } from "./event-shape.js";
 export * from "./wire-fields.js";
 export { openAiErrorObject } from "./openai-error.js";
 export type { OpenAiErrorObject } from "./openai-error.js";

@@ -7,7 +7,7 @@
  * 503, rate limit -> 429). The caller catches it and ends the client stream with
  * `encoder.error(err)`. After a throw the decoder ignores further input.
  */
-import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { EventShape, GatewayError, type IrStreamEvent, type IrUsage, type JsonScanner, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { stopReasonToIr, usageToIr } from "./response.js";
 import { isObject, type WireObject } from "../../core/index.js";
@@ -21,6 +21,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private startUsage: WireObject = {};
   /** Content block index -> IR tool-call index (dense, in order of appearance). */
   private readonly toolIndexes = new Map<number, number>();
+  /** Reads most events of a stream without JSON.parse: see scanBlockDelta. */
+  private readonly blockDeltas = new EventShape(scanBlockDelta);
 
   constructor(private readonly emit: (event: IrStreamEvent) => void) {}
 
@@ -42,6 +44,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   private read(event: SseEvent): void {
+    if (this.started && this.fastDelta(event.data)) return;
     let data: unknown;
     try {
       data = JSON.parse(event.data);
@@ -137,6 +140,25 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
   }
 
+  /**
+   * A text, thinking or tool-input delta read by its shape instead of JSON.parse: the same events
+   * `blockDelta` would emit. False, having emitted nothing, when `read` must parse it whole.
+   */
+  private fastDelta(data: string): boolean {
+    const shape = this.blockDeltas;
+    const kind = shape.read(data);
+    if (kind === 0) return false;
+    const value = shape.text(DELTA_VALUE)!;
+    if (kind === INPUT_JSON_DELTA) {
+      const index = this.toolIndexes.get(shape.number(BLOCK_INDEX)!);
+      if (index === undefined) return false; // `read` reports it
+      if (value.length > 0) this.emit({ type: "tool_call", index, argumentsDelta: value });
+    } else if (value.length > 0) {
+      this.emit({ type: kind === TEXT_DELTA ? "text" : "thinking", text: value });
+    }
+    return true;
+  }
+
   private messageDelta(data: WireObject): void {
     this.ensureStarted();
     const delta = isObject(data.delta) ? data.delta : {};
@@ -154,6 +176,70 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       });
     }
   }
+}
+
+/** scanBlockDelta's kinds and the tags of what it captures. */
+const TEXT_DELTA = 1;
+const THINKING_DELTA = 2;
+const INPUT_JSON_DELTA = 3;
+const BLOCK_INDEX = 0;
+const DELTA_VALUE = 1;
+/** The delta types read fast, with the field that carries each one's value. */
+const DELTA_FIELDS: Readonly<Record<string, { kind: number; field: string }>> = {
+  text_delta: { kind: TEXT_DELTA, field: "text" },
+  thinking_delta: { kind: THINKING_DELTA, field: "thinking" },
+  input_json_delta: { kind: INPUT_JSON_DELTA, field: "partial_json" },
+};
+
+/**
+ * `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}` (or a
+ * thinking / input_json delta), in any key order, other keys only checked to be well-formed: the
+ * event that makes up most of a stream. Declined on any doubt (a key given twice, a value of the
+ * wrong type, `type` left to the SSE event name), and then parsed whole.
+ */
+function scanBlockDelta(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let type: string | undefined;
+  let index: number | undefined;
+  let kind = 0;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return 0;
+      case "type":
+        if (type !== undefined || (type = scan.string()) !== "content_block_delta") return 0;
+        break;
+      case "index":
+        if (index !== undefined || (index = scan.captureNumber(BLOCK_INDEX)) === undefined) return 0;
+        break;
+      case "delta":
+        if (kind !== 0 || (kind = scanDelta(scan)) === 0) return 0;
+        break;
+      default:
+        if (!scan.skip()) return 0;
+    }
+  }
+  return type !== undefined && index !== undefined ? kind : 0;
+}
+
+function scanDelta(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let type: string | undefined;
+  // The value's field may come before `type`: take the one candidate there is, then check `type` names it.
+  let field: string | undefined;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    if (key === undefined) return 0;
+    if (key === "type") {
+      if (type !== undefined || (type = scan.string()) === undefined) return 0;
+    } else if (key === "text" || key === "thinking" || key === "partial_json") {
+      if (field !== undefined || scan.capture(DELTA_VALUE) === undefined) return 0;
+      field = key;
+    } else if (!scan.skip()) {
+      return 0;
+    }
+  }
+  const spec = type !== undefined && Object.hasOwn(DELTA_FIELDS, type) ? DELTA_FIELDS[type]! : undefined;
+  return spec !== undefined && spec.field === field ? spec.kind : 0;
 }
 
 /** Reads usage from a passed-through stream: parses only message_start and message_delta events. */

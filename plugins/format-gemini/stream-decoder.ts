@@ -8,7 +8,7 @@
  * `{"error":…}` chunk. The caller catches it and ends the client stream with `encoder.error(err)`.
  * After a throw the decoder ignores further input.
  */
-import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { EventShape, GatewayError, type IrStreamEvent, type IrUsage, type JsonScanner, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { modelPartToIr } from "./parts.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
@@ -19,6 +19,11 @@ export class GeminiStreamDecoder implements StreamDecoder {
   private finished = false;
   private failed = false;
   private calls = 0;
+  /** Reads most chunks of a stream without JSON.parse: see scanTextChunk. */
+  private readonly textChunks = new EventShape(scanTextChunk);
+  /** The last usageMetadata text read fast and its reading: it repeats over many chunks. */
+  private usageText: string | undefined;
+  private usage: IrUsage | undefined;
 
   constructor(private readonly emit: (event: IrStreamEvent) => void) {}
 
@@ -39,6 +44,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
   }
 
   private read(event: SseEvent): void {
+    if (this.started && this.fastText(event.data)) return;
     let chunk: unknown;
     try {
       chunk = JSON.parse(event.data);
@@ -75,6 +81,124 @@ export class GeminiStreamDecoder implements StreamDecoder {
       this.emit({ type: "finish", finishReason: blocked ? "content_filter" : finishReasonToIr(reason, this.calls > 0) });
     }
   }
+
+  /**
+   * A chunk of one text part (and usageMetadata) read by its shape instead of JSON.parse: the
+   * same events `read` would emit. False, having emitted nothing, when `read` must parse it whole.
+   */
+  private fastText(data: string): boolean {
+    const shape = this.textChunks;
+    if (shape.read(data) !== TEXT_CHUNK) return false;
+    const text = shape.text(TEXT)!;
+    if (text.length > 0) this.emit({ type: "text", text });
+    const usageText = shape.raw(USAGE);
+    if (usageText !== undefined) {
+      if (usageText !== this.usageText) {
+        this.usageText = usageText;
+        this.usage = usageToIr(JSON.parse(usageText));
+      }
+      if (this.usage !== undefined) this.emit({ type: "usage", usage: { ...this.usage } });
+    }
+    return true;
+  }
+}
+
+/** scanTextChunk's kind and the tags of what it captures. */
+const TEXT_CHUNK = 1;
+const TEXT = 0;
+const USAGE = 1;
+
+/**
+ * `{"candidates":[{"content":{"parts":[{"text":"…"}],"role":"model"},"index":0}],"usageMetadata":{…},…}`:
+ * one candidate, one plain text part, no finishReason, no error — most chunks of a stream. Other
+ * keys (modelVersion, responseId, role, safetyRatings…) are only checked to be well-formed.
+ * Declined on any doubt (a key given twice, a thought or signed part, a value of the wrong type),
+ * and then parsed whole.
+ */
+function scanTextChunk(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let candidates = false;
+  let usage = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return 0;
+      case "candidates":
+        if (candidates || !scan.enterArray() || scan.item() !== true || !scanCandidate(scan) || scan.item() !== false) return 0;
+        candidates = true;
+        break;
+      case "usageMetadata":
+        if (usage || scan.captureRaw(USAGE) === undefined) return 0;
+        usage = true;
+        break;
+      case "error":
+        if (!scan.null()) return 0;
+        break;
+      default:
+        if (!scan.skip()) return 0;
+    }
+  }
+  return candidates ? TEXT_CHUNK : 0;
+}
+
+function scanCandidate(scan: JsonScanner): boolean {
+  if (!scan.enterObject()) return false;
+  let content = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return false;
+      case "content":
+        if (content || !scanContent(scan)) return false;
+        content = true;
+        break;
+      case "finishReason":
+        if (!scan.null()) return false;
+        break;
+      default:
+        if (!scan.skip()) return false;
+    }
+  }
+  return content;
+}
+
+function scanContent(scan: JsonScanner): boolean {
+  if (!scan.enterObject()) return false;
+  let parts = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    if (key === undefined) return false;
+    if (key === "parts") {
+      if (parts || !scan.enterArray() || scan.item() !== true || !scanTextPart(scan) || scan.item() !== false) return false;
+      parts = true;
+    } else if (!scan.skip()) {
+      return false;
+    }
+  }
+  return parts;
+}
+
+function scanTextPart(scan: JsonScanner): boolean {
+  if (!scan.enterObject()) return false;
+  let text = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+      case "thoughtSignature":
+      case "thought_signature":
+        return false;
+      case "text":
+        if (text || scan.capture(TEXT) === undefined) return false;
+        text = true;
+        break;
+      case "thought":
+        // Only a part that is not a thought reads as text.
+        if (!scan.null() && scan.boolean() !== false) return false;
+        break;
+      default:
+        if (!scan.skip()) return false;
+    }
+  }
+  return text;
 }
 
 /** Reads usage from a passed-through stream: parses only chunks that carry usageMetadata. */

@@ -8,8 +8,8 @@
  * event. The caller catches it and ends the client stream with `encoder.error(err)`. After a
  * throw the decoder ignores further input.
  */
-import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
-import { GatewayError } from "../../core/index.js";
+import type { IrStreamEvent, IrUsage, JsonScanner, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
+import { EventShape, GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
 import { isObject } from "../../core/index.js";
@@ -19,6 +19,8 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
   private finished = false;
   private done = false;
   private failed = false;
+  /** Reads most chunks of a stream without JSON.parse: see scanTextDelta. */
+  private readonly textDeltas = new EventShape(scanTextDelta);
 
   constructor(private readonly emit: (event: IrStreamEvent) => void) {}
 
@@ -46,6 +48,11 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
     const data = event.data.trim();
     if (data === "[DONE]") {
       this.done = true;
+      return;
+    }
+    if (this.started && this.textDeltas.read(data) === TEXT_DELTA) {
+      const shape = this.textDeltas;
+      this.emitTexts(shape.text(CONTENT), shape.text(REFUSAL), shape.text(REASONING_CONTENT), shape.text(REASONING));
       return;
     }
     let chunk: unknown;
@@ -83,10 +90,7 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
   }
 
   private readDelta(delta: Record<string, unknown>): void {
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (typeof reasoning === "string" && reasoning.length > 0) this.emit({ type: "thinking", text: reasoning });
-    if (typeof delta.content === "string" && delta.content.length > 0) this.emit({ type: "text", text: delta.content });
-    if (typeof delta.refusal === "string" && delta.refusal.length > 0) this.emit({ type: "text", text: delta.refusal });
+    this.emitTexts(delta.content, delta.refusal, delta.reasoning_content, delta.reasoning);
     if (delta.tool_calls == null) return;
     if (!Array.isArray(delta.tool_calls)) throw malformedUpstream("tool_calls is not an array", true);
     for (const call of delta.tool_calls) {
@@ -101,6 +105,107 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
       });
     }
   }
+
+  /** A delta's text fields, as `read` and the fast path both turn them into events. */
+  private emitTexts(content: unknown, refusal: unknown, reasoningContent: unknown, reasoningField: unknown): void {
+    const reasoning = reasoningContent ?? reasoningField;
+    if (typeof reasoning === "string" && reasoning.length > 0) this.emit({ type: "thinking", text: reasoning });
+    if (typeof content === "string" && content.length > 0) this.emit({ type: "text", text: content });
+    if (typeof refusal === "string" && refusal.length > 0) this.emit({ type: "text", text: refusal });
+  }
+}
+
+/** scanTextDelta's kind, and the tags of the text fields it captures. */
+const TEXT_DELTA = 1;
+const CONTENT = 0;
+const REFUSAL = 1;
+const REASONING_CONTENT = 2;
+const REASONING = 3;
+
+/**
+ * The chunk that makes up most of a stream: one choice (index 0) whose delta carries only text
+ * (content, refusal, reasoning) or nulls, with no finish_reason, usage or error. For it the
+ * decoder emits exactly what `read` would, without JSON.parse; anything else, or any doubt (a key
+ * read twice, a tool call, a value of an unexpected type), is declined and parsed whole. Keys
+ * `read` ignores (id, model, system_fingerprint, logprobs, role, obfuscation…) are only checked
+ * to be well-formed.
+ */
+function scanTextDelta(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let choices = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return 0;
+      case "choices":
+        if (choices || !scanOnlyChoice(scan)) return 0;
+        choices = true;
+        break;
+      case "error":
+      case "usage":
+        if (!scan.null()) return 0;
+        break;
+      default:
+        if (!scan.skip()) return 0;
+    }
+  }
+  return choices ? TEXT_DELTA : 0;
+}
+
+/** `[{"index":0,"delta":{…},"finish_reason":null}]`: exactly one choice, index 0 or none. */
+function scanOnlyChoice(scan: JsonScanner): boolean {
+  if (!scan.enterArray() || scan.item() !== true || !scan.enterObject()) return false;
+  let delta = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return false;
+      case "index":
+        if (scan.number() !== 0) return false;
+        break;
+      case "delta":
+        if (delta || !scanTextFields(scan)) return false;
+        delta = true;
+        break;
+      case "finish_reason":
+        if (!scan.null()) return false;
+        break;
+      default:
+        if (!scan.skip()) return false;
+    }
+  }
+  return scan.item() === false;
+}
+
+const TEXT_FIELDS = { content: CONTENT, refusal: REFUSAL, reasoning_content: REASONING_CONTENT, reasoning: REASONING } as const;
+
+/** A delta of text fields (each text or null) and nothing `read` would act on (tool_calls null). */
+function scanTextFields(scan: JsonScanner): boolean {
+  if (!scan.enterObject()) return false;
+  let seen = 0;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return false;
+      case "tool_calls":
+        if (!scan.null()) return false;
+        break;
+      case "content":
+      case "refusal":
+      case "reasoning_content":
+      case "reasoning": {
+        const tag = TEXT_FIELDS[key];
+        // Given twice, JSON.parse keeps the last, and a null after a text would hide it: declined.
+        if ((seen & (1 << tag)) !== 0) return false;
+        seen |= 1 << tag;
+        if (!scan.null() && scan.capture(tag) === undefined) return false;
+        break;
+      }
+      default:
+        if (!scan.skip()) return false;
+    }
+  }
+  return true;
 }
 
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */

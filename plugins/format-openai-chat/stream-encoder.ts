@@ -9,6 +9,9 @@ import { openAiErrorObject } from "../../core/index.js";
 import { finishReasonFromIr, usageFromIr } from "./response.js";
 import type { WireObject } from "../../core/index.js";
 
+/** What follows a delta chunk's one field: see `deltaHead`. */
+const DELTA_TAIL = '},"logprobs":null,"finish_reason":null}]}\n\n';
+
 export class OpenAiChatStreamEncoder implements StreamEncoder {
   private id = "";
   private model: string;
@@ -16,6 +19,12 @@ export class OpenAiChatStreamEncoder implements StreamEncoder {
   private started = false;
   private closed = false;
   private usage: IrUsage | undefined;
+  /**
+   * `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":0,"delta":{`, fixed once
+   * the stream starts: a delta chunk is this, its one field, and DELTA_TAIL, which is byte for byte
+   * what JSON.stringify of the whole chunk gives, for a fraction of the work.
+   */
+  private deltaHead = "";
   /** IR tool-call index -> OpenAI's dense `tool_calls[].index`. */
   private readonly toolIndexes = new Map<number, number>();
 
@@ -35,11 +44,11 @@ export class OpenAiChatStreamEncoder implements StreamEncoder {
     if (!this.started) this.start("", this.request.model, undefined);
     switch (event.type) {
       case "text":
-        if (event.text.length > 0) this.chunk({ content: event.text }, null);
+        if (event.text.length > 0) this.write(`${this.deltaHead}"content":${JSON.stringify(event.text)}${DELTA_TAIL}`);
         return;
       case "thinking":
         // DeepSeek/vLLM's field: ignored by the official SDK, shown by clients that know it.
-        if (event.text.length > 0) this.chunk({ reasoning_content: event.text }, null);
+        if (event.text.length > 0) this.write(`${this.deltaHead}"reasoning_content":${JSON.stringify(event.text)}${DELTA_TAIL}`);
         return;
       case "tool_call":
         this.toolCall(event);
@@ -75,6 +84,8 @@ export class OpenAiChatStreamEncoder implements StreamEncoder {
     this.id = id.length > 0 ? id : `chatcmpl-${randomUUID()}`;
     this.model = model.length > 0 ? model : this.request.model;
     this.created = created ?? Math.floor(Date.now() / 1000);
+    const envelope = JSON.stringify(this.envelope());
+    this.deltaHead = `data: ${envelope.slice(0, -1)},"choices":[{"index":0,"delta":{`;
     this.chunk({ role: "assistant", content: "" }, null);
   }
 
@@ -85,9 +96,11 @@ export class OpenAiChatStreamEncoder implements StreamEncoder {
       index = this.toolIndexes.size;
       this.toolIndexes.set(event.index, index);
     }
-    const call: WireObject = first
-      ? { index, id: event.id ?? `call_${randomUUID().replace(/-/g, "").slice(0, 24)}`, type: "function", function: { name: event.name ?? "", arguments: event.argumentsDelta } }
-      : { index, function: { arguments: event.argumentsDelta } };
+    if (!first) {
+      this.write(`${this.deltaHead}"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(event.argumentsDelta)}}}]${DELTA_TAIL}`);
+      return;
+    }
+    const call: WireObject = { index, id: event.id ?? `call_${randomUUID().replace(/-/g, "").slice(0, 24)}`, type: "function", function: { name: event.name ?? "", arguments: event.argumentsDelta } };
     this.chunk({ tool_calls: [call] }, null);
   }
 

@@ -7,7 +7,7 @@
  * `response.failed`. The caller catches it and ends the client stream with `encoder.error(err)`.
  * After a throw the decoder ignores further input.
  */
-import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { EventShape, GatewayError, type IrStreamEvent, type IrUsage, type JsonScanner, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonOf, usageToIr } from "./response.js";
 import { isObject, type WireObject } from "../../core/index.js";
@@ -25,6 +25,8 @@ export class ResponsesStreamDecoder implements StreamDecoder {
   private finished = false;
   private failed = false;
   private readonly calls = new Map<string, CallState>();
+  /** Reads most events of a stream without JSON.parse: see scanDelta. */
+  private readonly deltas = new EventShape(scanDelta);
 
   constructor(private readonly emit: (event: IrStreamEvent) => void) {}
 
@@ -45,6 +47,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
   }
 
   private read(event: SseEvent): void {
+    if (this.started && this.fastDelta(event.data)) return;
     let data: unknown;
     try {
       data = JSON.parse(event.data);
@@ -85,6 +88,27 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       default:
         return; // content_part.*, *.done, hosted tool progress: nothing to relay
     }
+  }
+
+  /**
+   * A text, reasoning or function-argument delta read by its shape instead of JSON.parse: the
+   * same events `read` would emit. False, having emitted nothing, when `read` must parse it whole.
+   */
+  private fastDelta(data: string): boolean {
+    const shape = this.deltas;
+    const kind = shape.read(data);
+    if (kind === 0) return false;
+    const delta = shape.text(DELTA)!;
+    if (kind === ARGUMENTS_DELTA) {
+      const state = this.calls.get(shape.text(ITEM_ID)!);
+      if (state === undefined) return false; // `read` reports it
+      if (delta.length === 0) return true;
+      state.sent = true;
+      this.emit({ type: "tool_call", index: state.index, argumentsDelta: delta });
+    } else if (delta.length > 0) {
+      this.emit({ type: kind === TEXT_DELTA ? "text" : "thinking", text: delta });
+    }
+    return true;
   }
 
   private start(data: WireObject): void {
@@ -150,6 +174,57 @@ export class ResponsesStreamDecoder implements StreamDecoder {
     this.finished = true;
     this.emit({ type: "finish", finishReason });
   }
+}
+
+/** scanDelta's kinds and the tags of what it captures. */
+const TEXT_DELTA = 1;
+const THINKING_DELTA = 2;
+const ARGUMENTS_DELTA = 3;
+const DELTA = 0;
+const ITEM_ID = 1;
+const DELTA_KINDS: Readonly<Record<string, number>> = {
+  "response.output_text.delta": TEXT_DELTA,
+  "response.refusal.delta": TEXT_DELTA,
+  "response.reasoning_summary_text.delta": THINKING_DELTA,
+  "response.reasoning_text.delta": THINKING_DELTA,
+  "response.function_call_arguments.delta": ARGUMENTS_DELTA,
+};
+
+/**
+ * `{"type":"response.output_text.delta","sequence_number":N,"item_id":…,"delta":"…",…}` and the
+ * other delta events `read` turns into text, thinking or tool-call arguments: most of a stream.
+ * Other keys (sequence_number, indexes, logprobs, obfuscation) are only checked to be
+ * well-formed. Declined on any doubt (a key given twice, a value of the wrong type, `type` left
+ * to the SSE event name), and then parsed whole.
+ */
+function scanDelta(scan: JsonScanner): number {
+  if (!scan.enterObject()) return 0;
+  let kind = 0;
+  let delta = false;
+  let itemId = false;
+  for (let key = scan.key(); key !== null; key = scan.key()) {
+    switch (key) {
+      case undefined:
+        return 0;
+      case "type": {
+        const type = kind === 0 ? scan.string() : undefined;
+        kind = type !== undefined && Object.hasOwn(DELTA_KINDS, type) ? DELTA_KINDS[type]! : 0;
+        if (kind === 0) return 0;
+        break;
+      }
+      case "delta":
+        if (delta || scan.capture(DELTA) === undefined) return 0;
+        delta = true;
+        break;
+      case "item_id":
+        if (itemId || scan.capture(ITEM_ID) === undefined) return 0;
+        itemId = true;
+        break;
+      default:
+        if (!scan.skip()) return 0;
+    }
+  }
+  return delta && (itemId || kind !== ARGUMENTS_DELTA) ? kind : 0;
 }
 
 /** Reads usage from a passed-through stream: parses only the final response event. */
