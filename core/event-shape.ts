@@ -13,7 +13,8 @@
  * the same values wherever the caller looked, so the caller's full reading would decide the same
  * kind and differ only in the captured values, which the match reads out.
  */
-import { CAPTURE_NUMBER, CAPTURE_RAW, CAPTURE_STRING, FREE_STRING, JsonScanner, decodeString, numberEnd, stringEnd } from "./json-scan.js";
+import { decodeString, numberEnd, stringEnd } from "./json-literals.js";
+import { CAPTURE_NUMBER, CAPTURE_RAW, CAPTURE_STRING, FREE_STRING, JsonScanner } from "./json-scan.js";
 
 /**
  * Reads one event in full with the scanner: the caller's kind for it (> 0), or 0 to decline it.

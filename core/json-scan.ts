@@ -12,6 +12,8 @@
  * the scalars it skipped (ids, sequence numbers, padding). Everything else is the event's shape.
  */
 
+import { decodeString, isDigit, numberEnd, stringEnd } from "./json-literals.js";
+
 /**
  * Span codes: a capture is `tag * 4 + CAPTURE_STRING | CAPTURE_NUMBER | CAPTURE_RAW`; a skipped
  * scalar is FREE_STRING or FREE_NUMBER.
@@ -26,86 +28,13 @@ export const FREE_NUMBER = -2;
 const MAX_DEPTH = 32;
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
-}
-
-/**
- * The end (just past the closing quote) of the JSON string literal opening at `at`, or -1 when
- * there is none: no raw control characters, only the escapes RFC 8259 defines. `escaped` says
- * whether it held any escape, i.e. whether decoding it needs JSON.parse.
- */
-export function stringEnd(text: string, at: number, escaped: { value: boolean }): number {
-  if (text.charCodeAt(at) !== QUOTE) return -1;
-  const length = text.length;
-  let i = at + 1;
-  let escapes = false;
-  while (i < length) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      escaped.value = escapes;
-      return i + 1;
-    }
-    if (c < 0x20) return -1;
-    if (c !== BACKSLASH) {
-      i++;
-      continue;
-    }
-    escapes = true;
-    const e = text.charCodeAt(i + 1);
-    if (e === 0x75) {
-      // \uXXXX
-      if (!isHex(text.charCodeAt(i + 2)) || !isHex(text.charCodeAt(i + 3)) || !isHex(text.charCodeAt(i + 4)) || !isHex(text.charCodeAt(i + 5))) return -1;
-      i += 6;
-    } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-      i += 2; // \" \\ \/ \b \f \n \r \t
-    } else {
-      return -1;
-    }
-  }
-  return -1;
-}
-
-/** The end of the JSON number starting at `at`, or -1 when none starts there. */
-export function numberEnd(text: string, at: number): number {
-  let i = at;
-  let c = text.charCodeAt(i);
-  if (c === MINUS) c = text.charCodeAt(++i);
-  if (!isDigit(c)) return -1;
-  // No leading zeros: `0` stands alone before the fraction.
-  if (c === 0x30) c = text.charCodeAt(++i);
-  else do c = text.charCodeAt(++i); while (isDigit(c));
-  if (c === 0x2e) {
-    c = text.charCodeAt(++i);
-    if (!isDigit(c)) return -1;
-    do c = text.charCodeAt(++i); while (isDigit(c));
-  }
-  if (c === 0x65 || c === 0x45) {
-    c = text.charCodeAt(++i);
-    if (c === 0x2b || c === MINUS) c = text.charCodeAt(++i);
-    if (!isDigit(c)) return -1;
-    do c = text.charCodeAt(++i); while (isDigit(c));
-  }
-  return i;
-}
-
-/** Decodes a string literal already checked by `stringEnd`: JSON.parse of just it cannot throw. */
-export function decodeString(text: string, start: number, end: number, escaped: boolean): string {
-  return escaped ? (JSON.parse(text.slice(start, end)) as string) : text.slice(start + 1, end - 1);
-}
 
 export class JsonScanner {
   private text = "";
