@@ -143,12 +143,21 @@ function flushRecords(): void {
   flushQueued = undefined;
   const batch = recordQueue;
   recordQueue = [];
-  const done: Promise<void> = Promise.all(
-    batch.map(({ p, x, record }) => p.hooks.record.promise(record, x).catch((err: unknown) => p.log.warn({ request: x.id, err: String(err) }, "record failed"))),
-  ).then(() => {
+  const done: Promise<void> = Promise.all(batch.map(({ p, x, record }) => recordOne(p, x, record))).then(() => {
     pendingRecords.delete(done);
   });
   pendingRecords.add(done);
+}
+
+/** One record to the sinks; a failing sink (even one that throws at once) never fails the batch. */
+function recordOne(p: CompiledPipeline, x: Exchange, record: RequestRecord): Promise<void> {
+  const failed = (err: unknown) => p.log.warn({ request: x.id, err: String(err) }, "record failed");
+  try {
+    return p.hooks.record.promise(record, x).catch(failed);
+  } catch (err) {
+    failed(err);
+    return Promise.resolve();
+  }
 }
 
 export async function recordsWritten(): Promise<void> {
