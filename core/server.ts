@@ -19,6 +19,8 @@ import { runExchange, recordsWritten } from "./run.js";
 import { writeError } from "./respond.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A route path with no parameters or patterns: matched by string equality. */
+const LITERAL_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
 
 export interface GatewayServerOptions {
   log: Logger;
@@ -46,6 +48,10 @@ export class GatewayServer {
       const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
       ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
     });
+    // Model routes whose path is a plain string are found by one map lookup, without @koa/router's
+    // per-request matching and middleware compose. Anything else (a different case, a trailing
+    // slash, a path with parameters, http prefixes) goes on to the router, which decides as before.
+    const exactRoutes = new Map<string, Map<string, (ctx: Koa.Context) => Promise<void>>>();
     // The first matching route takes a request: model routes first, then http prefixes, longest first.
     const routes = pipelines.flatMap((pipeline) => pipeline.routes.map((route) => ({ pipeline, route })));
     const prefixes = routes.filter(({ route }) => route.format === HTTP_FORMAT).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
@@ -54,10 +60,16 @@ export class GatewayServer {
       const format = http ? httpFormat : pipeline.formats.get(route.format)!;
       this.fallbackFormats.push({ path: route.path, pipeline, format });
       const methods = http && route.method === ANY_METHOD ? METHODS : [route.method];
-      router.register(http ? prefixPattern(route.path) : route.path, methods, (ctx) => {
+      const handle = (ctx: Koa.Context) => {
         ctx.respond = false; // the pipeline writes the raw response (streams included)
-        return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, ctx.params as Record<string, string>, ctx.query));
-      });
+        return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
+      };
+      router.register(http ? prefixPattern(route.path) : route.path, methods, handle);
+      if (!http && LITERAL_PATH.test(route.path)) {
+        const byPath = exactRoutes.get(route.method) ?? new Map<string, (ctx: Koa.Context) => Promise<void>>();
+        exactRoutes.set(route.method, byPath);
+        if (!byPath.has(route.path)) byPath.set(route.path, handle); // the first route registered wins, as in the router
+      }
     }
     // Straight on node's req/res rather than koa's header delegates: this runs for every request.
     this.app.use((ctx, next) => {
@@ -66,6 +78,12 @@ export class GatewayServer {
       ctx.state.requestId = id;
       ctx.res.setHeader("x-switchyard-request-id", id);
       return next();
+    });
+    this.app.use((ctx, next) => {
+      const url = ctx.req.url ?? "/";
+      const queryAt = url.indexOf("?");
+      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(queryAt < 0 ? url : url.slice(0, queryAt));
+      return handle ? handle(ctx) : next();
     });
     this.app.use(router.routes());
     this.app.use((ctx) => {

@@ -59,6 +59,17 @@ describe("bad input on the default pipeline", () => {
     expect(r.headers["x-switchyard-request-id"]).toBeTruthy();
   });
 
+  it("routes a path as the router always did: a query, a trailing slash or another case still reach the route; a wrong method does not", async () => {
+    for (const path of ["/v1/chat/completions", "/v1/chat/completions?trace=1", "/v1/chat/completions/", "/V1/Chat/Completions"]) {
+      const r = await post(path, good);
+      expect(r.status, path).toBe(200);
+      expect(r.json.object).toBe("chat.completion");
+    }
+    const get = await request(`${gw.url}/v1/chat/completions`, { method: "GET", headers: auth });
+    expect(get.statusCode).toBe(404);
+    await get.body.text();
+  });
+
   it("answers an unknown model with a 404 model_not_found", async () => {
     const r = await post("/v1/chat/completions", JSON.stringify({ model: "gpt-nope", messages: [{ role: "user", content: "hi" }] }));
     expect(r.status).toBe(404);
