@@ -14,7 +14,7 @@ export { JsonScanner } from "./json-scan.js";
 export { EventShape } from "./event-shape.js";
 export type { ScanEvent } from "./event-shape.js";
 export * from "./wire-fields.js";
-export { openAiErrorObject } from "./openai-error.js";
+export { gatewayErrorFromOpenAi, openAiErrorObject } from "./openai-error.js";
 export type { OpenAiErrorObject } from "./openai-error.js";
 export type { SseEvent } from "./sse.js";
 export type { Logger } from "./log.js";

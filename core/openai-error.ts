@@ -1,9 +1,10 @@
 /**
  * OpenAI's error object, `{message, type, code, param}`, as both OpenAI APIs (Chat Completions and
- * Responses) and their SDKs read it. Here, not in each OpenAI-family format plugin, so the two
- * cannot drift apart: an SDK maps `type` and the status to its error classes.
+ * Responses) and their SDKs read it, both ways. Here, not in each OpenAI-family format plugin, so
+ * the two cannot drift apart: an SDK maps `type` and the status to its error classes.
  */
-import type { GatewayError, GatewayErrorType } from "./errors.js";
+import { GatewayError, type GatewayErrorType } from "./errors.js";
+import { isObject } from "./wire-fields.js";
 
 const OPENAI_TYPE_NAMES: Record<GatewayErrorType, string> = {
   invalid_request: "invalid_request_error",
@@ -28,4 +29,26 @@ export interface OpenAiErrorObject {
 
 export function openAiErrorObject(err: GatewayError): OpenAiErrorObject {
   return { message: err.message, type: OPENAI_TYPE_NAMES[err.type], code: err.code, param: err.param ?? null };
+}
+
+/**
+ * An OpenAI error object an upstream sent in place of a result (a 200 body, a mid-stream
+ * `{"error":…}` chunk, a Responses `error` event), as the attempt loop's GatewayError.
+ */
+export function gatewayErrorFromOpenAi(error: unknown, options: { stream: boolean; source: string }): GatewayError {
+  const obj = isObject(error) ? error : {};
+  const message = typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error";
+  const kind = `${typeof obj.type === "string" ? obj.type : ""} ${typeof obj.code === "string" ? obj.code : ""}`;
+  let status = 502;
+  let type: GatewayErrorType = "upstream_error";
+  if (/rate_limit|insufficient_quota/.test(kind)) [status, type] = [429, "rate_limit"];
+  else if (/overloaded|unavailable/.test(kind)) [status, type] = [503, "unavailable"];
+  return new GatewayError({
+    status,
+    type,
+    code: typeof obj.code === "string" ? obj.code : "upstream_error",
+    message,
+    source: options.source,
+    ...(options.stream ? { failure: "stream" as const } : {}),
+  });
 }

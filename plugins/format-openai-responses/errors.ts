@@ -3,8 +3,8 @@
  * the stream's `error` event) for clients; OpenAI error objects, `error` events and failed
  * responses -> GatewayError for the attempt loop.
  */
-import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject, openAiErrorObject } from "../../core/index.js";
+import { GatewayError, gatewayErrorFromOpenAi, type RenderedError } from "../../core/index.js";
+import { openAiErrorObject } from "../../core/index.js";
 
 export const PLUGIN = "format-openai-responses";
 
@@ -27,19 +27,5 @@ export function malformedUpstream(message: string, stream: boolean): GatewayErro
 
 /** An OpenAI error object (`{code, message, type?}`) the upstream sent in place of a result. */
 export function upstreamError(error: unknown, stream: boolean): GatewayError {
-  const obj = isObject(error) ? error : {};
-  const message = typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error";
-  const kind = `${typeof obj.type === "string" ? obj.type : ""} ${typeof obj.code === "string" ? obj.code : ""}`;
-  let status = 502;
-  let type: GatewayErrorType = "upstream_error";
-  if (/rate_limit|insufficient_quota/.test(kind)) [status, type] = [429, "rate_limit"];
-  else if (/overloaded|unavailable/.test(kind)) [status, type] = [503, "unavailable"];
-  return new GatewayError({
-    status,
-    type,
-    code: typeof obj.code === "string" ? obj.code : "upstream_error",
-    message,
-    source: PLUGIN,
-    ...(stream ? { failure: "stream" as const } : {}),
-  });
+  return gatewayErrorFromOpenAi(error, { stream, source: PLUGIN });
 }
