@@ -26,8 +26,8 @@ export function floorTarget({ benchDir }) {
  * a format not built yet (scenario.optionalPipeline), that scenario's row is skipped.
  */
 export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
-  const cli = join(rootDir, "dist/core/cli.js");
-  const missing = existsSync(cli) ? null : "not built: dist/core/cli.js is missing (npm run build makes it)";
+  const cli = join(rootDir, "dist/cli/main.js");
+  const missing = existsSync(cli) ? null : "not built: dist/cli/main.js is missing (npm run build makes it)";
   return {
     name: "switchyard",
     missing,

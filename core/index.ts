@@ -1,33 +1,23 @@
-/** The core's public surface: plugins import from here and nowhere else in core. */
-export * from "./errors.js";
-export type * from "./ir.js";
-export type * from "./format.js";
-export type * from "./provider.js";
-export type * from "./exchange.js";
-export type * from "./record.js";
-export { PipelineHooks } from "./hooks.js";
-export type { Translation, TranslatedStream, StreamPolicy, HookName } from "./hooks.js";
-export { definePlugin } from "./plugin.js";
-export type * from "./plugin.js";
-export { SseParser, sseFrame, SSE_KEEPALIVE } from "./sse.js";
-export { JsonScanner } from "./json-scan.js";
-export { EventShape } from "./event-shape.js";
-export type { ScanEvent } from "./event-shape.js";
-export * from "./wire-fields.js";
-export { gatewayErrorFromOpenAi, openAiErrorObject } from "./openai-error.js";
-export type { OpenAiErrorObject } from "./openai-error.js";
-export type { SseEvent } from "./sse.js";
-export type { Logger } from "./log.js";
-export { UsageTally, USAGE_GROUPS } from "./usage.js";
-export type { UsageQuery, UsageReport, UsageRow, UsageGroupBy } from "./usage.js";
-export { loadPricing, createPriceTable, costOf, ratesFor } from "./pricing.js";
-export type { ModelPrice, PriceRates, PriceTier, PricingFile, PriceTable } from "./pricing.js";
-export * from "./upstream-errors.js";
-export { UpstreamPool, parseBaseUrl } from "./upstream-pool.js";
-export { ApiKeyRing, apiKeyRingFor } from "./credentials.js";
-export type { ApiKeyRingOptions, ApiKeyConfig } from "./credentials.js";
-export type { UpstreamPoolOptions, UpstreamRequest } from "./upstream-pool.js";
-export { createMemoryStore, openStateStore, StoreOutagePolicy, StoreUnavailableError } from "./store.js";
-export type { StateStore, StoreHealth, StoreStatus, StoreSpec, UnavailablePolicy, WindowHit, Reservation, Lease, MemoryStoreOptions } from "./store.js";
-export { createRedisStore } from "./store-redis.js";
-export type { RedisStoreOptions, RedisStateStore } from "./store-redis.js";
+/**
+ * The core's public surface: the contract plugins are written against, and nothing else. Plugins
+ * import from here (and from lib/); no other file of core is theirs to import.
+ */
+export * from "./contract/errors.js";
+export { isObject } from "./contract/json-object.js";
+export type { WireObject } from "./contract/json-object.js";
+export type * from "./contract/ir.js";
+export type * from "./contract/format.js";
+export type * from "./contract/provider.js";
+export type * from "./contract/exchange.js";
+export type * from "./contract/record.js";
+export { PipelineHooks } from "./contract/hooks.js";
+export type { Translation, TranslatedStream, StreamPolicy, HookName } from "./contract/hooks.js";
+export { definePlugin } from "./contract/plugin.js";
+export type * from "./contract/plugin.js";
+export type { Logger } from "./contract/log.js";
+export { USAGE_GROUPS } from "./contract/usage.js";
+export type { UsageQuery, UsageReport, UsageRow, UsageGroupBy } from "./contract/usage.js";
+export { StoreUnavailableError } from "./contract/store.js";
+export type { StateStore, StoreHealth, StoreStatus, UnavailablePolicy, WindowHit, Reservation, Lease } from "./contract/store.js";
+export { SseParser, sseFrame, SSE_KEEPALIVE } from "./engine/sse.js";
+export type { SseEvent } from "./engine/sse.js";

@@ -25,10 +25,10 @@ async function readJson(path) {
   return JSON.parse(await readFile(path, "utf8"));
 }
 
-// 1. The pipeline schema -> core/generated/pipeline.ts
+// 1. The pipeline schema -> core/contract/generated/pipeline.ts
 const pipelineSchemaPath = join(root, "schemas/pipeline.schema.json");
 const pipelineSchema = await readJson(pipelineSchemaPath);
-outputs.set(join(root, "core/generated/pipeline.ts"), await compile(pipelineSchema, "Pipeline", options("schemas/pipeline.schema.json")));
+outputs.set(join(root, "core/contract/generated/pipeline.ts"), await compile(pipelineSchema, "Pipeline", options("schemas/pipeline.schema.json")));
 
 // 2. Each plugin's config schema -> plugins/<name>/config.generated.ts
 const pluginsDir = join(root, "plugins");

@@ -5,7 +5,8 @@
  * estimates undershoot); `settle` replaces the reservation with the cost the cost step computed.
  * Amounts are kept in integer micro-dollars so totals never drift by float rounding.
  */
-import { definePlugin, GatewayError, StoreOutagePolicy, type Exchange } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange } from "../../core/index.js";
+import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { Budget, BudgetConfig, Estimate } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

@@ -1,8 +1,9 @@
 /**
- * cost: turns a request's usage into USD with the shared pricing model (core/pricing.ts), for
+ * cost: turns a request's usage into USD with the shared pricing model (lib/pricing/price-table.ts), for
  * records, budgets and the x-switchyard-cost-usd header.
  */
-import { definePlugin, loadPricing, costOf, type Exchange } from "../../core/index.js";
+import { definePlugin, type Exchange } from "../../core/index.js";
+import { loadPricing, costOf } from "../../lib/pricing/price-table.js";
 import type { CostConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

@@ -4,7 +4,8 @@
  * tool's name from the `tool_use` that called it (Gemini needs names).
  */
 import type { IrCacheControl, IrImagePart, IrMessage, IrPart, IrTextPart, IrToolResultPart } from "../../core/index.js";
-import { expectArray, expectObject, expectString, invalidField, optBoolean, optString, unsupportedField, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optBoolean, optString, unsupportedField } from "../../lib/wire/fields.js";
+import { type WireObject } from "../../core/index.js";
 
 function readCacheControl(block: WireObject, at: string): IrCacheControl | undefined {
   const value = block.cache_control;

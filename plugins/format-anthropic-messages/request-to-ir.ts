@@ -4,7 +4,8 @@
  */
 import type { IrMessage, IrReasoning, IrRequest, IrTool } from "../../core/index.js";
 import { readMessages, readSystem, withCache } from "./messages-to-ir.js";
-import { expectArray, expectObject, expectString, invalidField, isObject, optBoolean, optInteger, optNumber, optString, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString } from "../../lib/wire/fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 const MAPPED_FIELDS = new Set([
   "model",

@@ -7,7 +7,9 @@
  * 503, rate limit -> 429). The caller catches it and ends the client stream with
  * `encoder.error(err)`. After a throw the decoder ignores further input.
  */
-import { EventShape, GatewayError, type IrStreamEvent, type IrUsage, type JsonScanner, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { EventShape } from "../../lib/wire/event-shape.js";
+import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { type JsonScanner } from "../../lib/wire/json-scan.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { stopReasonToIr, usageToIr } from "./response.js";
 import { isObject, type WireObject } from "../../core/index.js";

@@ -5,7 +5,8 @@
  */
 import { GatewayError, type InboundRequestInfo, type IrMessage, type IrPart, type IrReasoning, type IrRequest, type IrTool, type IrToolResultPart } from "../../core/index.js";
 import { modelPartToIr, imageOf, type Fail } from "./parts.js";
-import { expectArray, expectObject, expectString, invalidField, isObject, optBoolean, optInteger, optNumber, optString, unsupportedField, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, unsupportedField } from "../../lib/wire/fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 import { field, keyOf } from "./proto-json.js";
 
 export const GEMINI_SCHEMA_NAME = "response";

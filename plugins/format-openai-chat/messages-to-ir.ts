@@ -5,7 +5,8 @@
  * 400 naming the part.
  */
 import type { IrImagePart, IrMessage, IrPart, IrTextPart } from "../../core/index.js";
-import { expectArray, expectObject, expectString, invalidField, optString, unsupportedField, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optString, unsupportedField } from "../../lib/wire/fields.js";
+import { type WireObject } from "../../core/index.js";
 
 export function readMessages(value: unknown): IrMessage[] {
   const list = expectArray(value, "messages");

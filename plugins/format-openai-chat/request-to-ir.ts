@@ -5,7 +5,8 @@
  */
 import type { IrReasoning, IrRequest, IrResponseFormat, IrTool, IrToolChoice } from "../../core/index.js";
 import { readMessages } from "./messages-to-ir.js";
-import { expectArray, expectObject, expectString, invalidField, isObject, optBoolean, optInteger, optNumber, optString, optStringList, optStringRecord, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, optStringList, optStringRecord } from "../../lib/wire/fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 /** Top-level fields this translator maps into the IR; anything else non-null lands in `extra`. */
 const MAPPED_FIELDS = new Set([

@@ -8,8 +8,10 @@
  * event. The caller catches it and ends the client stream with `encoder.error(err)`. After a
  * throw the decoder ignores further input.
  */
-import type { IrStreamEvent, IrUsage, JsonScanner, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
-import { EventShape, GatewayError } from "../../core/index.js";
+import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
+import type { JsonScanner } from "../../lib/wire/json-scan.js";
+import { EventShape } from "../../lib/wire/event-shape.js";
+import { GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
 import { isObject } from "../../core/index.js";

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sseFrame, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
-import { openAiErrorObject } from "../../core/index.js";
+import { openAiErrorObject } from "../../lib/wire/openai-error.js";
 import { finishReasonFromIr, usageFromIr } from "./response.js";
 import type { WireObject } from "../../core/index.js";
 

@@ -3,8 +3,9 @@
  * the stream's `error` event) for clients; OpenAI error objects, `error` events and failed
  * responses -> GatewayError for the attempt loop.
  */
-import { GatewayError, gatewayErrorFromOpenAi, type RenderedError } from "../../core/index.js";
-import { openAiErrorObject } from "../../core/index.js";
+import { GatewayError, type RenderedError } from "../../core/index.js";
+import { gatewayErrorFromOpenAi } from "../../lib/wire/openai-error.js";
+import { openAiErrorObject } from "../../lib/wire/openai-error.js";
 
 export const PLUGIN = "format-openai-responses";
 

@@ -5,7 +5,8 @@
  * server can honour (`previous_response_id`, `conversation`, `store: true`…) goes to `extra`.
  */
 import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrResponseFormat, IrTextPart, IrTool, IrToolChoice } from "../../core/index.js";
-import { expectArray, expectObject, expectString, invalidField, isObject, optBoolean, optInteger, optNumber, optString, optStringRecord, unsupportedField, type WireObject } from "../../core/index.js";
+import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, optStringRecord, unsupportedField } from "../../lib/wire/fields.js";
+import { isObject, type WireObject } from "../../core/index.js";
 
 const MAPPED_FIELDS = new Set([
   "model",

@@ -3,19 +3,9 @@
  * and error mapping (Anthropic's 529 "overloaded" included) are the core's UpstreamPool.
  */
 import type { Readable } from "node:stream";
-import {
-  apiKeyRingFor,
-  definePlugin,
-  GatewayError,
-  UpstreamPool,
-  type ApiKeyRing,
-  type Logger,
-  type Provider,
-  type TokenCount,
-  type UpstreamCall,
-  type UpstreamReply,
-  type UpstreamRequest,
-} from "../../core/index.js";
+import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
+import { definePlugin, GatewayError, type Logger, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { UpstreamPool, type UpstreamRequest } from "../../lib/upstream/pool.js";
 import type { ProviderAnthropicConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

@@ -3,7 +3,9 @@
  * stream choice in the method name, so the body goes without `model`. Pooling and error mapping
  * are the core's UpstreamPool.
  */
-import { apiKeyRingFor, definePlugin, GatewayError, UpstreamPool, type ApiKeyRing, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
+import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { UpstreamPool } from "../../lib/upstream/pool.js";
 import type { ProviderGeminiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

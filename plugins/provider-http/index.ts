@@ -4,7 +4,8 @@
  * rest (Host, dropped and static headers, the request id) and hands the call to the core's
  * pooled sender, which streams the body and passes back every status as a reply.
  */
-import { definePlugin, GatewayError, UpstreamPool, type ForwardCall, type Provider, type UpstreamReply } from "../../core/index.js";
+import { definePlugin, GatewayError, type ForwardCall, type Provider, type UpstreamReply } from "../../core/index.js";
+import { UpstreamPool } from "../../lib/upstream/pool.js";
 import type { ProviderHttpConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

@@ -5,21 +5,8 @@
  * the same core functions provider-openai uses, so ops can rehearse fallback and timeouts offline.
  */
 import { randomUUID } from "node:crypto";
-import {
-  definePlugin,
-  GatewayError,
-  upstreamConnectError,
-  upstreamStatusError,
-  upstreamTimeoutError,
-  type FormatRegistry,
-  type FormatTranslator,
-  type InboundRequestInfo,
-  type IrRequest,
-  type Provider,
-  type TokenCount,
-  type UpstreamCall,
-  type UpstreamReply,
-} from "../../core/index.js";
+import { definePlugin, GatewayError, type FormatRegistry, type FormatTranslator, type InboundRequestInfo, type IrRequest, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "../../lib/upstream/errors.js";
 import { composeAnswer, estimateInputTokens, type MockAnswer } from "./answer.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };

@@ -5,7 +5,8 @@
  * the real usage, concurrency slots released.
  */
 import { createHash } from "node:crypto";
-import { definePlugin, GatewayError, StoreOutagePolicy, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { RatelimitConfig, Rule } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

@@ -5,7 +5,8 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
-import { UsageTally, type Logger, type RequestRecord, type UsageQuery, type UsageReport } from "../../core/index.js";
+import { UsageTally } from "../../lib/usage/tally.js";
+import { type Logger, type RequestRecord, type UsageQuery, type UsageReport } from "../../core/index.js";
 
 export interface UsageScanInput {
   /** The sink's own handle (opened for reading too), so a file renamed away is still the one read. */

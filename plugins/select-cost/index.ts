@@ -1,10 +1,11 @@
 /**
  * select-cost: cheapest first. Each attempt is priced by the model its backend is asked for, with
- * the shared pricing model (core/pricing.ts), as one blended number per 1M input tokens: the input
+ * the shared pricing model (lib/pricing/price-table.ts), as one blended number per 1M input tokens: the input
  * price plus the output price weighted by the traffic's expected output/input ratio. Equal prices
  * keep their plan order, so an earlier step's preference still breaks ties.
  */
-import { definePlugin, loadPricing, type Attempt } from "../../core/index.js";
+import { definePlugin, type Attempt } from "../../core/index.js";
+import { loadPricing } from "../../lib/pricing/price-table.js";
 import type { SelectCostConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 

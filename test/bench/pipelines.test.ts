@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createAjv } from "../../core/config.js";
+import { createAjv } from "../../lib/schema/check-config.js";
 
 // The bench pipelines must stay loadable as the pipeline schema evolves, and the key the bench
 // client sends must be the one its keys file admits.

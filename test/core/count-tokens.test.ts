@@ -1,11 +1,12 @@
 import { Volume } from "memfs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compilePipeline } from "../../core/compile.js";
-import { definePlugin, GatewayError, upstreamConnectError, upstreamStatusError, type UpstreamCall } from "../../core/index.js";
-import { loadPipelines } from "../../core/loader.js";
-import { silentLogger } from "../../core/log.js";
-import { PluginRegistry } from "../../core/registry.js";
-import { GatewayServer } from "../../core/server.js";
+import { compilePipeline } from "../../core/engine/compile.js";
+import { definePlugin, GatewayError, type UpstreamCall } from "../../core/index.js";
+import { upstreamConnectError, upstreamStatusError } from "../../lib/upstream/errors.js";
+import { loadPipelines } from "../../load/load-pipelines.js";
+import { silentLogger } from "../../core/contract/log.js";
+import { PluginRegistry } from "../../load/registry.js";
+import { GatewayServer } from "../../core/serve/server.js";
 import formatAnthropic from "../../plugins/format-anthropic-messages/index.js";
 import formatOpenAiChat from "../../plugins/format-openai-chat/index.js";
 

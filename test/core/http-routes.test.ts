@@ -1,9 +1,9 @@
 import { Volume } from "memfs";
 import { describe, expect, it } from "vitest";
-import { compilePipeline } from "../../core/compile.js";
-import { loadPipelines } from "../../core/loader.js";
-import { silentLogger } from "../../core/log.js";
-import { PluginRegistry } from "../../core/registry.js";
+import { compilePipeline } from "../../core/engine/compile.js";
+import { loadPipelines } from "../../load/load-pipelines.js";
+import { silentLogger } from "../../core/contract/log.js";
+import { PluginRegistry } from "../../load/registry.js";
 import providerHttp from "../../plugins/provider-http/index.js";
 import formatFake from "../fixtures/plugins/builtin/format-fake/index.js";
 import providerFake from "../fixtures/plugins/builtin/provider-fake/index.js";

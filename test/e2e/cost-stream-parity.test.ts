@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestRecord } from "../../core/index.js";
-import { recordsWritten } from "../../core/run.js";
+import { recordsWritten } from "../../core/engine/run-exchange.js";
 import { readRecords } from "../support/default-pipeline.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 

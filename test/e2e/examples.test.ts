@@ -25,7 +25,7 @@ describe("examples/", () => {
   it.each(["openai-compatible", "multi-provider", "governed"])("%s passes switchyard check", async (name) => {
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const env = { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db" };
-      const child = spawn(process.execPath, [join(root, "dist/core/cli.js"), "check", `examples/${name}.pipeline.json`], { cwd: root, env });
+      const child = spawn(process.execPath, [join(root, "dist/cli/main.js"), "check", `examples/${name}.pipeline.json`], { cwd: root, env });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d));
       child.stderr.on("data", (d: Buffer) => (out += d));

@@ -1,7 +1,7 @@
 /** The usage API through a gateway whose record sink is record-postgres, against a real PostgreSQL. */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordsWritten } from "../../core/run.js";
+import { recordsWritten } from "../../core/engine/run-exchange.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 

@@ -1,5 +1,5 @@
 /**
- * The apiKeys behaviour every network provider shares (core/credentials.ts behind each one), as a
+ * The apiKeys behaviour every network provider shares (lib/upstream/credentials.ts behind each one), as a
  * suite each provider's tests run against a real local upstream that records the key each request
  * carried: rotation, a 429 moving the same call on to the next key, a 401 benching a key, every key
  * cooling, and no key in errors or logs.
@@ -8,8 +8,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError, type Logger, type Provider, type ProviderPlugin, type UpstreamCall } from "../../core/index.js";
-import { silentLogger } from "../../core/log.js";
-import { createTestProvider } from "../../core/testkit.js";
+import { silentLogger } from "../../core/contract/log.js";
+import { createTestProvider } from "../../testkit/index.js";
 import { startOpenAiUpstream, type OpenAiUpstream, type UpstreamBehaviour } from "./upstream-openai.js";
 
 export const KEYS = ["sk-rotation-key-ONE-0123456789", "sk-rotation-key-TWO-0123456789", "sk-rotation-key-THREE-012345678"];

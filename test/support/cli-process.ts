@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
-export const CLI = join(import.meta.dirname, "..", "..", "dist", "core", "cli.js");
+export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -2,7 +2,7 @@
  * The pipeline the format-matrix tests serve: all four client routes, and one backend per
  * upstream format, each serving one model, all pointed at the same formats upstream.
  */
-import type { UpstreamFormat } from "../support/upstream-formats.js";
+import type { UpstreamFormat } from "./upstream-formats.js";
 
 /** The model that selects each backend (the backend ids are the format names). */
 export const MODEL_OF: Record<UpstreamFormat, string> = {

@@ -5,12 +5,12 @@
 import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { compilePipeline } from "../../core/compile.js";
-import { loadPipelines } from "../../core/loader.js";
-import { formatProblem } from "../../core/check.js";
-import { silentLogger } from "../../core/log.js";
-import { PluginRegistry } from "../../core/registry.js";
-import { GatewayServer } from "../../core/server.js";
+import { compilePipeline } from "../../core/engine/compile.js";
+import { loadPipelines } from "../../load/load-pipelines.js";
+import { formatProblem } from "../../load/check.js";
+import { silentLogger } from "../../core/contract/log.js";
+import { PluginRegistry } from "../../load/registry.js";
+import { GatewayServer } from "../../core/serve/server.js";
 
 export interface TestGateway {
   url: string;

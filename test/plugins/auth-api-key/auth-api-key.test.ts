@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GatewayError, type StepInstance } from "../../../core/index.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import authApiKey from "../../../plugins/auth-api-key/index.js";
 import { captureLog } from "../record-jsonl/capture-log.js";
 

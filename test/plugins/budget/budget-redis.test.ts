@@ -1,9 +1,9 @@
 /** budget on a real Redis shared by two gateway "instances": caps hold under concurrent load; outages follow the policy. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../../core/log.js";
-import type { StateStore } from "../../../core/store.js";
-import { createRedisStore } from "../../../core/store-redis.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { silentLogger } from "../../../core/contract/log.js";
+import type { StateStore } from "../../../core/contract/store.js";
+import { createRedisStore } from "../../../lib/state/redis.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import budget, { periodOf } from "../../../plugins/budget/index.js";
 import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
 

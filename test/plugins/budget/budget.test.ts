@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../../core/errors.js";
+import { GatewayError } from "../../../core/contract/errors.js";
 import type { Exchange } from "../../../core/index.js";
-import { createMemoryStore } from "../../../core/store.js";
-import { configFor, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createMemoryStore } from "../../../lib/state/memory.js";
+import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import budget, { estimateMicroUsd, periodOf } from "../../../plugins/budget/index.js";
 
 async function step(config: unknown, store = createMemoryStore()) {

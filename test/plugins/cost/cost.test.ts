@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import cost from "../../../plugins/cost/index.js";
 
 let dir: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../../core/errors.js";
-import { configFor, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { GatewayError } from "../../../core/contract/errors.js";
+import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import guardPii from "../../../plugins/guard-pii/index.js";
 
 const EMAIL = "maria.gonzalez@example.com";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Attempt, Backend, Logger } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestProvider, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestProvider, createTestStep } from "../../../testkit/index.js";
 import healthActive from "../../../plugins/health-active/index.js";
 import providerHttp from "../../../plugins/provider-http/index.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt, AttemptOutcome, Backend, Logger } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import { healthBreakerPlugin } from "../../../plugins/health-breaker/index.js";
 
 const ok: Partial<AttemptOutcome> = { status: 200 };

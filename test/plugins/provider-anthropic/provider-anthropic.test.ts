@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError, SseParser, type Provider, type SseEvent, type UpstreamCall } from "../../../core/index.js";
-import { configFor, createTestProvider } from "../../../core/testkit.js";
+import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerAnthropic from "../../../plugins/provider-anthropic/index.js";
 import { closedPortUrl } from "../../support/upstream-openai.js";
 

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ForwardCall, Provider, UpstreamReply } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
-import { createTestProvider } from "../../../core/testkit.js";
+import { createTestProvider } from "../../../testkit/index.js";
 import providerHttp from "../../../plugins/provider-http/index.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
 

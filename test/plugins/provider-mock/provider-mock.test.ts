@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, upstreamStatusError, type SseEvent, type UpstreamCall } from "../../../core/index.js";
-import { configFor, createTestProvider } from "../../../core/testkit.js";
+import { GatewayError, SseParser, type SseEvent, type UpstreamCall } from "../../../core/index.js";
+import { upstreamStatusError } from "../../../lib/upstream/errors.js";
+import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerMock from "../../../plugins/provider-mock/index.js";
 import { geminiTranslator } from "../../../plugins/format-gemini/index.js";
 import { liteFormats, openAiChatLite } from "../../support/openai-chat-lite.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestProvider } from "../../../core/testkit.js";
+import { createTestProvider } from "../../../testkit/index.js";
 import providerOpenai from "../../../plugins/provider-openai/index.js";
 import { apiKeyRotationSuite, KEYS } from "../../support/api-key-rotation.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../../support/upstream-openai.js";

@@ -1,10 +1,10 @@
 /** ratelimit on a real Redis shared by two gateway "instances" (two store clients, two plugin instances). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GatewayError } from "../../../core/errors.js";
-import { silentLogger } from "../../../core/log.js";
-import type { StateStore } from "../../../core/store.js";
-import { createRedisStore } from "../../../core/store-redis.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { GatewayError } from "../../../core/contract/errors.js";
+import { silentLogger } from "../../../core/contract/log.js";
+import type { StateStore } from "../../../core/contract/store.js";
+import { createRedisStore } from "../../../lib/state/redis.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import ratelimit from "../../../plugins/ratelimit/index.js";
 import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
 

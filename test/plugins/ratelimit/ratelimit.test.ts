@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../../core/errors.js";
+import { GatewayError } from "../../../core/contract/errors.js";
 import type { Exchange, Reply } from "../../../core/index.js";
-import { createMemoryStore } from "../../../core/store.js";
-import { configFor, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createMemoryStore } from "../../../lib/state/memory.js";
+import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import ratelimit, { estimateTokens, formatDuration, windowMs } from "../../../plugins/ratelimit/index.js";
 
 async function step(config: unknown, store = createMemoryStore()) {

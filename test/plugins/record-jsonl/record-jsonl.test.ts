@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../../../core/index.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordJsonl from "../../../plugins/record-jsonl/index.js";
 import { captureLog } from "./capture-log.js";
 

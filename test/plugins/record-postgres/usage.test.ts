@@ -6,8 +6,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError, USAGE_GROUPS, type RequestRecord, type UsageGroupBy, type UsageQuery, type UsageRow } from "../../../core/index.js";
-import { silentLogger } from "../../../core/log.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { silentLogger } from "../../../core/contract/log.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordPostgres, { PostgresRecordSink } from "../../../plugins/record-postgres/index.js";
 import { startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";
 

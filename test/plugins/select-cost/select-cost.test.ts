@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Attempt, Backend } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import selectCost from "../../../plugins/select-cost/index.js";
 
 // USD per 1M tokens. Blended at the default 0.3 output per input:

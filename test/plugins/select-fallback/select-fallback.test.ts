@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt, Backend } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import selectFallback from "../../../plugins/select-fallback/index.js";
 
 const backends = new Map<string, Backend>(["openai", "azure", "claude", "local"].map((id) => [id, createTestBackend(id)]));

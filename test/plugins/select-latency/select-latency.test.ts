@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt, AttemptOutcome, Backend } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import { selectLatencyPlugin } from "../../../plugins/select-latency/index.js";
 
 async function latency(ids: string[], config: unknown = {}, random: () => number = Math.random) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt, Backend } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import selectRandom, { selectRandomPlugin } from "../../../plugins/select-random/index.js";
 
 function fleet(...ids: string[]): { backends: Map<string, Backend>; attempts: Attempt[] } {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Attempt } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import selectRoundRobin from "../../../plugins/select-round-robin/index.js";
 
 const attemptsFor = (...ids: string[]): Attempt[] => ids.map((id) => ({ backend: createTestBackend(id), model: "m" }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PipelineHooks, type Attempt, type Backend } from "../../../core/index.js";
-import { configFor, createTestBackend, createTestEnv, createTestExchange } from "../../../core/testkit.js";
+import { configFor, createTestBackend, createTestEnv, createTestExchange } from "../../../testkit/index.js";
 import { healthBreakerPlugin } from "../../../plugins/health-breaker/index.js";
 import selectSticky from "../../../plugins/select-sticky/index.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError, type FormatRegistry, type FormatTranslator, type Translation } from "../../../core/index.js";
-import { createTestBackend, createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import translate from "../../../plugins/translate/index.js";
 import openaiChat from "../../../plugins/format-openai-chat/index.js";
 import anthropic from "../../../plugins/format-anthropic-messages/index.js";

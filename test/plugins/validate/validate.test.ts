@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../../core/index.js";
-import { createTestExchange, createTestStep } from "../../../core/testkit.js";
+import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import validate from "../../../plugins/validate/index.js";
 import { paramOf } from "../../../plugins/validate/wire-schema.js";
 

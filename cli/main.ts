@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/**
+ * switchyard serve | check | plugins | help, and the commands plugins contribute (`keys` from
+ * auth-api-key…), found through the registry so that core names no plugin.
+ */
+import { parseArgs } from "node:util";
+import { checkPipelines, formatProblem } from "../load/check.js";
+import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
+import { loadPipelines } from "../load/load-pipelines.js";
+import { createLogger } from "../core/contract/log.js";
+import { describeCommands, describePlugins } from "./plugin-catalog.js";
+import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
+import { GatewayServer } from "../core/serve/server.js";
+
+const USAGE = `usage:
+  switchyard serve [files|dirs...] [--port N] [--host H] [--drain-ms N]
+      serve pipeline files (a dir serves its *.pipeline.json); default dir: pipelines
+      defaults: --host 127.0.0.1 (env HOST), --port 8080 (env PORT)
+  switchyard check [files|dirs...]
+      report every problem as file:line:col: message; exit 1 if any
+  switchyard plugins
+      list plugins with their config fields
+  switchyard help
+      this text, with the commands plugins contribute`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "check":
+      return check(rest);
+    case "plugins":
+      process.stdout.write(describePlugins(await PluginRegistry.builtIn()) + "\n");
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(await usage());
+      return command === undefined ? 1 : 0;
+    default: {
+      const registry = await PluginRegistry.builtIn();
+      const contributed = registry.command(command);
+      if (contributed) return contributed.command.run(rest);
+      process.stderr.write(`unknown command "${command}"\n${describeUsage(registry.commands())}`);
+      return 1;
+    }
+  }
+}
+
+/** The usage text; a plugin that fails to load is reported, not allowed to hide the core commands. */
+async function usage(): Promise<string> {
+  try {
+    return describeUsage((await PluginRegistry.builtIn()).commands());
+  } catch (err) {
+    return `${USAGE}\n\nplugin commands unavailable: ${err instanceof Error ? err.message : String(err)}\n`;
+  }
+}
+
+function describeUsage(commands: readonly RegisteredCommand[]): string {
+  return `${USAGE}\n${describeCommands(commands)}`;
+}
+
+async function check(args: string[]): Promise<number> {
+  const paths = args.length > 0 ? args : ["pipelines"];
+  const problems = await checkPipelines(paths, await PluginRegistry.builtIn());
+  for (const p of problems) process.stdout.write(formatProblem(p) + "\n");
+  if (problems.length === 0) process.stdout.write(`ok: ${paths.join(", ")}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { port: { type: "string" }, host: { type: "string" }, "drain-ms": { type: "string" } },
+  });
+  const port = Number(values.port ?? process.env.PORT ?? 8080);
+  const host = values.host ?? process.env.HOST ?? "127.0.0.1";
+  const drainMs = Number(values["drain-ms"] ?? 30_000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`invalid port "${values.port ?? process.env.PORT}"\n`);
+    return 1;
+  }
+  const log = createLogger();
+  const registry = await PluginRegistry.builtIn();
+  const paths = positionals.length > 0 ? positionals : ["pipelines"];
+  const { pipelines: loaded, problems } = await loadPipelines(paths, { registry });
+  if (problems.length > 0) {
+    for (const p of problems) process.stderr.write(formatProblem(p) + "\n");
+    return 1;
+  }
+  if (loaded.length === 0) {
+    process.stderr.write(`no pipeline files found in ${paths.join(", ")} (expected *.pipeline.json)\n`);
+    return 1;
+  }
+  const compiled: CompiledPipeline[] = [];
+  for (const l of loaded) compiled.push(await compilePipeline(l, log));
+  const server = new GatewayServer(compiled, { log });
+  const address = await server.listen(port, host);
+  log.info({ host: address.address, port: address.port, pipelines: compiled.map((p) => p.id) }, "switchyard listening");
+  process.stdout.write(`switchyard listening on http://${address.address}:${address.port} (${compiled.map((p) => p.id).join(", ")})\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, "draining");
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  const { unfinished } = await server.drain(drainMs);
+  log.info({ unfinished }, "stopped");
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let pino's async destination flush, then leave even if a stray handle remains.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`switchyard: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,203 @@
+/**
+ * The attempt loop, owned by the core: walk the planned attempts, translate and send each, and
+ * move on to the next only while nothing has reached the client and the failure is one the
+ * pipeline's `attempts.on` names. Streams commit on their first upstream chunk: a stream that
+ * fails before it still falls back.
+ */
+import type { ServerResponse } from "node:http";
+import type { CompiledPipeline } from "./compile.js";
+import { GatewayError, asGatewayError } from "../contract/errors.js";
+import type { Attempt, AttemptOutcome, Exchange } from "../contract/exchange.js";
+import type { StreamPolicy, Translation } from "../contract/hooks.js";
+import { plainReply, streamReply } from "./deliver.js";
+
+type FallbackRule = string | number;
+
+/** Does `err` match one of the pipeline's fallback rules (`connect`, `timeout`, 429, `5xx`…)? */
+export function fallbackAllowed(err: GatewayError, on: readonly FallbackRule[]): boolean {
+  if (err.failure === undefined) return false;
+  if (err.failure === "connect") return on.includes("connect");
+  if (err.failure === "timeout") return on.includes("timeout");
+  // A stream that died before its first byte behaves like a failed connection or a 5xx.
+  if (err.failure === "stream") return on.includes("connect") || on.includes("5xx");
+  const status = err.upstreamStatus ?? err.status;
+  return on.includes(status) || on.includes(`${Math.floor(status / 100)}xx`);
+}
+
+function noTranslation(x: Exchange, backendFormat: string): GatewayError {
+  return new GatewayError({
+    status: 400, type: "invalid_request", code: "translation_unavailable",
+    message: `pipeline ${x.pipelineId} cannot translate ${x.route.format} requests for a ${backendFormat} backend: add a translate step`,
+  });
+}
+
+/** The backend's format: the client's own when the backend speaks it (bytes pass through), else its first. */
+function backendFormatFor(x: Exchange, attempt: Attempt): string {
+  const formats = attempt.backend.provider.formats;
+  return formats.includes(x.route.format) ? x.route.format : formats[0]!;
+}
+
+/**
+ * How long to wait before attempt `i`: nothing when moving on to a backend not yet tried;
+ * otherwise exponential backoff with full jitter, or the upstream's retry-after when longer.
+ * Undefined when the wait is not worth it (retry-after beyond the cap, or past the deadline).
+ */
+function waitBefore(p: CompiledPipeline, i: number, planned: number, last: GatewayError, deadline: number): number | undefined {
+  if (i < planned) return 0;
+  const retry = Math.floor(i / planned);
+  const backoff = Math.random() * Math.min(p.attempts.maxBackoffMs, p.attempts.backoffMs * 2 ** (retry - 1));
+  if (last.retryAfterMs !== undefined && last.retryAfterMs > p.attempts.maxRetryAfterMs) return undefined;
+  const wait = Math.max(backoff, last.retryAfterMs ?? 0);
+  return performance.now() + wait < deadline ? wait : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Why the exchange's signal fired: the client left, or the total budget ran out. */
+function abortReason(x: Exchange, totalMs: number): GatewayError {
+  const reason: unknown = x.signal.reason;
+  return reason instanceof GatewayError ? reason : GatewayError.totalTimeout(totalMs);
+}
+
+/**
+ * One kind of request as the loop drives it. `prepare` readies an attempt before it counts
+ * (translation: what it throws ends the loop without an outcome) and returns the send, which
+ * fills `outcome` as it learns and resolves once the reply is fully relayed.
+ */
+export interface AttemptDriver {
+  prepare(attempt: Attempt): AttemptSend;
+  /** A veto on moving on after `failure`, beyond `attempts.on` (the request body is gone, the method is not idempotent). */
+  mayRetry?(failure: GatewayError): boolean;
+}
+
+export type AttemptSend = (outcome: AttemptOutcome, turn: AttemptTurn) => Promise<void>;
+
+export interface AttemptTurn {
+  /** `performance.now()` when the attempt was sent. */
+  readonly sentAt: number;
+  /**
+   * Would the loop move on after `failure`? A send that got a reply it could still pass on (a
+   * proxied 503) asks before deciding: when no attempt would follow, the reply goes to the client.
+   */
+  movesOn(failure: GatewayError): boolean;
+}
+
+/**
+ * Walks the planned attempts: a backend not yet tried is sent at once, a retry of one already
+ * tried after a backoff. Moves on only while nothing reached the client, the failure is one
+ * `attempts.on` names, the driver does not veto it, and the total budget allows.
+ */
+export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: readonly Attempt[], driver: AttemptDriver): Promise<void> {
+  const signal = x.signal;
+  const limit = p.attempts.maxAttempts;
+  const deadline = x.startedHr + p.timeouts.totalMs;
+  let wait = 0;
+  for (let i = 0; i < limit; i++) {
+    if (wait > 0) await sleep(wait, signal);
+    if (i > 0 && signal.aborted) break;
+    const attempt = attempts[i % attempts.length]!;
+    const send = driver.prepare(attempt);
+    p.hooks.attemptStarted.call(x, attempt);
+    // On the exchange from the start, so the reply's x-switchyard-attempts counts this attempt.
+    const outcome: AttemptOutcome = { backend: attempt.backend.id, model: attempt.model, latencyMs: 0 };
+    x.attempts.push(outcome);
+    const sentAt = performance.now();
+    /** The wait before the next attempt after `failure`, or undefined when none follows. */
+    const nextWait = (failure: GatewayError): number | undefined => {
+      if (i === limit - 1 || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
+      if (driver.mayRetry && !driver.mayRetry(failure)) return undefined;
+      return waitBefore(p, i + 1, attempts.length, failure, deadline);
+    };
+    // The backoff has jitter: a decision the send asked for is the one the loop keeps.
+    let decided: { failure: GatewayError; wait: number | undefined } | undefined;
+    const movesOn = (failure: GatewayError): boolean => {
+      decided = { failure, wait: nextWait(failure) };
+      return decided.wait !== undefined;
+    };
+    try {
+      await send(outcome, { sentAt, movesOn });
+      finishAttempt(p, x, outcome, sentAt);
+      return;
+    } catch (err) {
+      const aborted = signal.aborted ? abortReason(x, p.timeouts.totalMs) : undefined;
+      if (aborted?.code === "client_closed_request") {
+        outcome.errorCode = aborted.code;
+        finishAttempt(p, x, outcome, sentAt);
+        throw aborted;
+      }
+      const failure = aborted ?? asGatewayError(err, "provider");
+      outcome.failure = failure.failure;
+      outcome.errorCode = failure.code;
+      outcome.status ??= failure.upstreamStatus;
+      if (failure.retryAfterMs !== undefined) outcome.retryAfterMs = failure.retryAfterMs;
+      finishAttempt(p, x, outcome, sentAt);
+      const next = decided?.failure === failure ? decided.wait : nextWait(failure);
+      if (next === undefined) throw failure;
+      p.log.debug({ request: x.id, backend: attempt.backend.id, code: failure.code }, "attempt failed; trying the next");
+      wait = next;
+    }
+  }
+  // Only reached when the client left or the total budget ran out during a backoff wait.
+  throw abortReason(x, p.timeouts.totalMs);
+}
+
+/** An attempt's request as its backend takes it: the client's own body (model renamed) when the backend speaks its format, else the translate step's. */
+export interface PreparedRequest {
+  backendFormat: string;
+  body: Record<string, unknown>;
+  /** The client's bytes, when `body` goes out unchanged and no step replaced it. */
+  rawBody: Buffer | undefined;
+  /** Set when the body was translated: it turns the reply back into the client's format. */
+  translation: Translation | undefined;
+}
+
+export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attempt): PreparedRequest {
+  const backendFormat = backendFormatFor(x, attempt);
+  if (backendFormat === x.route.format) {
+    const adjusted = x.format.preparePassthrough(x.body, attempt.model, x.stream);
+    if (adjusted !== undefined) return { backendFormat, body: adjusted, rawBody: undefined, translation: undefined };
+    const rawBody = x.received?.body === x.body ? x.received.bytes : undefined;
+    return { backendFormat, body: x.body, rawBody, translation: undefined };
+  }
+  const translation = p.hooks.translate.call(x, attempt, backendFormat);
+  if (!translation) throw noTranslation(x, backendFormat);
+  return { backendFormat, body: translation.body, rawBody: undefined, translation };
+}
+
+/** The model-request attempt loop: translate (or pass through), send, relay the reply. */
+export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
+  const signal = x.signal;
+  return walkAttempts(p, x, attempts, {
+    prepare(attempt) {
+      const { backendFormat, body, rawBody, translation } = prepareRequest(p, x, attempt);
+      return async (outcome, { sentAt }) => {
+        const reply = await attempt.backend.provider.send({
+          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id,
+          headersTimeoutMs: p.timeouts.firstByteMs,
+          bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
+        });
+        outcome.status = reply.status;
+        outcome.ttfbMs = performance.now() - sentAt;
+        x.backend = attempt.backend.id;
+        x.upstreamModel = attempt.model;
+        if (x.stream) await streamReply(p, x, res, reply, translation, policy!, outcome);
+        else await plainReply(p, x, res, reply, translation);
+      };
+    },
+  });
+}
+
+function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {
+  outcome.latencyMs = performance.now() - sentAt;
+  p.hooks.attemptFinished.call(x, outcome);
+}

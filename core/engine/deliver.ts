@@ -1,0 +1,133 @@
+/**
+ * An upstream's reply on its way to the client: a plain body read whole (usage read, translated
+ * when the formats differ) or a stream committed on its first chunk and relayed. Until that first
+ * chunk nothing is written, so a failure here still lets the attempt loop move on.
+ */
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import type { CompiledPipeline } from "./compile.js";
+import { GatewayError } from "../contract/errors.js";
+import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
+import type { StreamPolicy, Translation } from "../contract/hooks.js";
+import type { IrRequest } from "../contract/ir.js";
+import type { UpstreamReply } from "../contract/provider.js";
+import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay-sse.js";
+import { applyExchangeHeaders, writeJson } from "./respond.js";
+import { upstreamTimeoutError } from "../../lib/upstream/errors.js";
+
+/** The whole upstream body. Listeners rather than `for await`, which costs a promise per chunk. */
+function readAll(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on("data", (chunk: Buffer) => chunks.push(chunk));
+    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    body.once("error", (err) => reject(bodyFailure(err)));
+  });
+}
+
+/**
+ * A plain reply whose body broke off (reset, idle timeout) after its headers: nothing reached the
+ * client yet, so it is an attempt failure the loop may fall back on, not an internal error.
+ */
+function bodyFailure(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if ((err as { code?: string } | undefined)?.code === "UND_ERR_BODY_TIMEOUT") return upstreamTimeoutError("core", "body", err);
+  return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", cause: err });
+}
+
+function parseUpstreamJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_invalid_json", message: "the upstream answered with a body that is not JSON", failure: "status", upstreamStatus: 502 });
+  }
+}
+
+export async function plainReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined): Promise<void> {
+  const raw = await readAll(reply.body);
+  const parsed = parseUpstreamJson(raw);
+  let out: string | Buffer = raw;
+  if (translation) {
+    const translated = translation.response(parsed);
+    x.usage = translated.usage;
+    out = JSON.stringify(translated.body);
+  } else {
+    x.usage = x.format.usageOf(parsed);
+  }
+  if (x.usage) p.hooks.usage.call(x);
+  writeJson(x, res, 200, out);
+}
+
+/** Waits for the first body chunk: until it arrives nothing is committed and fallback is still possible. */
+function firstChunk(body: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      cleanup();
+      body.pause();
+      resolve(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(streamFailure(err));
+    };
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onError);
+  });
+}
+
+export async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, policy: StreamPolicy, outcome: AttemptOutcome): Promise<void> {
+  const first = await firstChunk(reply.body);
+  if (first === null) {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream" });
+  }
+  applyExchangeHeaders(x, res);
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+  x.headersSent = true;
+  x.status = 200;
+  x.ttfbMs = performance.now() - x.startedHr;
+  // Committed: no attempt follows, so the client's bytes need not live as long as the stream.
+  x.received = undefined;
+
+  let readUsage: () => typeof x.usage;
+  const makeTarget = (write: RelayWrite): RelayTarget => {
+    if (translation) {
+      const stream = translation.stream(write);
+      readUsage = () => stream.usage;
+      return { output: "written", push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
+    }
+    const observer = x.format.createStreamObserver(x.body);
+    readUsage = () => observer.usage;
+    return {
+      // An observer that filters drops a few events (OpenAI's usage-only chunk): the client
+      // gets the upstream's own text around them, never a re-framing of every event.
+      output: observer.filters ? "kept" : "raw",
+      push: (ev) => observer.push(ev),
+      end: () => {},
+      // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
+      error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),
+    };
+  };
+  const result = await relayStream(reply.body, first, res, makeTarget, policy.keepAliveMs);
+  x.usage = readUsage!();
+  if (x.usage) p.hooks.usage.call(x);
+  if (!result.ok) {
+    outcome.failure = result.error.failure;
+    outcome.errorCode = result.error.code;
+    x.error = result.error;
+    if (result.clientGone) throw clientGone();
+  }
+}
+
+function minimalIr(x: Exchange): IrRequest {
+  return { model: x.model ?? "", messages: [], stream: true };
+}

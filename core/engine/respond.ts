@@ -1,0 +1,34 @@
+/**
+ * Writing replies to the client. Every reply carries the exchange's response headers; errors are
+ * rendered by the client's own format translator, so each SDK sees its own error shape.
+ */
+import type { ServerResponse } from "node:http";
+import type { GatewayError } from "../contract/errors.js";
+import type { Exchange } from "../contract/exchange.js";
+
+export function applyExchangeHeaders(x: Exchange, res: ServerResponse): void {
+  for (const name in x.responseHeaders) res.setHeader(name, x.responseHeaders[name]!);
+  if (x.backend !== undefined) res.setHeader("x-switchyard-backend", x.backend);
+  if (x.attempts.length > 0) res.setHeader("x-switchyard-attempts", String(x.attempts.length));
+}
+
+export function writeJson(x: Exchange, res: ServerResponse, status: number, body: string | Buffer, extraHeaders?: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  applyExchangeHeaders(x, res);
+  if (extraHeaders) for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
+  res.setHeader("content-type", "application/json");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.statusCode = status;
+  x.status = status;
+  x.headersSent = true;
+  x.ttfbMs ??= performance.now() - x.startedHr;
+  res.end(body);
+}
+
+export function writeError(x: Exchange, res: ServerResponse, err: GatewayError): void {
+  x.error = err;
+  const rendered = x.format.renderError(err);
+  const headers: Record<string, string> = { ...err.headers };
+  if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  writeJson(x, res, rendered.status, JSON.stringify(rendered.body), headers);
+}

@@ -1,0 +1,298 @@
+/**
+ * The koa + @koa/router shell: mounts each pipeline's routes, answers probes, reads bodies under
+ * the size limit, and drains on shutdown. It knows nothing of formats or plugins: a route hands
+ * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
+ */
+import { randomUUID } from "node:crypto";
+import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import Koa from "koa";
+import Router from "@koa/router";
+import type { CompiledPipeline } from "../engine/compile.js";
+import { GatewayError } from "../contract/errors.js";
+import type { Exchange, RouteInfo } from "../contract/exchange.js";
+import type { FormatTranslator } from "../contract/format.js";
+import { ANY_METHOD, HTTP_FORMAT, httpFormat } from "../engine/http-format.js";
+import { runHttpExchange } from "../engine/http-proxy.js";
+import type { Logger } from "../contract/log.js";
+import { runExchange, recordsWritten } from "../engine/run-exchange.js";
+import { writeError } from "../engine/respond.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A route path with no parameters or patterns: matched by string equality. */
+const LITERAL_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
+
+export interface GatewayServerOptions {
+  log: Logger;
+}
+
+export class GatewayServer {
+  private readonly app = new Koa();
+  private server: Server | undefined;
+  private ready = false;
+  private draining = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
+  private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
+
+  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: GatewayServerOptions) {
+    const router = new Router();
+    router.get("/healthz", (ctx) => {
+      ctx.body = { status: "ok" };
+    });
+    router.get("/readyz", (ctx) => {
+      const ok = this.ready && !this.draining;
+      ctx.status = ok ? 200 : 503;
+      // A store outage does not make the gateway unready (plugins serve by their onUnavailable
+      // policy), but it is said here so operators see it.
+      const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
+      ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
+    });
+    // Model routes whose path is a plain string are found by one map lookup, without @koa/router's
+    // per-request matching and middleware compose. Anything else (a different case, a trailing
+    // slash, a path with parameters, http prefixes) goes on to the router, which decides as before.
+    const exactRoutes = new Map<string, Map<string, (ctx: Koa.Context) => Promise<void>>>();
+    // The first matching route takes a request: model routes first, then http prefixes, longest first.
+    const routes = pipelines.flatMap((pipeline) => pipeline.routes.map((route) => ({ pipeline, route })));
+    const prefixes = routes.filter(({ route }) => route.format === HTTP_FORMAT).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
+    for (const { pipeline, route } of [...routes.filter(({ route }) => route.format !== HTTP_FORMAT), ...prefixes]) {
+      const http = route.format === HTTP_FORMAT;
+      const format = http ? httpFormat : pipeline.formats.get(route.format)!;
+      this.fallbackFormats.push({ path: route.path, pipeline, format });
+      const methods = http && route.method === ANY_METHOD ? METHODS : [route.method];
+      const handle = (ctx: Koa.Context) => {
+        ctx.respond = false; // the pipeline writes the raw response (streams included)
+        return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
+      };
+      router.register(http ? prefixPattern(route.path) : route.path, methods, handle);
+      if (!http && LITERAL_PATH.test(route.path)) {
+        const byPath = exactRoutes.get(route.method) ?? new Map<string, (ctx: Koa.Context) => Promise<void>>();
+        exactRoutes.set(route.method, byPath);
+        if (!byPath.has(route.path)) byPath.set(route.path, handle); // the first route registered wins, as in the router
+      }
+    }
+    // Straight on node's req/res rather than koa's header delegates: this runs for every request.
+    this.app.use((ctx, next) => {
+      const incoming = ctx.req.headers["x-request-id"];
+      const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = id;
+      ctx.res.setHeader("x-switchyard-request-id", id);
+      return next();
+    });
+    this.app.use((ctx, next) => {
+      const url = ctx.req.url ?? "/";
+      const queryAt = url.indexOf("?");
+      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(queryAt < 0 ? url : url.slice(0, queryAt));
+      return handle ? handle(ctx) : next();
+    });
+    this.app.use(router.routes());
+    this.app.use((ctx) => {
+      if (ctx.respond === false) return;
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.respond = false;
+        this.unknownRoute(ctx.req, ctx.res, ctx.state.requestId as string, ctx.path);
+      }
+    });
+    this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    const server = this.app.listen(port, host);
+    this.server = server;
+    server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    this.ready = true;
+    return server.address() as AddressInfo;
+  }
+
+  /** Stops taking requests, lets in-flight ones (streams included) finish until `deadlineMs`, then flushes and closes pipelines. */
+  async drain(deadlineMs: number): Promise<{ unfinished: number }> {
+    this.draining = true;
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    const deadline = new Promise<"deadline">((resolve) => setTimeout(resolve, deadlineMs, "deadline").unref());
+    const outcome = await Promise.race([Promise.allSettled([...this.inFlight]).then(() => "done" as const), deadline]);
+    const unfinished = outcome === "deadline" ? this.inFlight.size : 0;
+    if (unfinished > 0) {
+      this.options.log.warn({ unfinished }, "drain deadline reached; closing remaining connections");
+      server?.closeAllConnections();
+      await Promise.allSettled([...this.inFlight]);
+    }
+    // Connections whose last response finished during the drain are idle keep-alive sockets now:
+    // server.close() would wait out their keep-alive timeout.
+    server?.closeIdleConnections();
+    await closed;
+    await recordsWritten();
+    await Promise.allSettled(this.pipelines.map((p) => p.close()));
+    return { unfinished };
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async serve(
+    pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
+    params: Record<string, string>, query: Record<string, string | string[] | undefined>,
+  ): Promise<void> {
+    // One controller per request for both ends of its life: the client leaving, and the total
+    // time budget (a plain timer cleared at the end, so no timer outlives its request).
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort(GatewayError.clientClosed());
+    });
+    const totalMs = pipeline.timeouts.totalMs;
+    const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
+    const url = req.url ?? route.path;
+    const queryAt = url.indexOf("?");
+    const inbound = { path: queryAt < 0 ? url : url.slice(0, queryAt), params, query };
+    const x: Exchange = {
+      id: res.getHeader("x-switchyard-request-id") as string,
+      startedAt: Date.now(),
+      startedHr: performance.now(),
+      pipelineId: pipeline.id,
+      // An http route taking every method shows each request's own (for `method` conditions, records).
+      route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
+      format,
+      headers: req.headers,
+      inbound,
+      signal: controller.signal,
+      body: {},
+      model: undefined,
+      stream: false,
+      responseHeaders: {},
+      headersSent: false,
+      attempts: [],
+      notes: [],
+    };
+    if (this.draining) res.setHeader("connection", "close");
+    try {
+      await this.run(pipeline, route, format, x, req, res);
+    } finally {
+      clearTimeout(budget);
+    }
+  }
+
+  private async run(pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The body is the proxy's to stream: not read here.
+    if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
+    try {
+      if (route.endpoint === "generate" || route.endpoint === "count-tokens") {
+        const bytes = await readBody(req, pipeline.limits.maxBodyBytes);
+        x.body = parseJsonObject(bytes);
+        x.received = { bytes, body: x.body };
+        const peeked = format.peek(x.body, x.inbound);
+        x.model = peeked.model;
+        x.stream = peeked.stream;
+      }
+    } catch (err) {
+      const failure = err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body");
+      if (failure.status === 413) res.setHeader("connection", "close");
+      writeError(x, res, failure);
+      return;
+    }
+    await runExchange(pipeline, x, res);
+  }
+
+  private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
+    const best = this.fallbackFormats.reduce<(typeof this.fallbackFormats)[number] | undefined>((acc, r) => {
+      return commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc;
+    }, undefined);
+    res.setHeader("x-switchyard-request-id", id);
+    const err = new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${req.method} ${path}` });
+    if (!best) {
+      res.statusCode = 404;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ error: { message: err.message, type: "not_found_error", code: err.code } }));
+      return;
+    }
+    const rendered = best.format.renderError(err);
+    res.statusCode = rendered.status;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(rendered.body));
+    req.resume();
+  }
+}
+
+/** An http route's path without trailing slashes: `/api/` and `/api` are the same prefix. */
+function prefixOf(path: string): string {
+  return path.replace(/\/+$/, "");
+}
+
+/** The prefix and everything below it, in path-to-regexp v8 syntax: `/api` -> `/api{/*rest}`. */
+function prefixPattern(path: string): string {
+  const prefix = prefixOf(path);
+  return prefix === "" ? "/{*rest}" : `${prefix}{/*rest}`;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * Reads the body up to `limit` bytes; beyond it, a 413 without reading further. Plain listeners,
+ * not `for await`: an async iterator costs a promise per chunk and shows in every request's profile.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new GatewayError({ status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes` });
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop reading: the rest is never buffered (the 413 closes the connection).
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    // A client that goes away mid-body: 'close' without 'end'.
+    const onClose = () => {
+      cleanup();
+      reject(GatewayError.clientClosed());
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
+}
+
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
+  }
+  return value as Record<string, unknown>;
+}

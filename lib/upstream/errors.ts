@@ -1,0 +1,176 @@
+/**
+ * How an upstream's failure becomes a GatewayError. Every provider plugin (and provider-mock,
+ * which must fail exactly like a real upstream) goes through these functions, so the attempt
+ * loop's fallback rules (`connect`, `timeout`, 429, `5xx`) see one classification whatever the
+ * backend, and no upstream secret or address reaches a client.
+ */
+import { GatewayError, type GatewayErrorType } from "../../core/contract/errors.js";
+import { redactSecrets } from "../../core/contract/log.js";
+
+/** Response headers as undici (and node:http) hand them over. */
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
+export interface UpstreamStatusErrorInit {
+  /** The upstream's HTTP status (any non-2xx). */
+  status: number;
+  /** The upstream's own message, already scrubbed; a generic one is used when absent. */
+  message?: string;
+  /** The upstream's own error code (`model_not_found`…), when it gave a usable one. */
+  code?: string;
+  param?: string;
+  retryAfterMs?: number;
+  source: string;
+}
+
+function gatewayStatusFor(upstream: number): { status: number; type: GatewayErrorType } {
+  switch (upstream) {
+    case 400:
+    case 422:
+      return { status: 400, type: "invalid_request" };
+    case 401:
+      return { status: 401, type: "authentication" };
+    case 403:
+      return { status: 403, type: "permission" };
+    case 404:
+      return { status: 404, type: "not_found" };
+    case 408:
+      return { status: 504, type: "timeout" };
+    case 413:
+      return { status: 413, type: "payload_too_large" };
+    case 429:
+      return { status: 429, type: "rate_limit" };
+    case 503:
+    case 529: // Anthropic's "overloaded"
+      return { status: 503, type: "unavailable" };
+  }
+  // Other 4xx (409, 451…) are still the request's fault: keep the status the upstream chose.
+  if (upstream >= 400 && upstream < 500) return { status: upstream, type: "invalid_request" };
+  // 5xx, and 1xx/3xx a gateway cannot relay (undici does not follow redirects).
+  return { status: 502, type: "upstream_error" };
+}
+
+/** The GatewayError for a non-2xx upstream reply (failure `status`). */
+export function upstreamStatusError(init: UpstreamStatusErrorInit): GatewayError {
+  const { status, type } = gatewayStatusFor(init.status);
+  return new GatewayError({
+    status,
+    type,
+    code: init.code ?? `upstream_http_${init.status}`,
+    message: init.message ?? `the upstream replied with HTTP ${init.status}`,
+    param: init.param,
+    failure: "status",
+    upstreamStatus: init.status,
+    retryAfterMs: init.retryAfterMs,
+    source: init.source,
+  });
+}
+
+/**
+ * The upstream could not be reached or dropped the connection before replying (refused, reset,
+ * DNS, TLS). `reason` is a short safe word such as the socket error code, never an address.
+ */
+export function upstreamConnectError(source: string, reason: string, cause?: unknown): GatewayError {
+  return new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    code: "upstream_connect_failed",
+    message: `could not get a reply from the upstream (${reason})`,
+    failure: "connect",
+    source,
+    cause,
+  });
+}
+
+export type UpstreamTimeoutPhase = "connect" | "headers" | "body";
+
+/** The upstream took too long to accept the connection, to send headers, or between body chunks. */
+export function upstreamTimeoutError(source: string, phase: UpstreamTimeoutPhase, cause?: unknown): GatewayError {
+  const what = phase === "connect" ? "accept the connection" : phase === "headers" ? "send response headers" : "send the response body";
+  return new GatewayError({
+    status: 504,
+    type: "timeout",
+    code: `upstream_${phase}_timeout`,
+    message: `the upstream did not ${what} in time`,
+    failure: "timeout",
+    source,
+    cause,
+  });
+}
+
+function firstHeader(headers: UpstreamHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Milliseconds the upstream asked us to wait: `retry-after-ms` (OpenAI, exact) wins over
+ * `retry-after` (seconds, possibly fractional, or an HTTP date).
+ */
+export function parseRetryAfter(headers: UpstreamHeaders, nowMs = Date.now()): number | undefined {
+  const ms = firstHeader(headers, "retry-after-ms")?.trim();
+  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  const ra = firstHeader(headers, "retry-after")?.trim();
+  if (!ra) return undefined;
+  if (/^\d+(\.\d+)?$/.test(ra)) return Math.ceil(Number(ra) * 1000);
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+// Key-shaped tokens an upstream may echo back ("Incorrect API key provided: sk-proj-ab***yz").
+const KEY_SHAPES = [/\bsk-[A-Za-z0-9_\-*.]{6,}/g, /\bAIza[0-9A-Za-z_\-*]{10,}/g, /\bBearer\s+[^\s"',]+/gi];
+const MAX_MESSAGE = 1000;
+
+/**
+ * Makes an upstream's text safe to show: registered secrets, the backend's own secrets and
+ * host, and anything shaped like an API key are replaced.
+ */
+export function scrubUpstreamText(text: string, secrets: readonly string[] = []): string {
+  let out = redactSecrets(text);
+  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join("[redacted]");
+  for (const shape of KEY_SHAPES) out = out.replace(shape, "[redacted]");
+  out = out.trim();
+  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
+}
+
+export interface UpstreamErrorDetail {
+  message?: string;
+  code?: string;
+  param?: string;
+}
+
+const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+const SAFE_PARAM = /^[A-Za-z0-9_.[\]-]{1,128}$/;
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v.length > 0 ? v : undefined;
+}
+
+/**
+ * Message, code and param from an upstream error body, whatever its family: OpenAI
+ * `{error:{message,code,type,param}}`, Anthropic `{type:"error",error:{type,message}}`, Gemini
+ * `{error:{code,message,status}}` (also wrapped in an array), vLLM/FastAPI `{message}` /
+ * `{detail}`, Ollama `{error:"…"}`, or plain text. The message is scrubbed; HTML is ignored.
+ */
+export function readUpstreamErrorDetail(text: string, contentType: string | undefined, secrets: readonly string[] = []): UpstreamErrorDetail {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    const plain = text.trim();
+    if (plain.length === 0 || /html/i.test(contentType ?? "") || plain.startsWith("<")) return {};
+    return { message: scrubUpstreamText(plain, secrets) };
+  }
+  if (Array.isArray(parsed)) parsed = parsed[0];
+  if (typeof parsed !== "object" || parsed === null) return {};
+  const root = parsed as Record<string, unknown>;
+  const inner = typeof root.error === "object" && root.error !== null ? (root.error as Record<string, unknown>) : root;
+  const message = str(inner.message) ?? str(root.error) ?? str(root.message) ?? str(root.detail);
+  const rawCode = str(inner.code) ?? str(inner.type) ?? str(inner.status);
+  const code = rawCode && SAFE_CODE.test(rawCode) && rawCode !== "error" ? rawCode.toLowerCase() : undefined;
+  const param = str(inner.param);
+  return {
+    message: message === undefined ? undefined : scrubUpstreamText(message, secrets),
+    code,
+    param: param && SAFE_PARAM.test(param) ? param : undefined,
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * The `when` DSL compiled to closures, once, at load: `all` / `any` / `not` over leaf matchers on
+ * the model, path, method, tenant, a header or a value in the JSON body. A closed set on purpose:
+ * no eval, no Function, nothing a pipeline file could use to run code. Globs and regexes are
+ * built here so a request only runs prepared tests; a bad regex is a load error at its JSON pointer.
+ * A test on a value of the wrong type (a glob on a number) simply does not match; anything that
+ * throws while evaluating fails the request (fails closed) instead of skipping the step.
+ */
+import { isDeepStrictEqual } from "node:util";
+import { GatewayError } from "../core/contract/errors.js";
+import type { Exchange } from "../core/contract/exchange.js";
+import type { Condition } from "../core/contract/generated/pipeline.js";
+import { joinPointer, parsePointer } from "./json-locations.js";
+import type { Predicate } from "../core/contract/loaded-pipeline.js";
+
+/** The keys a condition object may hold, exactly one at a time. */
+export const CONDITION_KEYS = ["all", "any", "not", "model", "path", "method", "tenant", "header", "body"] as const;
+
+/** A condition that cannot be compiled, with the JSON pointer of the offending node in the pipeline file. */
+export class ConditionError extends Error {
+  constructor(
+    readonly pointer: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ConditionError";
+  }
+}
+
+type ValueTest = (value: unknown) => boolean;
+
+const STRING_TESTS = ["equals", "in", "glob", "prefix", "regex", "exists"];
+const BODY_TESTS = [...STRING_TESTS, "gt", "lt"];
+
+const leafReaders: Record<"model" | "path" | "method" | "tenant", (exchange: Exchange) => string | undefined> = {
+  model: (exchange) => exchange.model,
+  path: (exchange) => exchange.inbound.path,
+  method: (exchange) => exchange.route.method,
+  tenant: (exchange) => exchange.tenant,
+};
+
+/**
+ * Compiles `cond` (found at `pointer` in the pipeline file) for the step `stepId`. Throws a
+ * ConditionError at load for a malformed condition; the predicate throws a 500 GatewayError
+ * (`condition_failed`) if evaluating it fails.
+ */
+export function compileCondition(cond: Condition, pointer: string, stepId: string): Predicate {
+  const test = compileNode(cond, pointer);
+  return (exchange) => {
+    try {
+      return test(exchange);
+    } catch (cause) {
+      throw new GatewayError({
+        status: 500,
+        type: "internal",
+        code: "condition_failed",
+        message: `condition of step ${stepId} could not be evaluated`,
+        source: stepId,
+        cause,
+      });
+    }
+  };
+}
+
+/**
+ * A `*` glob as a matcher: `*` matches any run of characters, everything else itself. Matched
+ * without a regex, in one left-to-right pass, so no pattern can backtrack badly.
+ */
+export function compileGlob(pattern: string): (text: string) => boolean {
+  const parts = pattern.split("*");
+  if (parts.length === 1) return (text) => text === pattern;
+  const first = parts[0] ?? "";
+  const last = parts[parts.length - 1] ?? "";
+  const middle = parts.slice(1, -1).filter((p) => p !== "");
+  return (text) => {
+    if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+    let at = first.length;
+    const end = text.length - last.length;
+    for (const part of middle) {
+      const found = text.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
+}
+
+function compileNode(cond: unknown, pointer: string): Predicate {
+  if (!isRecord(cond)) throw new ConditionError(pointer, `a condition must be an object with one of ${CONDITION_KEYS.join(", ")}`);
+  const keys = Object.keys(cond);
+  const unknown = keys.find((k) => !(CONDITION_KEYS as readonly string[]).includes(k));
+  if (unknown !== undefined) {
+    throw new ConditionError(joinPointer(pointer, unknown), `unknown condition "${unknown}"; expected one of ${CONDITION_KEYS.join(", ")}`);
+  }
+  const key = keys[0];
+  if (key === undefined || keys.length > 1) {
+    throw new ConditionError(pointer, `a condition holds exactly one of ${CONDITION_KEYS.join(", ")}; combine several with "all" or "any"`);
+  }
+  const at = joinPointer(pointer, key);
+  const spec = cond[key];
+  switch (key) {
+    case "all":
+    case "any": {
+      if (!Array.isArray(spec) || spec.length === 0) throw new ConditionError(at, `"${key}" must be a non-empty array of conditions`);
+      const parts = spec.map((c, i) => compileNode(c, joinPointer(at, i)));
+      return key === "all" ? (exchange) => parts.every((p) => p(exchange)) : (exchange) => parts.some((p) => p(exchange));
+    }
+    case "not": {
+      const inner = compileNode(spec, at);
+      return (exchange) => !inner(exchange);
+    }
+    case "header": {
+      if (!isRecord(spec) || typeof spec.name !== "string" || spec.name === "") {
+        throw new ConditionError(at, '"header" must be an object with a non-empty "name"');
+      }
+      const { name, ...tests } = spec;
+      const headerName = name.toLowerCase();
+      const test = compileTests(tests, at, STRING_TESTS);
+      return (exchange) => {
+        const value = exchange.headers[headerName];
+        return test(Array.isArray(value) ? value.join(", ") : value);
+      };
+    }
+    case "body": {
+      if (!isRecord(spec) || typeof spec.pointer !== "string" || !/^(\/.*)?$/.test(spec.pointer)) {
+        throw new ConditionError(at, '"body" must be an object with a "pointer" (a JSON pointer such as /metadata/tier)');
+      }
+      const { pointer: bodyPointer, ...tests } = spec;
+      const tokens = parsePointer(bodyPointer);
+      const test = compileTests(tests, at, BODY_TESTS);
+      return (exchange) => test(resolveBodyPointer(exchange.body, tokens));
+    }
+    default: {
+      const read = leafReaders[key as keyof typeof leafReaders];
+      const test = typeof spec === "string" ? compileStringTest("glob", spec, at) : compileTests(spec, at, STRING_TESTS);
+      return (exchange) => test(read(exchange));
+    }
+  }
+}
+
+/** An object of tests (`{ prefix: "gpt-", exists: true }`): all of them must hold. */
+function compileTests(spec: unknown, pointer: string, allowed: string[]): ValueTest {
+  if (!isRecord(spec)) throw new ConditionError(pointer, `must be a string (a glob) or an object with ${allowed.join(", ")}`);
+  const entries = Object.entries(spec);
+  if (entries.length === 0) throw new ConditionError(pointer, `needs at least one of ${allowed.join(", ")}`);
+  const tests = entries.map(([name, operand]) => {
+    if (!allowed.includes(name)) throw new ConditionError(joinPointer(pointer, name), `unknown test "${name}"; expected one of ${allowed.join(", ")}`);
+    return compileStringTest(name, operand, joinPointer(pointer, name));
+  });
+  return tests.length === 1 ? (tests[0] as ValueTest) : (value) => tests.every((t) => t(value));
+}
+
+function compileStringTest(name: string, operand: unknown, pointer: string): ValueTest {
+  const expect = (ok: boolean, what: string): void => {
+    if (!ok) throw new ConditionError(pointer, `"${name}" must be ${what}`);
+  };
+  switch (name) {
+    case "equals":
+      return (value) => value !== undefined && isDeepStrictEqual(value, operand);
+    case "in": {
+      expect(Array.isArray(operand) && operand.length > 0, "a non-empty array");
+      const options = operand as unknown[];
+      return (value) => value !== undefined && options.some((o) => isDeepStrictEqual(value, o));
+    }
+    case "glob": {
+      expect(typeof operand === "string", "a string");
+      const match = compileGlob(operand as string);
+      return (value) => typeof value === "string" && match(value);
+    }
+    case "prefix": {
+      expect(typeof operand === "string", "a string");
+      const prefix = operand as string;
+      return (value) => typeof value === "string" && value.startsWith(prefix);
+    }
+    case "regex": {
+      expect(typeof operand === "string", "a string");
+      let re: RegExp;
+      try {
+        re = new RegExp(operand as string);
+      } catch (err) {
+        throw new ConditionError(pointer, `invalid regular expression: ${(err as Error).message}`);
+      }
+      return (value) => typeof value === "string" && re.test(value);
+    }
+    case "exists": {
+      expect(typeof operand === "boolean", "true or false");
+      return operand ? (value) => value !== undefined : (value) => value === undefined;
+    }
+    case "gt":
+    case "lt": {
+      expect(typeof operand === "number" && Number.isFinite(operand), "a number");
+      const limit = operand as number;
+      return name === "gt" ? (value) => typeof value === "number" && value > limit : (value) => typeof value === "number" && value < limit;
+    }
+    default:
+      throw new ConditionError(pointer, `unknown test "${name}"`);
+  }
+}
+
+/** RFC 6901 evaluation; own properties only, so `/constructor` or `/__proto__` never reach a prototype. */
+function resolveBodyPointer(body: unknown, tokens: string[]): unknown {
+  let current = body;
+  for (const token of tokens) {
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
+      current = current[Number(token)];
+    } else if (isRecord(current)) {
+      if (!Object.hasOwn(current, token)) return undefined;
+      current = current[token];
+    } else {
+      return undefined;
+    }
+  }
+  return current;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

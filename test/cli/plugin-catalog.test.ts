@@ -1,0 +1,75 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { definePlugin } from "../../core/index.js";
+import { describeCommands, describePlugins } from "../../cli/plugin-catalog.js";
+import { PluginRegistry } from "../../load/registry.js";
+
+describe("describePlugins", () => {
+  it("lists each plugin by kind with its description and config fields as dotted names", async () => {
+    const registry = await PluginRegistry.builtIn(fileURLToPath(new URL("../fixtures/plugins/builtin/", import.meta.url)));
+    const text = describePlugins(registry);
+    expect(text).toBe(
+      [
+        "Step plugins (steps[].use)",
+        "",
+        "  step-echo (step): Adds a greeting header to every reply.",
+        '    greeting          string, default "hi": Text of the x-greeting header.',
+        "    limits            object, default {}: How often the greeting may change.",
+        "    limits.perMinute  integer, default 60: Changes allowed per minute.",
+        "",
+        "Provider plugins (backends.<id>.use)",
+        "",
+        "  provider-fake (provider): Answers every request with a 503, without any network.",
+        "    baseUrl  string, required: Upstream address.",
+        "    apiKey   string: Sent as a bearer token.",
+        "",
+        "Format plugins (routes[].format)",
+        "",
+        "  format-fake (format) [format fake-chat]: A wire format for tests.",
+        "    no config",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("shows enums, unions, arrays of objects and $ref'd definitions", () => {
+    const plugin = definePlugin({
+      kind: "step",
+      name: "select-rules",
+      description: "Routes by rules.",
+      configSchema: {
+        type: "object",
+        additionalProperties: false,
+        definitions: { Rule: { type: "object", additionalProperties: false, properties: { model: { type: "string", description: "Model glob." } } } },
+        properties: {
+          mode: { enum: ["first", "all"], default: "first", description: "Which rules apply." },
+          on: { type: "array", items: { oneOf: [{ type: "string" }, { type: "integer" }] }, description: "Triggers." },
+          rules: { type: "array", items: { $ref: "#/definitions/Rule" }, description: "The rules." },
+        },
+      },
+      create: () => ({ apply: () => undefined }),
+    });
+    const text = describePlugins(PluginRegistry.fromPlugins([plugin]));
+    expect(text).toContain('    mode           "first" | "all", default "first": Which rules apply.');
+    expect(text).toContain("    on             array of string | integer: Triggers.");
+    expect(text).toContain("    rules          array of object: The rules.");
+    expect(text).toContain("    rules[].model  string: Model glob.");
+  });
+});
+
+describe("describeCommands", () => {
+  it("lists each plugin command with its plugin and its description indented under it", () => {
+    const step = definePlugin({
+      kind: "step",
+      name: "step-keys",
+      description: "has a command",
+      configSchema: { type: "object", additionalProperties: false, properties: {} },
+      commands: { keys: { description: "keys add --id ID\nkeys list", run: async () => 0 } },
+      create: () => ({ apply: () => undefined }),
+    });
+    const registry = PluginRegistry.fromPlugins([step]);
+    expect(describeCommands(registry.commands())).toBe(["  switchyard keys    (from step-keys)", "      keys add --id ID", "      keys list", ""].join("\n"));
+    expect(describePlugins(registry)).toContain("  step-keys (step): has a command\n    commands: switchyard keys (see switchyard help)\n");
+    expect(describeCommands([])).toBe("");
+  });
+});
