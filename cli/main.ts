@@ -5,12 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
-import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
-import { loadPipelines } from "../load/load-pipelines.js";
+import { assembleGateway } from "./assemble.js";
 import { createLogger } from "../core/contract/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
-import { GatewayServer } from "../core/serve/server.js";
 
 const USAGE = `usage:
   switchyard serve [files|dirs...] [--port N] [--host H] [--drain-ms N]
@@ -86,18 +84,16 @@ async function serve(args: string[]): Promise<number> {
   const log = createLogger();
   const registry = await PluginRegistry.builtIn();
   const paths = positionals.length > 0 ? positionals : ["pipelines"];
-  const { pipelines: loaded, problems } = await loadPipelines(paths, { registry });
-  if (problems.length > 0) {
-    for (const p of problems) process.stderr.write(formatProblem(p) + "\n");
+  const assembled = await assembleGateway(paths, { registry, log });
+  if (!assembled.ok) {
+    for (const p of assembled.problems) process.stderr.write(formatProblem(p) + "\n");
     return 1;
   }
-  if (loaded.length === 0) {
+  const { server, pipelines: compiled } = assembled;
+  if (compiled.length === 0) {
     process.stderr.write(`no pipeline files found in ${paths.join(", ")} (expected *.pipeline.json)\n`);
     return 1;
   }
-  const compiled: CompiledPipeline[] = [];
-  for (const l of loaded) compiled.push(await compilePipeline(l, log));
-  const server = new GatewayServer(compiled, { log });
   const address = await server.listen(port, host);
   log.info({ host: address.address, port: address.port, pipelines: compiled.map((p) => p.id) }, "switchyard listening");
   process.stdout.write(`switchyard listening on http://${address.address}:${address.port} (${compiled.map((p) => p.id).join(", ")})\n`);

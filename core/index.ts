@@ -14,10 +14,16 @@ export { PipelineHooks } from "./contract/hooks.js";
 export type { Translation, TranslatedStream, StreamPolicy, HookName } from "./contract/hooks.js";
 export { definePlugin } from "./contract/plugin.js";
 export type * from "./contract/plugin.js";
+export { redactSecrets } from "./contract/log.js";
 export type { Logger } from "./contract/log.js";
+export type { Store as StoreSpec } from "./contract/generated/pipeline.js";
 export { USAGE_GROUPS } from "./contract/usage.js";
 export type { UsageQuery, UsageReport, UsageRow, UsageGroupBy } from "./contract/usage.js";
 export { StoreUnavailableError } from "./contract/store.js";
 export type { StateStore, StoreHealth, StoreStatus, UnavailablePolicy, WindowHit, Reservation, Lease } from "./contract/store.js";
 export { SseParser, sseFrame, SSE_KEEPALIVE } from "./engine/sse.js";
-export type { SseEvent } from "./engine/sse.js";
+
+export { GENERATE_ENDPOINT } from "./contract/endpoint.js";
+export type { EndpointIo, EndpointResult, PipelineView, ModelIndex, AttemptDriver, AttemptSend, AttemptTurn, PreparedRequest } from "./contract/endpoint.js";
+export { readBody } from "./engine/read-body.js";
+export type { ReadBodyOptions } from "./engine/read-body.js";

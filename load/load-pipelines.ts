@@ -9,14 +9,15 @@ import * as nodeFs from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { checkConfig } from "../lib/schema/check-config.js";
 import { compileCondition, ConditionError } from "./conditions.js";
+import { GENERATE_ENDPOINT } from "../core/contract/endpoint.js";
 import type { RouteInfo } from "../core/contract/exchange.js";
-import { ANY_METHOD, HTTP_FORMAT } from "../core/engine/http-format.js";
+import { isObject } from "../core/contract/json-object.js";
 import type { Condition, Pipeline } from "../core/contract/generated/pipeline.js";
 import { JsonDocument, joinPointer, type PointerIssue } from "./json-locations.js";
 import type { LoadedBackend, LoadedPipeline, LoadedStep, Problem } from "../core/contract/loaded-pipeline.js";
 import { checkPipelineSchema } from "./pipeline-schema.js";
 import { redactSecrets } from "../core/contract/log.js";
-import type { Plugin } from "../core/contract/plugin.js";
+import type { EndpointSpec, Plugin } from "../core/contract/plugin.js";
 import { PluginLoadError, type PluginRegistry } from "./registry.js";
 import { resolveSecrets } from "./secrets.js";
 
@@ -105,8 +106,8 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
 
   const issues: PointerIssue[] = doc.duplicateKeys();
   issues.push(...(await resolveSecrets(spec, { env: ctx.env, baseDir: dir, readFile: async (p) => String(await ctx.fs.readFile(p, "utf8")) })));
-  // Read before the schema fills in its default method: an http route without one takes every method.
-  const anyMethod = routesTakingAnyMethod(spec);
+  // Read before the schema fills in its default method: a prefix route without one takes every method.
+  const methodless = routesNamingNoMethod(spec);
   const schemaIssues = checkPipelineSchema(spec);
   issues.push(...schemaIssues);
   // Deeper checks skip nodes the schema already rejected: one mistake, one problem.
@@ -120,9 +121,10 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
     const first = ctx.claims.claim(`id ${spec.id}`, where("/id"));
     if (first) issues.push({ pointer: "/id", message: `pipeline id "${spec.id}" is already used at ${first}` });
   }
-  issues.push(...checkRoutes(spec, anyMethod, ctx, where));
   const backends = await loadBackends(spec, dir, ctx.registry, issues, flawed);
   const steps = await loadSteps(spec, dir, ctx.registry, issues, flawed);
+  const endpoints = declaredEndpoints(steps, issues);
+  issues.push(...checkRoutes(spec, methodless, endpoints, ctx, where));
 
   const problems = locateAll(doc, file, issues);
   if (problems.length > 0) return { problems };
@@ -133,7 +135,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
       file: absolute,
       dir,
       spec: pipeline,
-      routes: pipeline.routes.map((r, i) => routeInfo(r, anyMethod.has(i))),
+      routes: pipeline.routes.map((r, i) => routeInfo(r, methodless.has(i), endpoints)),
       backends,
       steps,
       formats: ctx.registry.formats,
@@ -141,73 +143,104 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   };
 }
 
-/** Endpoints that serve operators: their routes are marked admin, which only admin callers pass. */
-const ADMIN_ENDPOINTS: ReadonlySet<string> = new Set(["usage"]);
+/** The endpoint kinds the pipeline's steps declare, each with its declaration and the step that made it. */
+type DeclaredEndpoints = ReadonlyMap<string, { spec: EndpointSpec; plugin: string }>;
 
-function routeInfo(r: Pipeline["routes"][number], anyMethod: boolean): RouteInfo {
-  const endpoint = r.endpoint ?? "generate";
-  const info: RouteInfo = { method: anyMethod ? ANY_METHOD : (r.method ?? "POST"), path: r.path, format: r.format, endpoint };
-  if (ADMIN_ENDPOINTS.has(endpoint)) info.admin = true;
+function declaredEndpoints(steps: readonly LoadedStep[], issues: PointerIssue[]): DeclaredEndpoints {
+  const declared = new Map<string, { spec: EndpointSpec; plugin: string }>();
+  steps.forEach((step) => {
+    for (const [kind, spec] of Object.entries(step.plugin.endpoints ?? {})) {
+      const first = declared.get(kind);
+      if (first === undefined) declared.set(kind, { spec, plugin: step.use });
+      else if (first.plugin !== step.use) {
+        // Two steps may both answer a kind (under different `when`s) only if they read it alike.
+        const same = first.spec.body === spec.body && (first.spec.match ?? "exact") === (spec.match ?? "exact") && !first.spec.admin === !spec.admin;
+        if (!same) issues.push({ pointer: joinPointer("/steps", step.index, "use"), message: `${step.use} and ${first.plugin} both answer endpoint "${kind}" but declare it differently` });
+      }
+    }
+  });
+  return declared;
+}
+
+function routeInfo(r: Pipeline["routes"][number], methodless: boolean, endpoints: DeclaredEndpoints): RouteInfo {
+  const endpoint = r.endpoint ?? GENERATE_ENDPOINT;
+  const spec = endpoint === GENERATE_ENDPOINT ? undefined : endpoints.get(endpoint)?.spec;
+  const prefix = spec?.match === "prefix";
+  const info: RouteInfo = { method: prefix && methodless ? "*" : (r.method ?? "POST"), path: r.path, format: r.format, endpoint, jsonBody: spec === undefined || spec.body === "json" };
+  if (prefix) info.prefix = true;
+  if (spec?.admin) info.admin = true;
   return info;
 }
 
-/** Methods a route may name (the schema's enum): what an http route without a method claims. */
+/** Methods a route may name (the schema's enum): what a prefix route without a method claims. */
 const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-/** Indexes of the http routes that name no method. */
-function routesTakingAnyMethod(spec: Record<string, unknown>): Set<number> {
+/** Indexes of the routes that name no method. */
+function routesNamingNoMethod(spec: Record<string, unknown>): Set<number> {
   const indexes = new Set<number>();
   if (!Array.isArray(spec.routes)) return indexes;
   spec.routes.forEach((route, i) => {
-    if (isRecord(route) && route.format === HTTP_FORMAT && route.method === undefined) indexes.add(i);
+    if (isObject(route) && route.method === undefined) indexes.add(i);
   });
   return indexes;
 }
 
-/** Route formats, and method+path claims shared by all files loaded together. */
-function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<number>, ctx: FileContext, where: (pointer: string) => string): PointerIssue[] {
+/** Each route's endpoint is served and its format known; method+path claims are shared by all files loaded together. */
+function checkRoutes(spec: Record<string, unknown>, methodless: ReadonlySet<number>, endpoints: DeclaredEndpoints, ctx: FileContext, where: (pointer: string) => string): PointerIssue[] {
   const issues: PointerIssue[] = [];
   const routes = Array.isArray(spec.routes) ? (spec.routes as unknown[]) : [];
   routes.forEach((route, i) => {
-    if (!isRecord(route)) return;
+    if (!isObject(route)) return;
     const at = joinPointer("/routes", i);
-    if (route.format === HTTP_FORMAT) {
-      if (route.endpoint === "models" || route.endpoint === "count-tokens") {
-        issues.push({ pointer: `${at}/endpoint`, message: `an http route proxies requests; it has no ${route.endpoint} endpoint` });
+    const endpoint = typeof route.endpoint === "string" ? route.endpoint : GENERATE_ENDPOINT;
+    const declared = endpoint === GENERATE_ENDPOINT ? undefined : endpoints.get(endpoint);
+    if (endpoint !== GENERATE_ENDPOINT && declared === undefined) {
+      issues.push({ pointer: `${at}/endpoint`, message: unservedEndpoint(endpoint, ctx.registry) });
+    }
+    if (typeof route.format === "string") {
+      if (!ctx.registry.formats.get(route.format)) {
+        issues.push({ pointer: `${at}/format`, message: `unknown format "${route.format}"; known formats: ${ctx.registry.formats.list().join(", ")}` });
+      } else if (declared?.spec.formats && !declared.spec.formats.includes(route.format)) {
+        issues.push({ pointer: `${at}/format`, message: `endpoint "${endpoint}" (${declared.plugin}) answers in ${declared.spec.formats.join(", ")}, not ${route.format}` });
       }
-      if (typeof route.path !== "string" || typeof route.method !== "string") return;
-      // Prefixes claim apart from exact paths: /api (http) and POST /api (a model route) can live together, the exact one winning.
-      const prefix = route.path.replace(/\/+$/, "").replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":") || "/";
-      for (const method of anyMethod.has(i) ? ROUTE_METHODS : [route.method]) {
+    }
+    if (typeof route.path !== "string" || typeof route.method !== "string") return;
+    // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide.
+    const shape = route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":");
+    if (declared?.spec.match === "prefix") {
+      // Prefixes claim apart from exact paths: /api (a prefix) and POST /api (an exact route) can live together, the exact one winning.
+      const prefix = shape.replace(/\/+$/, "") || "/";
+      for (const method of methodless.has(i) ? ROUTE_METHODS : [route.method]) {
         const first = ctx.claims.claim(`prefix ${method} ${prefix}`, where(`${at}/path`));
         if (first) {
-          issues.push({ pointer: `${at}/path`, message: `http route ${method} ${route.path} is already claimed at ${first}` });
+          issues.push({ pointer: `${at}/path`, message: `prefix route ${method} ${route.path} is already claimed at ${first}` });
           break;
         }
       }
       return;
     }
-    if (typeof route.format === "string" && !ctx.registry.formats.get(route.format)) {
-      const known = [...ctx.registry.formats.list(), HTTP_FORMAT];
-      issues.push({ pointer: `${at}/format`, message: `unknown format "${route.format}"; known formats: ${known.join(", ")}` });
-    }
-    if (typeof route.path !== "string" || typeof route.method !== "string") return;
-    // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide.
-    const key = `route ${route.method} ${route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":")}`;
-    const first = ctx.claims.claim(key, where(`${at}/path`));
+    const first = ctx.claims.claim(`route ${route.method} ${shape}`, where(`${at}/path`));
     if (first) issues.push({ pointer: `${at}/path`, message: `route ${route.method} ${route.path} is already claimed at ${first}` });
   });
   return issues;
+}
+
+/** Why a route's endpoint has no step, and which installed plugins would serve it. */
+function unservedEndpoint(endpoint: string, registry: PluginRegistry): string {
+  const servers = registry.list().filter((p) => p.kind === "step" && p.endpoints?.[endpoint] !== undefined).map((p) => p.name);
+  if (servers.length > 0) return `no step of this pipeline answers endpoint "${endpoint}"; add a step that does: ${servers.map((n) => `{ "use": "${n}" }`).join(" or ")}`;
+  const known = [GENERATE_ENDPOINT, ...new Set(registry.list().flatMap((p) => (p.kind === "step" ? Object.keys(p.endpoints ?? {}) : [])))];
+  return `unknown endpoint "${endpoint}"; installed plugins answer ${known.join(", ")}`;
 }
 
 type Flawed = (pointer: string) => boolean;
 
 async function loadBackends(spec: Record<string, unknown>, dir: string, registry: PluginRegistry, issues: PointerIssue[], flawed: Flawed): Promise<LoadedBackend[]> {
   const backends: LoadedBackend[] = [];
-  const entries = isRecord(spec.backends) ? Object.entries(spec.backends) : [];
+  const entries = isObject(spec.backends) ? Object.entries(spec.backends) : [];
   for (const [id, backend] of entries) {
     const at = joinPointer("/backends", id);
-    if (!isRecord(backend) || typeof backend.use !== "string") continue;
+    if (!isObject(backend) || typeof backend.use !== "string") continue;
     const plugin = await findPlugin(backend.use, "provider", dir, registry, `${at}/use`, issues);
     if (plugin?.kind !== "provider") continue;
     const config = checkPluginConfig(plugin, backend, at, issues, flawed);
@@ -229,7 +262,7 @@ async function loadSteps(spec: Record<string, unknown>, dir: string, registry: P
   const list = Array.isArray(spec.steps) ? (spec.steps as unknown[]) : [];
   for (const [i, step] of list.entries()) {
     const at = joinPointer("/steps", i);
-    if (!isRecord(step) || typeof step.use !== "string") continue;
+    if (!isObject(step) || typeof step.use !== "string") continue;
     const id = typeof step.id === "string" ? step.id : step.use;
     const earlier = seen.get(id);
     if (earlier !== undefined) {
@@ -249,7 +282,7 @@ async function loadSteps(spec: Record<string, unknown>, dir: string, registry: P
     const plugin = await findPlugin(step.use, "step", dir, registry, `${at}/use`, issues);
     if (plugin?.kind !== "step") continue;
     const config = checkPluginConfig(plugin, step, at, issues, flawed);
-    steps.push({ id, use: step.use, plugin, config, when, onError: step.onError === "continue" ? "continue" : "fail" });
+    steps.push({ id, index: i, use: step.use, plugin, config, when, onError: step.onError === "continue" ? "continue" : "fail" });
   }
   return steps;
 }
@@ -314,8 +347,4 @@ function locateAll(doc: JsonDocument, file: string, issues: PointerIssue[]): Pro
     problems.push(problem);
   }
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

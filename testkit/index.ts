@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { checkConfig } from "../lib/schema/check-config.js";
-import type { Backend, Exchange } from "../core/contract/exchange.js";
+import type { Backend, Exchange, RouteInfo } from "../core/contract/exchange.js";
+import { newExchange } from "../core/engine/new-exchange.js";
 import type { FormatTranslator } from "../core/contract/format.js";
 import { PipelineHooks } from "../core/contract/hooks.js";
 import { silentLogger } from "../core/contract/log.js";
@@ -64,32 +65,29 @@ const noFormat = new Proxy({} as FormatTranslator, {
   },
 });
 
-export interface TestExchangeInit extends Partial<Omit<Exchange, "headers" | "responseHeaders" | "attempts" | "notes">> {
+export interface TestExchangeInit extends Partial<Omit<Exchange, "headers" | "responseHeaders" | "attempts" | "notes" | "route">> {
   headers?: Record<string, string>;
+  /** Over a POST /v1/chat/completions openai-chat generate route. */
+  route?: Partial<RouteInfo>;
 }
 
+/** An exchange as the server makes it (core/engine/new-exchange.ts), with a chat request body unless `init` says otherwise. */
 export function createTestExchange(init: TestExchangeInit = {}): Exchange {
-  const { headers, ...rest } = init;
+  const { headers, route, ...rest } = init;
   const body = rest.body ?? { model: rest.model ?? "test-model", messages: [{ role: "user", content: "hello" }] };
-  return {
+  const endpoint = route?.endpoint ?? "generate";
+  const x = newExchange({
     id: randomUUID(),
-    startedAt: Date.now(),
-    startedHr: performance.now(),
     pipelineId: "test",
-    route: { method: "POST", path: "/v1/chat/completions", format: "openai-chat", endpoint: "generate" },
+    route: { method: "POST", path: "/v1/chat/completions", format: "openai-chat", endpoint, jsonBody: endpoint === "generate", ...route },
     format: noFormat,
+    headers: Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     inbound: { path: "/v1/chat/completions", params: {}, query: {} },
     signal: new AbortController().signal,
-    model: typeof body.model === "string" ? body.model : undefined,
-    stream: body.stream === true,
-    headersSent: false,
-    ...rest,
-    body,
-    headers: Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-    responseHeaders: {},
-    attempts: [],
-    notes: [],
-  };
+  });
+  x.model = typeof body.model === "string" ? body.model : undefined;
+  x.stream = body.stream === true;
+  return Object.assign(x, rest, { body });
 }
 
 /** A backend record for plan-hook tests. */

@@ -84,6 +84,33 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 504, type: "timeout", code: "request_timeout", message: `the request took longer than ${totalMs} ms`, failure: "timeout" });
   }
 
+  /** No backend of the pipeline serves the model a request names. */
+  static modelNotFound(model: string): GatewayError {
+    return new GatewayError({ status: 404, type: "not_found", code: "model_not_found", message: `no backend of this pipeline serves model "${model}"`, param: "model" });
+  }
+
+  /** The request body is larger than `limits.maxBodyBytes` (the body is not read further). */
+  static bodyTooLarge(limit: number): GatewayError {
+    // The rest of the body is not worth reading just to keep the connection.
+    return new GatewayError({ status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes`, headers: { connection: "close" } });
+  }
+
+  /** The upstream went quiet between two chunks of its reply for longer than the idle timeout. */
+  static upstreamIdleTimeout(source?: string, cause?: unknown): GatewayError {
+    return new GatewayError({ status: 504, type: "timeout", code: "upstream_idle_timeout", message: "the upstream stopped sending before its reply finished", failure: "timeout", source, cause });
+  }
+
+  /**
+   * An upstream body that broke off after its headers, plain or streamed: silent past the idle
+   * timeout (undici's body timeout), or failed. Nothing reached the client yet when it happens
+   * before the first chunk, so the attempt loop may still fall back on it.
+   */
+  static upstreamBodyBroke(err: unknown, source?: string): GatewayError {
+    if (err instanceof GatewayError) return err;
+    if ((err as { code?: unknown } | undefined)?.code === "UND_ERR_BODY_TIMEOUT") return GatewayError.upstreamIdleTimeout(source, err);
+    return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", source, cause: err });
+  }
+
   static internal(source: string, cause: unknown): GatewayError {
     return new GatewayError({ status: 500, type: "internal", code: "internal_error", message: "internal gateway error", source, cause });
   }

@@ -10,16 +10,27 @@ import type { IrRequest, IrUsage } from "./ir.js";
 import type { Provider } from "./provider.js";
 
 export interface RouteInfo {
+  /** The method the route answers; `*` on a prefix route that names none (it takes every method). */
   method: string;
   path: string;
-  /** The client's wire format on this route. */
+  /** The client's wire format on this route: it reads model requests and renders every error. */
   format: string;
-  /** What the route does: generate a reply (default), list models, count input tokens, or report usage (admin). */
-  endpoint: "generate" | "models" | "count-tokens" | "usage";
   /**
-   * True on routes for operators, not model clients (endpoint "usage"): only callers whose auth
-   * step set `role: "admin"` get through. Derived from the endpoint, never set in a file, so no
-   * typo can open an admin route to client keys.
+   * What the route does: `generate` (a model request, the loop the core owns) or a kind a step of
+   * the pipeline serves through `hooks.endpoint` (`models`, `count-tokens`, `usage`, `proxy`…).
+   */
+  endpoint: string;
+  /**
+   * The core reads the body as a JSON object before auth, so steps and conditions see it (model
+   * requests). Otherwise the endpoint reads the body itself, or never (a proxy streams it).
+   */
+  jsonBody: boolean;
+  /** The route takes its path and everything below it (an endpoint declared `match: "prefix"`). */
+  prefix?: boolean;
+  /**
+   * True on routes for operators, not model clients: only callers whose auth step set
+   * `role: "admin"` get through. Derived from the endpoint's declaration, never set in a file,
+   * so no typo can open an admin route to client keys.
    */
   admin?: boolean;
 }
@@ -70,8 +81,11 @@ export interface HeldBack {
   rateLimited: boolean;
 }
 
-/** A reply that ends the request early (from `auth`/`validate`): an error, or a ready response. */
-export type Reply = GatewayError | { status: number; body: unknown; headers?: Record<string, string> };
+/**
+ * A response the gateway writes itself, as JSON: an error, or a status and body. `auth` and
+ * `validate` return one to stop a request early; an endpoint returns one to answer it.
+ */
+export type Answer = GatewayError | { status: number; body: unknown; headers?: Record<string, string> };
 
 export interface Exchange {
   readonly id: string;

@@ -8,7 +8,6 @@
 import type { GatewayError } from "./errors.js";
 import type { IrRequest, IrResponse, IrStreamEvent, IrUsage } from "./ir.js";
 import type { TokenCount } from "./provider.js";
-import type { SseEvent } from "../engine/sse.js";
 
 /** What a translator may see of the inbound HTTP request besides its body. */
 export interface InboundRequestInfo {
@@ -16,6 +15,13 @@ export interface InboundRequestInfo {
   /** Route parameters, e.g. `{ target }` from `/v1beta/models/:target` (`gemini-2.0-flash:generateContent`). */
   params: Readonly<Record<string, string>>;
   query: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** One server-sent event as parsed from an upstream stream. */
+export interface SseEvent {
+  /** The `event:` field, when the stream names its events (Anthropic, OpenAI Responses). */
+  event?: string;
+  data: string;
 }
 
 /** Writes SSE text toward the client (or, for provider-mock, toward the gateway). */

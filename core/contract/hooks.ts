@@ -4,16 +4,19 @@
  * stand in the pipeline file; there are no priorities.
  *
  * Request phases, in order:
- *   auth -> validate -> plan -> [attempt loop: translate -> attemptStarted -> provider.send -> attemptFinished]
- *   -> (response written; `usage` as soon as usage is known) -> settle -> record
- * Usage routes (admin): auth -> queryUsage -> settle; they write no record.
+ *   auth -> validate -> endpoint -> settle -> record
+ * where the endpoint of model routes (`generate`) is the core's own:
+ *   plan -> [attempt loop: translate -> attemptStarted -> provider.send -> attemptFinished]
+ *   -> (response written; `usage` as soon as usage is known)
+ * and any other kind is answered by the step that taps `endpoint.for(kind)`. Admin endpoints
+ * skip validate and write a log line instead of a record.
  */
-import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncHook, SyncWaterfallHook } from "tapable";
-import type { SseTextSink } from "./format.js";
-import type { Attempt, AttemptOutcome, Exchange, Reply } from "./exchange.js";
+import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap, SyncBailHook, SyncHook, SyncWaterfallHook } from "tapable";
+import type { EndpointIo, EndpointResult } from "./endpoint.js";
+import type { SseEvent, SseTextSink } from "./format.js";
+import type { Attempt, AttemptOutcome, Exchange, Answer } from "./exchange.js";
 import type { IrUsage } from "./ir.js";
 import type { RequestRecord } from "./record.js";
-import type { SseEvent } from "../engine/sse.js";
 import type { UsageQuery, UsageReport } from "./usage.js";
 
 /** A cross-format translation for one attempt, made by the translate step. */
@@ -45,10 +48,10 @@ export interface StreamPolicy {
 }
 
 export class PipelineHooks {
-  /** Identify the caller. Return a Reply (401…) to stop the request. */
-  readonly auth = new AsyncSeriesBailHook<[Exchange], Reply | undefined>(["exchange"]);
-  /** Check or rewrite the request (schema, limits, guards, rate limits). Return a Reply (400, 429…) to stop it. */
-  readonly validate = new AsyncSeriesBailHook<[Exchange], Reply | undefined>(["exchange"]);
+  /** Identify the caller. Return an Answer (401…) to stop the request. */
+  readonly auth = new AsyncSeriesBailHook<[Exchange], Answer | undefined>(["exchange"]);
+  /** Check or rewrite the request (schema, limits, guards, rate limits). Return an Answer (400, 429…) to stop it. */
+  readonly validate = new AsyncSeriesBailHook<[Exchange], Answer | undefined>(["exchange"]);
   /** Order and filter the attempts the core will try, first to last. Starts with every backend serving the model, in file order. */
   readonly plan = new AsyncSeriesWaterfallHook<[Attempt[], Exchange]>(["attempts", "exchange"]);
   /** Translate for an attempt whose backend speaks `backendFormat` (not the client's). Return undefined to leave it to a later tap. */
@@ -69,7 +72,13 @@ export class PipelineHooks {
   /** Store the record. Runs after the response, off the hot path; a failing sink never fails a request. */
   readonly record = new AsyncParallelHook<[RequestRecord, Exchange]>(["record", "exchange"]);
   /**
-   * Sum stored records for the usage API (a route with endpoint "usage", after auth). Record sinks
+   * Answer a route of kind `key` (its `endpoint`): the step that declared the kind taps
+   * `endpoint.for(kind)`. The first tap that returns a result answers; a tap whose step's `when`
+   * does not match is passed over. Nobody answering is a 404.
+   */
+  readonly endpoint = new HookMap<AsyncSeriesBailHook<[Exchange, EndpointIo], EndpointResult>>(() => new AsyncSeriesBailHook(["exchange", "io"]));
+  /**
+   * Sum stored records for the usage API (the usage-api endpoint, after auth). Record sinks
    * answer from what they stored; the first sink that returns a report wins, in file order.
    * Nobody answering is a 501.
    */

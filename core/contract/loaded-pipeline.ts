@@ -1,7 +1,7 @@
 /**
  * What the loader hands to the compiler: a pipeline file checked against the pipeline schema and
  * every plugin's config schema, secrets resolved, conditions compiled, plugins found. Nothing
- * here has been instantiated yet: `compile.ts` creates providers and steps and wires the hooks.
+ * here has been instantiated yet: core/engine/compile.ts creates providers and steps and wires the hooks.
  */
 import type { Exchange, RouteInfo } from "./exchange.js";
 import type { Pipeline } from "./generated/pipeline.js";
@@ -16,6 +16,8 @@ export type Predicate = (exchange: Exchange) => boolean;
 export interface LoadedStep {
   /** The step's id (`id`, or `use` when none was given). */
   id: string;
+  /** Its position in the file's `steps`. */
+  index: number;
   use: string;
   plugin: StepPlugin<unknown>;
   /** Config checked against the plugin's schema, defaults applied, secrets resolved. */

@@ -1,6 +1,7 @@
 /**
  * What a plugin module exports (its default export), by kind:
- * - `step`: taps the pipeline's phase hooks (auth, validate, select-*, translate, stream, cost, record…);
+ * - `step`: taps the pipeline's phase hooks (auth, validate, select-*, translate, stream, cost, record…),
+ *   and may serve kinds of route (`endpoints`: usage, models, count-tokens, proxy…);
  * - `provider`: turns a backend's config into calls to an upstream;
  * - `format`: translates one wire format to and from the IR.
  * Every plugin ships a JSON Schema for its config; the core validates config against it at load
@@ -66,8 +67,41 @@ export interface StepInstance {
   close?(): Promise<void>;
 }
 
+/**
+ * A kind of route a step plugin serves (`routes[].endpoint`), declared on the plugin so the loader
+ * can check every route before anything runs: a route whose endpoint no step of its pipeline
+ * declares is a load error at its `file:line:col`. The step answers it by tapping
+ * `hooks.endpoint.for(kind)`.
+ */
+export interface EndpointSpec {
+  /** What the route answers, for `switchyard plugins` and load errors. */
+  readonly description: string;
+  /**
+   * `json`: the core reads the body as a JSON object before auth, and peeks its model and stream
+   * flag, as for model requests (steps and `when` conditions see it). `handler`: the core leaves
+   * the body alone; the endpoint reads it, streams it or ignores it.
+   */
+  readonly body: "json" | "handler";
+  /**
+   * `exact` (default): the route's path as written. `prefix`: the path and everything below it
+   * (`/api` takes `/api/x/y?q=1`, not `/apix`), every method unless the route names one; the
+   * longest prefix wins, and exact routes win over prefixes.
+   */
+  readonly match?: "exact" | "prefix";
+  /**
+   * For operators: only callers whose auth step set `role: "admin"` pass; the validate phase is
+   * skipped (limits and guards are for model traffic), and a log line replaces the record (an
+   * admin call is no model request and must not count in the usage it reports).
+   */
+  readonly admin?: boolean;
+  /** The route formats it answers in; any format when absent. */
+  readonly formats?: readonly string[];
+}
+
 export interface StepPlugin<Config = unknown> extends PluginBase {
   readonly kind: "step";
+  /** Kinds of route this step serves, by the name routes give in `endpoint`. */
+  readonly endpoints?: Readonly<Record<string, EndpointSpec>>;
   create(config: Config, env: PluginEnv): StepInstance | Promise<StepInstance>;
 }
 

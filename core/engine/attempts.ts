@@ -7,9 +7,10 @@
 import type { ServerResponse } from "node:http";
 import type { CompiledPipeline } from "./compile.js";
 import { GatewayError, asGatewayError } from "../contract/errors.js";
+import type { AttemptDriver, PreparedRequest } from "../contract/endpoint.js";
 import type { Attempt, AttemptOutcome, Exchange } from "../contract/exchange.js";
 import type { StreamPolicy, Translation } from "../contract/hooks.js";
-import { plainReply, streamReply } from "./deliver.js";
+import { deliverPlain, deliverStream } from "./deliver.js";
 
 type FallbackRule = string | number;
 
@@ -70,36 +71,14 @@ function abortReason(x: Exchange, totalMs: number): GatewayError {
 }
 
 /**
- * One kind of request as the loop drives it. `prepare` readies an attempt before it counts
- * (translation: what it throws ends the loop without an outcome) and returns the send, which
- * fills `outcome` as it learns and resolves once the reply is fully relayed.
- */
-export interface AttemptDriver {
-  prepare(attempt: Attempt): AttemptSend;
-  /** A veto on moving on after `failure`, beyond `attempts.on` (the request body is gone, the method is not idempotent). */
-  mayRetry?(failure: GatewayError): boolean;
-}
-
-export type AttemptSend = (outcome: AttemptOutcome, turn: AttemptTurn) => Promise<void>;
-
-export interface AttemptTurn {
-  /** `performance.now()` when the attempt was sent. */
-  readonly sentAt: number;
-  /**
-   * Would the loop move on after `failure`? A send that got a reply it could still pass on (a
-   * proxied 503) asks before deciding: when no attempt would follow, the reply goes to the client.
-   */
-  movesOn(failure: GatewayError): boolean;
-}
-
-/**
  * Walks the planned attempts: a backend not yet tried is sent at once, a retry of one already
  * tried after a backoff. Moves on only while nothing reached the client, the failure is one
  * `attempts.on` names, the driver does not veto it, and the total budget allows.
  */
 export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: readonly Attempt[], driver: AttemptDriver): Promise<void> {
   const signal = x.signal;
-  const limit = p.attempts.maxAttempts;
+  const limit = driver.maxAttempts ?? p.attempts.maxAttempts;
+  const sampled = driver.sampled !== false;
   const deadline = x.startedHr + p.timeouts.totalMs;
   let wait = 0;
   for (let i = 0; i < limit; i++) {
@@ -107,7 +86,7 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
     if (i > 0 && signal.aborted) break;
     const attempt = attempts[i % attempts.length]!;
     const send = driver.prepare(attempt);
-    p.hooks.attemptStarted.call(x, attempt);
+    if (sampled) p.hooks.attemptStarted.call(x, attempt);
     // On the exchange from the start, so the reply's x-switchyard-attempts counts this attempt.
     const outcome: AttemptOutcome = { backend: attempt.backend.id, model: attempt.model, latencyMs: 0 };
     x.attempts.push(outcome);
@@ -126,13 +105,13 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
     };
     try {
       await send(outcome, { sentAt, movesOn });
-      finishAttempt(p, x, outcome, sentAt);
+      finishAttempt(p, x, outcome, sentAt, sampled);
       return;
     } catch (err) {
       const aborted = signal.aborted ? abortReason(x, p.timeouts.totalMs) : undefined;
       if (aborted?.code === "client_closed_request") {
         outcome.errorCode = aborted.code;
-        finishAttempt(p, x, outcome, sentAt);
+        finishAttempt(p, x, outcome, sentAt, sampled);
         throw aborted;
       }
       const failure = aborted ?? asGatewayError(err, "provider");
@@ -140,7 +119,7 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
       outcome.errorCode = failure.code;
       outcome.status ??= failure.upstreamStatus;
       if (failure.retryAfterMs !== undefined) outcome.retryAfterMs = failure.retryAfterMs;
-      finishAttempt(p, x, outcome, sentAt);
+      finishAttempt(p, x, outcome, sentAt, sampled);
       const next = decided?.failure === failure ? decided.wait : nextWait(failure);
       if (next === undefined) throw failure;
       p.log.debug({ request: x.id, backend: attempt.backend.id, code: failure.code }, "attempt failed; trying the next");
@@ -149,16 +128,6 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
   }
   // Only reached when the client left or the total budget ran out during a backoff wait.
   throw abortReason(x, p.timeouts.totalMs);
-}
-
-/** An attempt's request as its backend takes it: the client's own body (model renamed) when the backend speaks its format, else the translate step's. */
-export interface PreparedRequest {
-  backendFormat: string;
-  body: Record<string, unknown>;
-  /** The client's bytes, when `body` goes out unchanged and no step replaced it. */
-  rawBody: Buffer | undefined;
-  /** Set when the body was translated: it turns the reply back into the client's format. */
-  translation: Translation | undefined;
 }
 
 export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attempt): PreparedRequest {
@@ -190,14 +159,14 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
         outcome.ttfbMs = performance.now() - sentAt;
         x.backend = attempt.backend.id;
         x.upstreamModel = attempt.model;
-        if (x.stream) await streamReply(p, x, res, reply, translation, policy!, outcome);
-        else await plainReply(p, x, res, reply, translation);
+        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!, outcome);
+        else await deliverPlain(p, x, res, reply, translation);
       };
     },
   });
 }
 
-function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number): void {
+function finishAttempt(p: CompiledPipeline, x: Exchange, outcome: AttemptOutcome, sentAt: number, sampled: boolean): void {
   outcome.latencyMs = performance.now() - sentAt;
-  p.hooks.attemptFinished.call(x, outcome);
+  if (sampled) p.hooks.attemptFinished.call(x, outcome);
 }

@@ -1,43 +1,44 @@
 /**
  * LoadedPipeline -> runnable, frozen CompiledPipeline: providers and steps created, taps applied
- * in file order, `when`/`onError` wrapped around each step's taps, the model -> backends index
- * built. Everything here happens once at load, never per request.
+ * in file order, `when`/`onError` wrapped around each step's taps (step-gates.ts), the model ->
+ * backends index built. Everything here happens once at load, never per request.
  */
-import { GatewayError, asGatewayError } from "../contract/errors.js";
-import type { Attempt, Backend, Exchange, RouteInfo } from "../contract/exchange.js";
-import type { Attempts, Limits, Timeouts } from "../contract/generated/pipeline.js";
-import { PipelineHooks, type HookName } from "../contract/hooks.js";
-import { HTTP_FORMAT } from "./http-format.js";
-import type { LoadedPipeline, LoadedStep, Predicate } from "../contract/loaded-pipeline.js";
-import type { Logger } from "../contract/log.js";
-import { createModelIndex, type ModelIndex } from "./model-index.js";
-import type { FormatRegistry, PluginEnv, StepInstance } from "../contract/plugin.js";
 import { resolve } from "node:path";
-import { openStateStore } from "../../lib/state/open.js";
-import { type StateStore } from "../contract/store.js";
+import { GENERATE_ENDPOINT, type PipelineView } from "../contract/endpoint.js";
+import { GatewayError } from "../contract/errors.js";
+import type { Backend, RouteInfo } from "../contract/exchange.js";
+import type { Store } from "../contract/generated/pipeline.js";
+import { PipelineHooks } from "../contract/hooks.js";
+import type { LoadedPipeline } from "../contract/loaded-pipeline.js";
+import type { Logger } from "../contract/log.js";
+import type { FormatRegistry, PluginEnv, StepInstance } from "../contract/plugin.js";
+import type { StateStore } from "../contract/store.js";
+import { createModelIndex } from "./model-index.js";
+import { StepGates } from "./step-gates.js";
 
-export interface CompiledPipeline {
-  readonly id: string;
+export interface CompiledPipeline extends PipelineView {
   readonly file: string;
   readonly routes: readonly RouteInfo[];
-  readonly hooks: PipelineHooks;
-  readonly backends: ReadonlyMap<string, Backend>;
   readonly formats: FormatRegistry;
-  readonly models: ModelIndex;
-  readonly limits: Required<Limits>;
-  readonly attempts: Required<Attempts>;
-  readonly timeouts: Required<Timeouts>;
-  readonly log: Logger;
   /** Shared state of this pipeline's plugins (memory, or Redis shared by every instance). */
   readonly store: StateStore;
   /** Flushes step state (record sinks) and closes provider pools. */
   close(): Promise<void>;
 }
 
-export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Promise<CompiledPipeline> {
+export interface CompileOptions {
+  log: Logger;
+  /**
+   * Opens the state store a pipeline's `store` property names. Given by whoever assembles the
+   * gateway (the CLI, a test), so that the core loads no store driver.
+   */
+  openStore(spec: Store | undefined, log: Logger): Promise<StateStore>;
+}
+
+export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<CompiledPipeline> {
   const { spec } = loaded;
-  const pipelineLog = log.child({ pipeline: spec.id });
-  const store = await openStateStore(spec.store, pipelineLog);
+  const pipelineLog = options.log.child({ pipeline: spec.id });
+  const store = await options.openStore(spec.store, pipelineLog);
   const envFor = (id: string, backends: ReadonlyMap<string, Backend>): PluginEnv => ({
     pipelineId: spec.id,
     id,
@@ -56,14 +57,15 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
       const provider = await b.plugin.create(b.config, envFor(b.id, new Map()));
       backends.set(b.id, Object.freeze({ id: b.id, use: b.use, provider, models: b.models, modelMap: b.modelMap }));
     }
-    if (loaded.routes.some((r) => r.format === HTTP_FORMAT)) checkForwarding(backends);
-    if (loaded.routes.some((r) => r.format !== HTTP_FORMAT && r.endpoint === "generate")) checkModelFormats(backends);
+    if (loaded.routes.some((r) => r.endpoint === GENERATE_ENDPOINT)) checkModelFormats(backends);
     const hooks = new PipelineHooks();
+    const gates = new StepGates(hooks, pipelineLog);
     for (const step of loaded.steps) {
       const instance = await step.plugin.create(step.config, envFor(step.id, backends));
-      instance.apply(gateStepHooks(hooks, step, pipelineLog));
       instances.push(instance);
+      gates.apply(step, instance);
     }
+    checkEndpointsServed(loaded, hooks);
     return Object.freeze({
       id: spec.id,
       file: loaded.file,
@@ -95,16 +97,13 @@ export async function compilePipeline(loaded: LoadedPipeline, log: Logger): Prom
   }
 }
 
-/** An http route sends every request to any backend: each must be able to proxy one. */
-function checkForwarding(backends: ReadonlyMap<string, Backend>): void {
-  if (backends.size === 0) {
-    throw new GatewayError({ status: 500, type: "internal", code: "invalid_config", source: "core", message: "a pipeline with http routes needs at least one backend (provider-http)" });
-  }
-  for (const b of backends.values()) {
-    if (b.provider.forward !== undefined) continue;
+/** The loader checked that some step declares each route's endpoint; this checks that it also taps it. */
+function checkEndpointsServed(loaded: LoadedPipeline, hooks: PipelineHooks): void {
+  for (const route of loaded.routes) {
+    if (route.endpoint === GENERATE_ENDPOINT || (hooks.endpoint.get(route.endpoint)?.taps.length ?? 0) > 0) continue;
     throw new GatewayError({
-      status: 500, type: "internal", code: "invalid_config", source: b.id,
-      message: `backend ${b.id} (${b.use}) cannot serve this pipeline's http routes: its provider does not forward requests; use provider-http, or move the http routes to a pipeline of their own`,
+      status: 500, type: "internal", code: "invalid_config", source: "core",
+      message: `route ${route.method} ${route.path}: no step of pipeline ${loaded.spec.id} answers endpoint "${route.endpoint}" (a plugin declares it but taps no hooks.endpoint.for("${route.endpoint}"))`,
     });
   }
 }
@@ -128,77 +127,3 @@ async function closeAll(instances: StepInstance[], backends: Map<string, Backend
   await Promise.allSettled([...backends.values()].map((b) => b.provider.close()));
   await store.close().catch((err: unknown) => log.warn({ err: String(err) }, "state store failed to close"));
 }
-
-/** Which argument of each hook is the Exchange; waterfall hooks pass their value through when a step is skipped. */
-const EXCHANGE_ARG: Record<HookName, number> = {
-  auth: 0, validate: 0, plan: 1, translate: 0, streamPolicy: 1,
-  attemptStarted: 0, attemptFinished: 0, usage: 0, settle: 0, record: 1, queryUsage: 1,
-};
-const WATERFALL: ReadonlySet<HookName> = new Set(["plan", "streamPolicy"]);
-/** After the response: a failing step there must never fail (or delay) the request. */
-const ISOLATED: ReadonlySet<HookName> = new Set(["settle", "record"]);
-
-type AnyFn = (...args: unknown[]) => unknown;
-
-/**
- * The hooks as one step sees them: every tap it registers is wrapped so that it runs only when
- * the step's `when` matches, and so that its errors follow the step's `onError`. Steps with
- * neither get the hooks as they are: no wrapper on the hot path.
- */
-function gateStepHooks(hooks: PipelineHooks, step: LoadedStep, log: Logger): PipelineHooks {
-  const gated = Object.create(null) as Record<HookName, unknown>;
-  for (const name of Object.keys(hooks) as HookName[]) {
-    const hook = hooks[name];
-    const needsGate = step.when !== undefined || step.onError === "continue" || ISOLATED.has(name);
-    if (!needsGate) {
-      gated[name] = hook;
-      continue;
-    }
-    const wrapped = Object.create(hook) as Record<string, unknown>;
-    wrapped.tap = (opts: unknown, fn: AnyFn) => (hook as any).tap(opts, gate(name, step, fn, false, log));
-    wrapped.tapPromise = (opts: unknown, fn: AnyFn) => (hook as any).tapPromise(opts, gate(name, step, fn, true, log));
-    wrapped.tapAsync = () => {
-      throw new Error(`step ${step.id}: callback-style taps are not supported; use tap or tapPromise`);
-    };
-    gated[name] = wrapped;
-  }
-  return gated as unknown as PipelineHooks;
-}
-
-function gate(name: HookName, step: LoadedStep, fn: AnyFn, isAsync: boolean, log: Logger): AnyFn {
-  const when: Predicate | undefined = step.when;
-  const skipValue = (args: unknown[]) => (WATERFALL.has(name) ? args[0] : undefined);
-  const onFailure = (err: unknown, args: unknown[]): unknown => {
-    if (ISOLATED.has(name) || step.onError === "continue") {
-      log.warn({ step: step.id, hook: name, err: err instanceof Error ? err.message : String(err) }, "step failed; continuing");
-      return skipValue(args);
-    }
-    throw err instanceof GatewayError ? err : asGatewayError(err, step.id);
-  };
-  const exchangeArg = EXCHANGE_ARG[name];
-  if (isAsync) {
-    return async (...args: unknown[]) => {
-      // A `when` that cannot be evaluated throws: the request fails closed, whatever onError says.
-      if (when && !when(args[exchangeArg] as Exchange)) return skipValue(args);
-      try {
-        return await fn(...args);
-      } catch (err) {
-        return onFailure(err, args);
-      }
-    };
-  }
-  return (...args: unknown[]) => {
-    if (when && !when(args[exchangeArg] as Exchange)) return skipValue(args);
-    try {
-      return fn(...args);
-    } catch (err) {
-      return onFailure(err, args);
-    }
-  };
-}
-
-export function noBackendFor(model: string): GatewayError {
-  return new GatewayError({ status: 404, type: "not_found", code: "model_not_found", message: `no backend of this pipeline serves model "${model}"`, param: "model" });
-}
-
-export type { Attempt };

@@ -11,29 +11,9 @@ import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
 import type { StreamPolicy, Translation } from "../contract/hooks.js";
 import type { IrRequest } from "../contract/ir.js";
 import type { UpstreamReply } from "../contract/provider.js";
-import { clientGone, relayStream, streamFailure, type RelayTarget, type RelayWrite } from "./relay-sse.js";
+import { readBody } from "./read-body.js";
+import { relayStream, type RelayTarget, type RelayWrite } from "./relay-sse.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
-import { upstreamTimeoutError } from "../../lib/upstream/errors.js";
-
-/** The whole upstream body. Listeners rather than `for await`, which costs a promise per chunk. */
-function readAll(body: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    body.on("data", (chunk: Buffer) => chunks.push(chunk));
-    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    body.once("error", (err) => reject(bodyFailure(err)));
-  });
-}
-
-/**
- * A plain reply whose body broke off (reset, idle timeout) after its headers: nothing reached the
- * client yet, so it is an attempt failure the loop may fall back on, not an internal error.
- */
-function bodyFailure(err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err;
-  if ((err as { code?: string } | undefined)?.code === "UND_ERR_BODY_TIMEOUT") return upstreamTimeoutError("core", "body", err);
-  return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", cause: err });
-}
 
 function parseUpstreamJson(raw: Buffer): unknown {
   try {
@@ -43,8 +23,12 @@ function parseUpstreamJson(raw: Buffer): unknown {
   }
 }
 
-export async function plainReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined): Promise<void> {
-  const raw = await readAll(reply.body);
+export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined): Promise<void> {
+  // A body that broke off (reset, idle timeout) after its headers: nothing reached the client
+  // yet, so it is an attempt failure the loop may fall back on, not an internal error.
+  const raw = await readBody(reply.body).catch((err: unknown) => {
+    throw GatewayError.upstreamBodyBroke(err);
+  });
   const parsed = parseUpstreamJson(raw);
   let out: string | Buffer = raw;
   if (translation) {
@@ -77,7 +61,7 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
     };
     const onError = (err: unknown) => {
       cleanup();
-      reject(streamFailure(err));
+      reject(GatewayError.upstreamBodyBroke(err));
     };
     body.on("data", onData);
     body.on("end", onEnd);
@@ -85,7 +69,7 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
   });
 }
 
-export async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, policy: StreamPolicy, outcome: AttemptOutcome): Promise<void> {
+export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, policy: StreamPolicy, outcome: AttemptOutcome): Promise<void> {
   const first = await firstChunk(reply.body);
   if (first === null) {
     throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream" });
@@ -124,7 +108,7 @@ export async function streamReply(p: CompiledPipeline, x: Exchange, res: ServerR
     outcome.failure = result.error.failure;
     outcome.errorCode = result.error.code;
     x.error = result.error;
-    if (result.clientGone) throw clientGone();
+    if (result.clientGone) throw GatewayError.clientClosed();
   }
 }
 

@@ -2,17 +2,8 @@
  * Model -> backends, built once at load. Exact names are a Map lookup; glob patterns are compiled
  * once and their answer for each model name is cached (bounded), so a request costs O(1).
  */
+import type { ModelIndex } from "../contract/endpoint.js";
 import type { Attempt, Backend } from "../contract/exchange.js";
-
-export interface ModelIndex {
-  /**
-   * The attempts for `model` (or an alias's targets, in order), every serving backend in file
-   * order; a fresh array the caller may reorder.
-   */
-  attemptsFor(model: string): Attempt[];
-  /** Every concrete model name the backends list (globs excluded), for model listings. */
-  listed(): { model: string; backend: string }[];
-}
 
 const CACHE_LIMIT = 10_000;
 

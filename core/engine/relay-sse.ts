@@ -6,7 +6,8 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { GatewayError } from "../contract/errors.js";
-import { SSE_KEEPALIVE, SseParser, type SseEvent } from "./sse.js";
+import type { SseEvent } from "../contract/format.js";
+import { SSE_KEEPALIVE, SseParser } from "./sse.js";
 
 export interface RelayTarget {
   /**
@@ -103,13 +104,13 @@ export function relayStream(
       try {
         onChunk(chunk);
       } catch (err) {
-        fail(err instanceof GatewayError ? err : streamFailure(err));
+        fail(GatewayError.upstreamBodyBroke(err));
       }
     };
     const onClientClose = () => {
       if (res.writableFinished) return;
       body.destroy();
-      finish({ ok: false, error: clientGone(), clientGone: true });
+      finish({ ok: false, error: GatewayError.clientClosed(), clientGone: true });
     };
 
     const onEnd = () => {
@@ -119,7 +120,7 @@ export function relayStream(
         res.end();
         finish({ ok: true });
       } catch (err) {
-        fail(err instanceof GatewayError ? err : streamFailure(err));
+        fail(GatewayError.upstreamBodyBroke(err));
       }
     };
 
@@ -127,28 +128,16 @@ export function relayStream(
     try {
       onChunk(first);
     } catch (err) {
-      fail(err instanceof GatewayError ? err : streamFailure(err));
+      fail(GatewayError.upstreamBodyBroke(err));
       return;
     }
     // An upstream that sent everything in one write may already have ended (or failed) while the
     // first chunk was awaited: 'end' is emitted on the nextTick queue, before this code ran.
-    if (body.errored) return fail(streamFailure(body.errored));
+    if (body.errored) return fail(GatewayError.upstreamBodyBroke(body.errored));
     if (body.readableEnded) return onEnd();
-    body.once("error", (err) => fail(streamFailure(err)));
+    body.once("error", (err) => fail(GatewayError.upstreamBodyBroke(err)));
     body.once("end", onEnd);
     body.on("data", onData);
     body.resume();
   });
 }
-
-/** An upstream body that failed after the stream was committed. */
-export function streamFailure(err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err;
-  const code = (err as { code?: string } | undefined)?.code;
-  if (code === "UND_ERR_BODY_TIMEOUT") {
-    return new GatewayError({ status: 504, type: "timeout", code: "upstream_idle_timeout", message: "the upstream stopped sending before the stream finished", failure: "timeout" });
-  }
-  return new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_failed", message: "the upstream stream failed before it finished", failure: "stream", cause: err });
-}
-
-export const clientGone = GatewayError.clientClosed;

@@ -3,8 +3,8 @@
  * rendered by the client's own format translator, so each SDK sees its own error shape.
  */
 import type { ServerResponse } from "node:http";
-import type { GatewayError } from "../contract/errors.js";
-import type { Exchange } from "../contract/exchange.js";
+import { GatewayError } from "../contract/errors.js";
+import type { Answer, Exchange } from "../contract/exchange.js";
 
 export function applyExchangeHeaders(x: Exchange, res: ServerResponse): void {
   for (const name in x.responseHeaders) res.setHeader(name, x.responseHeaders[name]!);
@@ -31,4 +31,10 @@ export function writeError(x: Exchange, res: ServerResponse, err: GatewayError):
   const headers: Record<string, string> = { ...err.headers };
   if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   writeJson(x, res, rendered.status, JSON.stringify(rendered.body), headers);
+}
+
+/** An Answer from a step (auth, validate, an endpoint): an error in the client's format, or the JSON it holds. */
+export function writeAnswer(x: Exchange, res: ServerResponse, answer: Answer): void {
+  if (answer instanceof GatewayError) return writeError(x, res, answer);
+  writeJson(x, res, answer.status, JSON.stringify(answer.body), answer.headers);
 }

@@ -6,11 +6,7 @@
 import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 
-export interface SseEvent {
-  /** The `event:` field, when the stream names its events (Anthropic, OpenAI Responses). */
-  event?: string;
-  data: string;
-}
+import type { SseEvent } from "../contract/format.js";
 
 /** Chunks up to this size are decoded whole whatever they hold. */
 const WHOLE_CHUNK_MAX = 1024;

@@ -8,17 +8,20 @@ import { METHODS, type IncomingMessage, type Server, type ServerResponse } from 
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
-import type { CompiledPipeline } from "../engine/compile.js";
 import { GatewayError } from "../contract/errors.js";
 import type { Exchange, RouteInfo } from "../contract/exchange.js";
 import type { FormatTranslator } from "../contract/format.js";
-import { ANY_METHOD, HTTP_FORMAT, httpFormat } from "../engine/http-format.js";
-import { runHttpExchange } from "../engine/http-proxy.js";
 import type { Logger } from "../contract/log.js";
-import { runExchange, recordsWritten } from "../engine/run-exchange.js";
+import type { CompiledPipeline } from "../engine/compile.js";
+import { newExchange } from "../engine/new-exchange.js";
+import { readBody } from "../engine/read-body.js";
+import { RecordQueue } from "../engine/records.js";
 import { writeError } from "../engine/respond.js";
+import { runExchange } from "../engine/run-exchange.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** RouteInfo.method of a prefix route that names no method: it takes every one. */
+const ANY_METHOD = "*";
 /** A route path with no parameters or patterns: matched by string equality. */
 const LITERAL_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
 
@@ -32,6 +35,7 @@ export class GatewayServer {
   private ready = false;
   private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly records = new RecordQueue();
   /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
   private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
 
@@ -48,24 +52,23 @@ export class GatewayServer {
       const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
       ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
     });
-    // Model routes whose path is a plain string are found by one map lookup, without @koa/router's
+    // Routes whose path is a plain string are found by one map lookup, without @koa/router's
     // per-request matching and middleware compose. Anything else (a different case, a trailing
-    // slash, a path with parameters, http prefixes) goes on to the router, which decides as before.
+    // slash, a path with parameters, prefixes) goes on to the router, which decides as before.
     const exactRoutes = new Map<string, Map<string, (ctx: Koa.Context) => Promise<void>>>();
-    // The first matching route takes a request: model routes first, then http prefixes, longest first.
+    // The first matching route takes a request: exact routes first, then prefixes, longest first.
     const routes = pipelines.flatMap((pipeline) => pipeline.routes.map((route) => ({ pipeline, route })));
-    const prefixes = routes.filter(({ route }) => route.format === HTTP_FORMAT).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
-    for (const { pipeline, route } of [...routes.filter(({ route }) => route.format !== HTTP_FORMAT), ...prefixes]) {
-      const http = route.format === HTTP_FORMAT;
-      const format = http ? httpFormat : pipeline.formats.get(route.format)!;
+    const prefixes = routes.filter(({ route }) => route.prefix).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
+    for (const { pipeline, route } of [...routes.filter(({ route }) => !route.prefix), ...prefixes]) {
+      const format = pipeline.formats.get(route.format)!;
       this.fallbackFormats.push({ path: route.path, pipeline, format });
-      const methods = http && route.method === ANY_METHOD ? METHODS : [route.method];
+      const methods = route.method === ANY_METHOD ? METHODS : [route.method];
       const handle = (ctx: Koa.Context) => {
         ctx.respond = false; // the pipeline writes the raw response (streams included)
         return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
       };
-      router.register(http ? prefixPattern(route.path) : route.path, methods, handle);
-      if (!http && LITERAL_PATH.test(route.path)) {
+      router.register(route.prefix ? prefixPattern(route.path) : route.path, methods, handle);
+      if (!route.prefix && LITERAL_PATH.test(route.path)) {
         const byPath = exactRoutes.get(route.method) ?? new Map<string, (ctx: Koa.Context) => Promise<void>>();
         exactRoutes.set(route.method, byPath);
         if (!byPath.has(route.path)) byPath.set(route.path, handle); // the first route registered wins, as in the router
@@ -126,9 +129,14 @@ export class GatewayServer {
     // server.close() would wait out their keep-alive timeout.
     server?.closeIdleConnections();
     await closed;
-    await recordsWritten();
+    await this.records.written();
     await Promise.allSettled(this.pipelines.map((p) => p.close()));
     return { unfinished };
+  }
+
+  /** Resolves once every finished request's record reached its sinks. */
+  recordsWritten(): Promise<void> {
+    return this.records.written();
   }
 
   private track(work: Promise<void>): Promise<void> {
@@ -151,25 +159,16 @@ export class GatewayServer {
     const url = req.url ?? route.path;
     const queryAt = url.indexOf("?");
     const inbound = { path: queryAt < 0 ? url : url.slice(0, queryAt), params, query };
-    const x: Exchange = {
+    const x = newExchange({
       id: res.getHeader("x-switchyard-request-id") as string,
-      startedAt: Date.now(),
-      startedHr: performance.now(),
       pipelineId: pipeline.id,
-      // An http route taking every method shows each request's own (for `method` conditions, records).
+      // A route taking every method shows each request's own (for `method` conditions, records).
       route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
       format,
       headers: req.headers,
       inbound,
       signal: controller.signal,
-      body: {},
-      model: undefined,
-      stream: false,
-      responseHeaders: {},
-      headersSent: false,
-      attempts: [],
-      notes: [],
-    };
+    });
     if (this.draining) res.setHeader("connection", "close");
     try {
       await this.run(pipeline, route, format, x, req, res);
@@ -179,24 +178,23 @@ export class GatewayServer {
   }
 
   private async run(pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The body is the proxy's to stream: not read here.
-    if (route.format === HTTP_FORMAT) return runHttpExchange(pipeline, x, req, res);
-    try {
-      if (route.endpoint === "generate" || route.endpoint === "count-tokens") {
-        const bytes = await readBody(req, pipeline.limits.maxBodyBytes);
+    if (route.jsonBody) {
+      const maxBytes = pipeline.limits.maxBodyBytes;
+      try {
+        // A declared length past the limit is refused before a byte of the body is read.
+        if (Number(req.headers["content-length"]) > maxBytes) throw GatewayError.bodyTooLarge(maxBytes);
+        const bytes = await readBody(req, { maxBytes, overLimit: () => GatewayError.bodyTooLarge(maxBytes), closedEarly: GatewayError.clientClosed });
         x.body = parseJsonObject(bytes);
         x.received = { bytes, body: x.body };
         const peeked = format.peek(x.body, x.inbound);
         x.model = peeked.model;
         x.stream = peeked.stream;
+      } catch (err) {
+        writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
+        return;
       }
-    } catch (err) {
-      const failure = err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body");
-      if (failure.status === 413) res.setHeader("connection", "close");
-      writeError(x, res, failure);
-      return;
     }
-    await runExchange(pipeline, x, res);
+    await runExchange(pipeline, x, req, res, this.records);
   }
 
   private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
@@ -234,54 +232,6 @@ function commonPrefix(a: string, b: string): number {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return i;
-}
-
-/**
- * Reads the body up to `limit` bytes; beyond it, a 413 without reading further. Plain listeners,
- * not `for await`: an async iterator costs a promise per chunk and shows in every request's profile.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new GatewayError({ status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes` });
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop reading: the rest is never buffered (the 413 closes the connection).
-        req.pause();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    // A client that goes away mid-body: 'close' without 'end'.
-    const onClose = () => {
-      cleanup();
-      reject(GatewayError.clientClosed());
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
-  });
 }
 
 function parseJsonObject(raw: Buffer): Record<string, unknown> {

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { ValidateFunction } from "ajv";
 import pricingSchema from "../../schemas/pricing.schema.json" with { type: "json" };
 import { createAjv, describeAjvError } from "../schema/check-config.js";
-import type { IrUsage } from "../../core/contract/ir.js";
+import type { IrUsage } from "../../core/index.js";
 
 /** Rates in USD per 1M tokens (`Rates` in the schema). */
 export interface PriceRates {

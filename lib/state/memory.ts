@@ -9,7 +9,7 @@
  * window, and errs only by assuming the previous bucket's hits were spread evenly.
  */
 import { randomUUID } from "node:crypto";
-import type { StateStore, WindowHit } from "../../core/contract/store.js";
+import type { StateStore, WindowHit } from "../../core/index.js";
 
 /** The two-bucket estimate and its timings; shared by the memory store and mirrored by the Redis Lua script. */
 export function slidingWindow(

@@ -1,10 +1,5 @@
-import type { Logger } from "../../core/contract/log.js";
-import type { StateStore } from "../../core/contract/store.js";
+import type { Logger, StateStore, StoreSpec } from "../../core/index.js";
 import { createMemoryStore } from "./memory.js";
-
-
-/** The pipeline file's `store` property. */
-export type StoreSpec = import("../../core/contract/generated/pipeline.js").Store;
 
 /**
  * The store a pipeline's plugins share, from its `store` property (memory when absent). A Redis

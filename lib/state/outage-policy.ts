@@ -1,7 +1,4 @@
-import { GatewayError } from "../../core/contract/errors.js";
-import type { Exchange } from "../../core/contract/exchange.js";
-import type { Logger } from "../../core/contract/log.js";
-import { StoreUnavailableError, type UnavailablePolicy } from "../../core/contract/store.js";
+import { GatewayError, StoreUnavailableError, type Exchange, type Logger, type UnavailablePolicy } from "../../core/index.js";
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
 

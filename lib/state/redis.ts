@@ -9,8 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import type { Logger } from "../../core/contract/log.js";
-import { StoreUnavailableError, type Lease, type Reservation, type StateStore, type StoreHealth, type StoreStatus, type UnavailablePolicy, type WindowHit } from "../../core/contract/store.js";
+import { StoreUnavailableError, type Lease, type Logger, type Reservation, type StateStore, type StoreHealth, type StoreStatus, type UnavailablePolicy, type WindowHit } from "../../core/index.js";
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL; may carry a password, so it is never logged. */

@@ -8,8 +8,7 @@
  * State is per gateway process, like the provider's connection pool.
  */
 import { createHash } from "node:crypto";
-import { GatewayError } from "../../core/contract/errors.js";
-import type { Logger } from "../../core/contract/log.js";
+import { GatewayError, type Logger } from "../../core/index.js";
 
 export interface ApiKeyRingOptions {
   /** The keys, in rotation order; at least one. */

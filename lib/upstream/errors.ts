@@ -4,8 +4,7 @@
  * loop's fallback rules (`connect`, `timeout`, 429, `5xx`) see one classification whatever the
  * backend, and no upstream secret or address reaches a client.
  */
-import { GatewayError, type GatewayErrorType } from "../../core/contract/errors.js";
-import { redactSecrets } from "../../core/contract/log.js";
+import { GatewayError, redactSecrets, type GatewayErrorType } from "../../core/index.js";
 
 /** Response headers as undici (and node:http) hand them over. */
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -81,11 +80,11 @@ export function upstreamConnectError(source: string, reason: string, cause?: unk
   });
 }
 
-export type UpstreamTimeoutPhase = "connect" | "headers" | "body";
+export type UpstreamTimeoutPhase = "connect" | "headers";
 
-/** The upstream took too long to accept the connection, to send headers, or between body chunks. */
+/** The upstream took too long to accept the connection or to send headers (a quiet body is GatewayError.upstreamIdleTimeout). */
 export function upstreamTimeoutError(source: string, phase: UpstreamTimeoutPhase, cause?: unknown): GatewayError {
-  const what = phase === "connect" ? "accept the connection" : phase === "headers" ? "send response headers" : "send the response body";
+  const what = phase === "connect" ? "accept the connection" : "send response headers";
   return new GatewayError({
     status: 504,
     type: "timeout",

@@ -4,10 +4,8 @@
  * decides the path, the headers and the JSON body; this sends them with the call's signal and
  * timeouts and hands back a 2xx reply, or reads (bounded) and releases the error body.
  */
-import type { Readable } from "node:stream";
 import { Pool, type Dispatcher } from "undici";
-import { GatewayError } from "../../core/contract/errors.js";
-import type { ForwardCall, UpstreamCall, UpstreamReply } from "../../core/contract/provider.js";
+import { GatewayError, readBody, type ForwardCall, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { parseRetryAfter, readUpstreamErrorDetail, upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "./errors.js";
 
 export interface UpstreamPoolOptions {
@@ -137,7 +135,8 @@ export class UpstreamPool {
 
     const retryAfterMs = parseRetryAfter(res.headers);
     const contentType = res.headers["content-type"];
-    const text = await readBounded(res.body, this.errorBodyLimit);
+    // At most errorBodyLimit bytes, then the body is released; one that fails mid-read still leaves us the status line.
+    const text = (await readBody(res.body, { maxBytes: this.errorBodyLimit, overLimit: "truncate" }).catch(() => Buffer.alloc(0))).toString("utf8");
     // The caller aborted while we read the error body: it knows, and wants its own reason back.
     if (call.signal.aborted) throw call.signal.reason;
     const detail = readUpstreamErrorDetail(text, Array.isArray(contentType) ? contentType[0] : contentType, this.secrets);
@@ -162,7 +161,7 @@ export class UpstreamPool {
       case "UND_ERR_HEADERS_TIMEOUT":
         return upstreamTimeoutError(this.source, "headers", err);
       case "UND_ERR_BODY_TIMEOUT":
-        return upstreamTimeoutError(this.source, "body", err);
+        return GatewayError.upstreamIdleTimeout(this.source, err);
       case "UND_ERR_INVALID_ARG":
         // A header value from config that HTTP cannot carry: our fault, not the upstream's.
         return GatewayError.internal(this.source, err);
@@ -205,22 +204,4 @@ function errorCode(err: unknown): string | undefined {
   // Happy-eyeballs connects fail with an AggregateError whose parts carry the codes.
   const parts = (err as { errors?: unknown }).errors;
   return Array.isArray(parts) ? errorCode(parts[0]) : undefined;
-}
-
-/** Reads at most `limit` bytes, then releases the body (destroying the socket if more was coming). */
-async function readBounded(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= limit) break;
-    }
-  } catch {
-    // A body that fails mid-read still leaves us the status line.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }

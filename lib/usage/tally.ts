@@ -1,5 +1,4 @@
-import type { RequestRecord } from "../../core/contract/record.js";
-import type { UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "../../core/contract/usage.js";
+import type { RequestRecord, UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "../../core/index.js";
 
 /** Sums records into rows; for sinks that read whole records (a file, memory). */
 export class UsageTally {

@@ -4,8 +4,7 @@
  * counts as absent, as the OpenAI API treats it. Shared by every format translator, so the
  * message for a wrong field reads the same whatever the API.
  */
-import { GatewayError } from "../../core/contract/errors.js";
-import { isObject, type WireObject } from "../../core/contract/json-object.js";
+import { GatewayError, isObject, type WireObject } from "../../core/index.js";
 
 export function invalidField(param: string, message: string): GatewayError {
   return GatewayError.invalidRequest(`${param}: ${message}`, param);

@@ -3,8 +3,7 @@
  * Responses) and their SDKs read it, both ways. Here, not in each OpenAI-family format plugin, so
  * the two cannot drift apart: an SDK maps `type` and the status to its error classes.
  */
-import { GatewayError, type GatewayErrorType } from "../../core/contract/errors.js";
-import { isObject } from "../../core/contract/json-object.js";
+import { GatewayError, isObject, type GatewayErrorType } from "../../core/index.js";
 
 const OPENAI_TYPE_NAMES: Record<GatewayErrorType, string> = {
   invalid_request: "invalid_request_error",

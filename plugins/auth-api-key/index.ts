@@ -5,7 +5,7 @@
  */
 import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { definePlugin, GatewayError, type Exchange, type Reply } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange, type Answer } from "../../core/index.js";
 import type { AuthApiKeyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { createKeysCommand } from "./keys-command.js";
@@ -34,7 +34,7 @@ export default definePlugin<AuthApiKeyConfig>({
       new GatewayError({ status: 403, type: "permission", code, message, param, source: PLUGIN });
     const missingMessage = `missing API key: send it as ${headerNames.map((h) => (h === "authorization" ? "Authorization: Bearer <key>" : `${h}: <key>`)).join(" or ")}`;
 
-    function authenticate(exchange: Exchange): Reply | undefined {
+    function authenticate(exchange: Exchange): Answer | undefined {
       const presented = presentedKey(exchange.headers, headerNames);
       if (presented === undefined) return unauthorized("missing_api_key", missingMessage);
       // One-shot hash: half the cost of a createHash object, on every request.

@@ -4,7 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
-import { definePlugin, GatewayError, type Logger, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { definePlugin, GatewayError, readBody, type Logger, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool, type UpstreamRequest } from "../../lib/upstream/pool.js";
 import type { ProviderAnthropicConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -80,21 +80,11 @@ function checkFormat(call: UpstreamCall): void {
 
 /** A small JSON reply body; undefined when it is not JSON. A body that breaks off fails like one that never came. */
 async function readJson(body: Readable): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const raw = await readBody(body, { maxBytes: COUNT_BODY_LIMIT, overLimit: "truncate" }).catch((err: unknown) => {
+    throw GatewayError.upstreamBodyBroke(err, PLUGIN);
+  });
   try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > COUNT_BODY_LIMIT) break;
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "the upstream broke off its reply before it finished", failure: "stream", source: PLUGIN, cause: err });
-  } finally {
-    body.destroy();
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(raw.toString("utf8"));
   } catch {
     return undefined;
   }

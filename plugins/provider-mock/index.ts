@@ -86,7 +86,7 @@ class MockProvider implements Provider {
       signal: call.signal,
       dropError: () =>
         new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_dropped", message: "the upstream stream broke off", failure: "stream", source: PLUGIN }),
-      timeoutError: () => upstreamTimeoutError(PLUGIN, "body"),
+      timeoutError: () => GatewayError.upstreamIdleTimeout(PLUGIN),
     });
   }
 

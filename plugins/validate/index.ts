@@ -2,7 +2,7 @@
  * validate: rejects malformed requests with a 400 that names the field, before they cost a
  * backend call. Checks are compiled once at load, one per known format (formats.ts).
  */
-import { definePlugin, GatewayError, type Exchange, type Reply } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange, type Answer } from "../../core/index.js";
 import type { ValidateConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { checkBuilders } from "./formats.js";
@@ -20,7 +20,7 @@ export default definePlugin<ValidateConfig>({
     const checks = new Map<string, RequestCheck>(Object.entries(checkBuilders).map(([format, build]) => [format, build(limits)]));
     const requireKnownFormat = config.requireKnownFormat ?? false;
 
-    function validate(exchange: Exchange): Reply | undefined {
+    function validate(exchange: Exchange): Answer | undefined {
       // Model listings carry no body worth checking.
       if (exchange.route.endpoint !== "generate") return undefined;
       const check = checks.get(exchange.route.format);

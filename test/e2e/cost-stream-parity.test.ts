@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestRecord } from "../../core/index.js";
-import { recordsWritten } from "../../core/engine/run-exchange.js";
 import { readRecords } from "../support/default-pipeline.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 
@@ -59,7 +58,7 @@ describe("plain and streamed replies cost the same for the same usage", () => {
     expect(quiet.status).toBe(200);
     await quiet.text();
 
-    await recordsWritten();
+    await gw.server.recordsWritten();
     await gw.close();
     const records = (await readRecords(join(gw.dir, "records.jsonl"))) as RequestRecord[];
     const byId = Object.fromEntries(records.map((r) => [r.id, r]));

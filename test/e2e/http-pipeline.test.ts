@@ -37,9 +37,9 @@ async function proxy(apps: Record<string, HttpUpstream>, steps: unknown[], extra
     "web.pipeline.json": {
       id: "web",
       description: "nginx's job: one prefix over a pool of app servers",
-      routes: [{ path: "/", format: "http" }],
+      routes: [{ path: "/", format: "http", endpoint: "proxy" }],
       backends: Object.fromEntries(Object.entries(apps).map(([id, up]) => [id, { use: "provider-http", config: { baseUrl: up.url } }])),
-      steps,
+      steps: [...steps, { use: "http-proxy" }],
       ...extra,
     },
   });

@@ -12,7 +12,7 @@ import { keysFile, startGateway, type TestGateway } from "../support/gateway.js"
 import { startFormatsUpstream, type FormatsUpstream } from "../support/upstream-formats.js";
 
 const KEY = "sk-models-client";
-const steps = [{ use: "auth-api-key", config: { keysFile: "./keys.json" } }, { use: "validate" }, { use: "translate" }, { use: "stream-sse" }];
+const steps = [{ use: "auth-api-key", config: { keysFile: "./keys.json" } }, { use: "validate" }, { use: "list-models" }, { use: "count-tokens" }, { use: "translate" }, { use: "stream-sse" }];
 
 describe("model listings and token counts through the gateway", () => {
   let upstream: FormatsUpstream;

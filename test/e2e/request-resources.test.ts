@@ -27,9 +27,9 @@ describe("what a finished request leaves behind", () => {
       },
       "web.pipeline.json": {
         id: "web",
-        routes: [{ path: "/web", format: "http" }],
+        routes: [{ path: "/web", format: "http", endpoint: "proxy" }],
         backends: { web: { use: "provider-http", config: { baseUrl: base } } },
-        steps: [],
+        steps: [{ use: "http-proxy" }],
       },
     });
   });

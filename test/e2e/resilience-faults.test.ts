@@ -52,8 +52,8 @@ const cases: FaultCase[] = [
   { fault: "429 with retry-after", behaviour: { error: { status: 429, headers: { "retry-after": "7" } } }, attempt: { status: 429, failure: "status", errorCode: "server_error" } },
   { fault: "reset after the headers, before any body byte", behaviour: { resetAfterHeaders: true }, attempt: { status: 200, failure: "stream", errorCode: "upstream_body_failed" }, only: "plain" },
   { fault: "reset in the middle of the JSON body", behaviour: { resetMidBody: true }, attempt: { status: 200, failure: "stream", errorCode: "upstream_body_failed" }, only: "plain" },
-  { fault: "headers, then silence past idleMs", behaviour: { hangAfterHeaders: true }, attempt: { status: 200, failure: "timeout", errorCode: "upstream_body_timeout" }, only: "plain" },
-  { fault: "reset after the headers, before the first event", behaviour: { resetAfterHeaders: true }, attempt: { status: 200, failure: "stream", errorCode: "upstream_stream_failed" }, only: "stream" },
+  { fault: "headers, then silence past idleMs", behaviour: { hangAfterHeaders: true }, attempt: { status: 200, failure: "timeout", errorCode: "upstream_idle_timeout" }, only: "plain" },
+  { fault: "reset after the headers, before the first event", behaviour: { resetAfterHeaders: true }, attempt: { status: 200, failure: "stream", errorCode: "upstream_body_failed" }, only: "stream" },
   { fault: "headers, then silence past idleTimeoutMs before the first event", behaviour: { hangAfterHeaders: true }, attempt: { status: 200, failure: "timeout", errorCode: "upstream_idle_timeout" }, only: "stream" },
 ];
 
@@ -115,13 +115,13 @@ describe("streams after their first byte", () => {
       for await (const chunk of data) text += chunk.choices[0]?.delta?.content ?? "";
     })().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(APIError);
-    expect((err as APIError).error).toMatchObject({ type: "api_error", code: "upstream_stream_failed" });
+    expect((err as APIError).error).toMatchObject({ type: "api_error", code: "upstream_body_failed" });
     expect(text.length).toBeGreaterThan(0);
     expect(b.requests.length).toBe(bBefore);
 
     const record = await gw.record(response.headers.get("x-switchyard-request-id")!);
-    expect(record).toMatchObject({ status: 200, backend: "a", error: { code: "upstream_stream_failed" } });
-    expect(record.attempts).toEqual([expect.objectContaining({ backend: "a", status: 200, failure: "stream", errorCode: "upstream_stream_failed" })]);
+    expect(record).toMatchObject({ status: 200, backend: "a", error: { code: "upstream_body_failed" } });
+    expect(record.attempts).toEqual([expect.objectContaining({ backend: "a", status: 200, failure: "stream", errorCode: "upstream_body_failed" })]);
   });
 
   it("end the raw SSE body with the error event and close it", async () => {
@@ -129,7 +129,7 @@ describe("streams after their first byte", () => {
     const r = await gw.post(ask(true));
     expect(r.status).toBe(200);
     const events = r.text.split("\n\n").filter(Boolean);
-    expect(events.at(-1)).toBe(`data: ${JSON.stringify({ error: { message: "the upstream stream failed before it finished", type: "api_error", code: "upstream_stream_failed", param: null } })}`);
+    expect(events.at(-1)).toBe(`data: ${JSON.stringify({ error: { message: "the upstream broke off its reply before it finished", type: "api_error", code: "upstream_body_failed", param: null } })}`);
     expect(r.text).not.toContain("[DONE]");
   });
 });

@@ -95,7 +95,7 @@ describe("idle timeout between chunks", () => {
     expect(r.status).toBe(200);
     const events = r.text.split("\n\n").filter(Boolean);
     expect(events[0]).toContain('"role":"assistant"');
-    expect(events.at(-1)).toBe(`data: ${JSON.stringify(timeoutBody("upstream_idle_timeout", "the upstream stopped sending before the stream finished"))}`);
+    expect(events.at(-1)).toBe(`data: ${JSON.stringify(timeoutBody("upstream_idle_timeout", "the upstream stopped sending before its reply finished"))}`);
     await a.requests[0]!.connectionClosed;
     const record = await gw.record(r.headers["x-switchyard-request-id"] as string);
     expect(record).toMatchObject({ status: 200, error: { type: "timeout", code: "upstream_idle_timeout" } });
@@ -111,12 +111,12 @@ describe("idle timeout between chunks", () => {
     await a.requests[0]!.connectionClosed;
   });
 
-  it("in a plain body (timeouts.idleMs): 504 upstream_body_timeout, socket closed", async () => {
+  it("in a plain body (timeouts.idleMs): 504 upstream_idle_timeout, socket closed", async () => {
     const a = await upstream({ hangAfterHeaders: true });
     const gw = await gateway({ upstreams: [a.url], timeouts: { idleMs: 200 } });
     const r = await gw.post(ask());
     expect(r.status).toBe(504);
-    expect(JSON.parse(r.text)).toEqual(timeoutBody("upstream_body_timeout", "the upstream did not send the response body in time"));
+    expect(JSON.parse(r.text)).toEqual(timeoutBody("upstream_idle_timeout", "the upstream stopped sending before its reply finished"));
     await a.requests[0]!.connectionClosed;
   });
 });

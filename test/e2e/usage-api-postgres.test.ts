@@ -1,7 +1,6 @@
 /** The usage API through a gateway whose record sink is record-postgres, against a real PostgreSQL. */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordsWritten } from "../../core/engine/run-exchange.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 
@@ -74,6 +73,7 @@ describe("usage API through a gateway with record-postgres", () => {
         },
         steps: [
           { use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } },
+          { use: "usage-api" },
           { use: "stream-sse" },
           { use: "cost", config: { pricingFile: "./pricing.json" } },
           // A long interval and big batches: every record still waits in memory when the usage query comes.
@@ -91,7 +91,7 @@ describe("usage API through a gateway with record-postgres", () => {
     ];
     expect(sent.map((s) => s.status)).toEqual([200, 200, 200, 200, 200]);
     expect((await chat("sk-wrong", "model-a")).status).toBe(401); // a record with no tenant
-    await recordsWritten();
+    await gw.server.recordsWritten();
   }, 60_000);
 
   afterAll(async () => {

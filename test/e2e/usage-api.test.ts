@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../../core/index.js";
-import { recordsWritten } from "../../core/engine/run-exchange.js";
 import { readRecords } from "../support/default-pipeline.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 
@@ -52,17 +51,18 @@ describe("usage API through a gateway with record-jsonl", () => {
         backends,
         steps: [
           { use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } },
+          { use: "usage-api" },
           { use: "stream-sse" },
           { use: "cost", config: { pricingFile: "./pricing.json" } },
           // batchSize 4 with a long interval: at query time 8 of the 9 records are on disk, 1 still in memory.
           { use: "record-jsonl", config: { path: "./data/records.jsonl", batchSize: 4, flushIntervalMs: 600_000 } },
         ],
       },
-      "bare.pipeline.json": { id: "bare", routes: [chatRoute("/bare"), usageRoute("/bare")], backends, steps: [{ use: "record-jsonl", config: { path: "./data/bare.jsonl" } }] },
+      "bare.pipeline.json": { id: "bare", routes: [chatRoute("/bare"), usageRoute("/bare")], backends, steps: [{ use: "usage-api" }, { use: "record-jsonl", config: { path: "./data/bare.jsonl" } }] },
       "nosink.pipeline.json": {
         id: "nosink",
         routes: [usageRoute("/nosink")],
-        steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }],
+        steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }, { use: "usage-api" }],
       },
     });
     fromIso = new Date(Date.now() - 60_000).toISOString();
@@ -80,7 +80,7 @@ describe("usage API through a gateway with record-jsonl", () => {
     // Refused ones are records too: a wrong key (no tenant) and an admin key on a model route.
     expect((await chat("sk-wrong", "model-a")).status).toBe(401);
     expect((await chat(KEY_ADMIN, "model-a")).status).toBe(403);
-    await recordsWritten();
+    await gw.server.recordsWritten();
   });
   afterAll(() => gw?.close());
 
@@ -163,10 +163,10 @@ describe("usage API access and query checks", () => {
         id: "gw",
         routes: [chatRoute(), usageRoute()],
         backends,
-        steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }, { use: "record-jsonl", config: { path: "./data/records.jsonl" } }],
+        steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }, { use: "usage-api" }, { use: "record-jsonl", config: { path: "./data/records.jsonl" } }],
       },
-      "bare.pipeline.json": { id: "bare", routes: [usageRoute("/bare")], steps: [{ use: "record-jsonl", config: { path: "./data/bare.jsonl" } }] },
-      "nosink.pipeline.json": { id: "nosink", routes: [usageRoute("/nosink")], steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }] },
+      "bare.pipeline.json": { id: "bare", routes: [usageRoute("/bare")], steps: [{ use: "usage-api" }, { use: "record-jsonl", config: { path: "./data/bare.jsonl" } }] },
+      "nosink.pipeline.json": { id: "nosink", routes: [usageRoute("/nosink")], steps: [{ use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } }, { use: "usage-api" }] },
     });
   });
   afterAll(() => gw?.close());

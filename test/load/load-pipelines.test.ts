@@ -9,8 +9,10 @@ import { createTestExchange } from "../../testkit/index.js";
 import formatFake from "../fixtures/plugins/builtin/format-fake/index.js";
 import providerFake from "../fixtures/plugins/builtin/provider-fake/index.js";
 import stepEcho from "../fixtures/plugins/builtin/step-echo/index.js";
+import listModels from "../../plugins/list-models/index.js";
+import usageApi from "../../plugins/usage-api/index.js";
 
-const registry = PluginRegistry.fromPlugins([stepEcho, providerFake, formatFake]);
+const registry = PluginRegistry.fromPlugins([stepEcho, providerFake, formatFake, listModels, usageApi]);
 
 async function load(files: Record<string, string>, paths = Object.keys(files), env: Record<string, string> = {}) {
   const vol = Volume.fromJSON(files);
@@ -54,7 +56,8 @@ describe("a valid file", () => {
   "steps": [
     { "use": "step-echo", "when": { "model": "gpt-*" } },
     { "use": "step-echo", "id": "echo-2", "config": { "greeting": "\${file:./secrets/greeting.txt}" }, "onError": "continue" },
-    { "use": "step-echo", "id": "echo-3", "config": { "greeting": "costs $\${env:PRICE} and $5" } }
+    { "use": "step-echo", "id": "echo-3", "config": { "greeting": "costs $\${env:PRICE} and $5" } },
+    { "use": "list-models" }
   ]
 }`;
 
@@ -67,8 +70,8 @@ describe("a valid file", () => {
     expect(p.file).toBe("/srv/p/chat.pipeline.json");
     expect(p.dir).toBe("/srv/p");
     expect(p.routes).toEqual([
-      { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate" },
-      { method: "GET", path: "/v1/models", format: "fake-chat", endpoint: "models" },
+      { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate", jsonBody: true },
+      { method: "GET", path: "/v1/models", format: "fake-chat", endpoint: "models", jsonBody: false },
     ]);
     expect(p.formats).toBe(registry.formats);
 
@@ -80,6 +83,7 @@ describe("a valid file", () => {
       ["step-echo", "step-echo", "fail"],
       ["echo-2", "step-echo", "continue"],
       ["echo-3", "step-echo", "fail"],
+      ["list-models", "list-models", "fail"],
     ]);
     expect(p.steps[0]!.config).toEqual({ greeting: "hi", limits: { perMinute: 60 } });
     expect(p.steps[1]!.config).toEqual({ greeting: "hello-from-file", limits: { perMinute: 60 } });
@@ -98,15 +102,23 @@ describe("a valid file", () => {
   });
 
   it("marks a usage route as admin, derived from its endpoint", async () => {
-    const file = `{ "id": "ops", "steps": [], "routes": [
+    const file = `{ "id": "ops", "steps": [{ "use": "usage-api" }], "routes": [
       { "method": "GET", "path": "/admin/usage", "format": "fake-chat", "endpoint": "usage" },
       { "path": "/v1/chat/completions", "format": "fake-chat" } ] }`;
     const { pipelines, problems } = await load({ "/srv/ops.pipeline.json": file });
     expect(problems).toEqual([]);
     expect(pipelines[0]!.routes).toStrictEqual([
-      { method: "GET", path: "/admin/usage", format: "fake-chat", endpoint: "usage", admin: true },
-      { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate" },
+      { method: "GET", path: "/admin/usage", format: "fake-chat", endpoint: "usage", jsonBody: false, admin: true },
+      { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate", jsonBody: true },
     ]);
+  });
+
+  it("refuses a route whose endpoint no step of its pipeline answers, at the endpoint's file:line:col, naming the step to add", async () => {
+    const file = `{ "id": "ops", "steps": [], "routes": [
+      { "method": "GET", "path": "/admin/usage", "format": "fake-chat", "endpoint": "usage" } ] }`;
+    const { pipelines, problems } = await load({ "/srv/ops.pipeline.json": file });
+    expect(pipelines).toEqual([]);
+    expect(show(problems)).toEqual([`/srv/ops.pipeline.json:${at(file, '"usage"')}: no step of this pipeline answers endpoint "usage"; add a step that does: { "use": "usage-api" }`]);
   });
 
   it("expands a folder to its *.pipeline.json files, sorted and not recursive", async () => {
@@ -335,7 +347,7 @@ describe("plugins", () => {
     const { problems } = await load({ "/p/x.pipeline.json": text });
     expect(show(problems)).toEqual([
       `/p/x.pipeline.json:${at(text, '"provider-nope"')}: unknown provider plugin "provider-nope"; known provider plugins: provider-fake`,
-      `/p/x.pipeline.json:${at(text, '"step-nope"')}: unknown step plugin "step-nope"; known step plugins: step-echo`,
+      `/p/x.pipeline.json:${at(text, '"step-nope"')}: unknown step plugin "step-nope"; known step plugins: list-models, step-echo, usage-api`,
     ]);
   });
 
@@ -363,7 +375,7 @@ describe("plugins", () => {
   it("an unknown route format lists the known formats", async () => {
     const text = `{ "id": "chat", "routes": [{ "path": "/a", "format": "openai-chat" }], "steps": [] }`;
     const { problems } = await load({ "/p/x.pipeline.json": text });
-    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat, http`]);
+    expect(show(problems)).toEqual([`/p/x.pipeline.json:${at(text, '"openai-chat"')}: unknown format "openai-chat"; known formats: fake-chat`]);
   });
 });
 

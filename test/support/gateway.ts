@@ -5,12 +5,11 @@
 import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { compilePipeline } from "../../core/engine/compile.js";
-import { loadPipelines } from "../../load/load-pipelines.js";
-import { formatProblem } from "../../load/check.js";
+import { assembleGateway } from "../../cli/assemble.js";
 import { silentLogger } from "../../core/contract/log.js";
+import type { GatewayServer } from "../../core/serve/server.js";
+import { formatProblem } from "../../load/check.js";
 import { PluginRegistry } from "../../load/registry.js";
-import { GatewayServer } from "../../core/serve/server.js";
 
 export interface TestGateway {
   url: string;
@@ -32,10 +31,9 @@ export async function startGateway(files: Record<string, unknown>, env?: Record<
     await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
     if (name.endsWith(".pipeline.json")) pipelineFiles.push(path);
   }
-  const { pipelines, problems } = await loadPipelines(pipelineFiles, { registry: await builtInRegistry(), env: { ...process.env, ...env } });
-  if (problems.length > 0) throw new Error(problems.map(formatProblem).join("\n"));
-  const compiled = await Promise.all(pipelines.map((p) => compilePipeline(p, silentLogger)));
-  const server = new GatewayServer(compiled, { log: silentLogger });
+  const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log: silentLogger, env: { ...process.env, ...env } });
+  if (!assembled.ok) throw new Error(assembled.problems.map(formatProblem).join("\n"));
+  const server = assembled.server;
   const address = await server.listen(0, "127.0.0.1");
   return {
     url: `http://127.0.0.1:${address.port}`,

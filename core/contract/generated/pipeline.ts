@@ -127,21 +127,21 @@ export interface Pipeline {
  */
 export interface Route {
   /**
-   * HTTP method the route answers. On an http route, leave it out to proxy every method, or give one to proxy only that method.
+   * HTTP method the route answers. On a prefix route (endpoint proxy), leave it out to take every method, or give one to take only that method.
    */
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
   /**
-   * Path pattern in @koa/router syntax, e.g. /v1/chat/completions or /v1beta/models/:target (a named parameter). On an http route it is a prefix: /api takes /api, /api/ and everything below it (/api/x/y?q=1) but not /apix; / takes every path. The longest matching prefix wins, and model routes win over http prefixes. The path goes upstream unchanged (after the backend's own base path).
+   * Path pattern in @koa/router syntax, e.g. /v1/chat/completions or /v1beta/models/:target (a named parameter). On a prefix route (endpoint proxy) it is a prefix: /api takes /api, /api/ and everything below it (/api/x/y?q=1) but not /apix; / takes every path. The longest matching prefix wins, and exact routes win over prefixes.
    */
   path: string;
   /**
-   * The wire format clients speak on this route: a format plugin's key such as openai-chat, anthropic-messages, gemini, openai-responses. Or http, built in: a reverse proxy that sends any request under `path` to the pipeline's backends as it came (every backend, in file order, whatever its models; their providers must be able to forward, like provider-http). The body is never parsed, so `body` conditions do not match; steps that read a model or a body see none. Errors the gateway makes are a JSON body {"error":{"message","type","code"}}.
+   * The wire format clients speak on this route: a format plugin's key such as openai-chat, anthropic-messages, gemini, openai-responses, or http for proxy routes. It reads model requests and shapes every error the gateway itself answers on the route.
    */
   format: string;
   /**
-   * generate: the route takes a model request and returns a reply; models: the route lists the models this pipeline's backends serve; count-tokens: the route takes a model request (as Anthropic's POST /v1/messages/count_tokens does) and answers its input token count, asked of the first backend of the model whose provider can count (provider-anthropic asks its upstream, provider-mock estimates), moving on to the next on the failures attempts.on names, without selectors or retries; 501 in the route's format when none can, 404 when the format has no counting reply (anthropic-messages has one); usage: an admin route (give it method GET) that sums the stored request records: ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day, answered by the pipeline's record sink (record-jsonl, record-postgres). Only callers the auth step identifies as admin (auth-api-key: a key with role admin) may use it, and admin keys may use nothing else. The format only shapes its error replies. An http route is always generate.
+   * What the route does. generate (default): it takes a model request and returns a reply, the loop the core owns. Any other kind is answered by a step of this pipeline that declares it: models (list-models), count-tokens (count-tokens), usage (usage-api, admin keys only), proxy (http-proxy, with format http); a route whose endpoint no step answers is a load error. `switchyard plugins` lists every plugin's endpoints.
    */
-  endpoint?: "generate" | "models" | "count-tokens" | "usage";
+  endpoint?: string;
 }
 /**
  * An upstream the pipeline may send requests to.
@@ -315,7 +315,7 @@ export interface Timeouts {
    */
   firstByteMs?: number;
   /**
-   * Longest silence between two chunks of a plain (non-streamed) upstream body, per attempt (code upstream_body_timeout); falls back like firstByteMs, since nothing reached the client yet. Streams use stream-sse's idleTimeoutMs instead.
+   * Longest silence between two chunks of a plain (non-streamed) upstream body, per attempt (code upstream_idle_timeout); falls back like firstByteMs, since nothing reached the client yet. Streams use stream-sse's idleTimeoutMs instead.
    */
   idleMs?: number;
   /**

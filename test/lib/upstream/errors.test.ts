@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRetryAfter, readUpstreamErrorDetail, scrubUpstreamText, upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "../../../lib/upstream/errors.js";
+import { GatewayError } from "../../../core/index.js";
 import { registerSecret } from "../../../core/contract/log.js";
 
 describe("upstreamStatusError", () => {
@@ -38,8 +39,14 @@ describe("transport errors", () => {
     expect(err.message).toContain("ECONNREFUSED");
   });
 
-  it.each(["connect", "headers", "body"] as const)("classifies a %s timeout as 504 with failure timeout", (phase) => {
+  it.each(["connect", "headers"] as const)("classifies a %s timeout as 504 with failure timeout", (phase) => {
     expect(upstreamTimeoutError("p", phase)).toMatchObject({ status: 504, type: "timeout", failure: "timeout", code: `upstream_${phase}_timeout` });
+  });
+
+  it("classifies undici's body timeout, plain or streamed, as the one idle timeout", () => {
+    const undici = Object.assign(new Error("Body Timeout Error"), { code: "UND_ERR_BODY_TIMEOUT" });
+    expect(GatewayError.upstreamBodyBroke(undici, "p")).toMatchObject({ status: 504, type: "timeout", failure: "timeout", code: "upstream_idle_timeout", source: "p" });
+    expect(GatewayError.upstreamBodyBroke(new Error("socket hang up"))).toMatchObject({ status: 502, failure: "stream", code: "upstream_body_failed" });
   });
 });
 

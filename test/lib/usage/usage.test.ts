@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError, type RequestRecord } from "../../../core/index.js";
-import { parseUsageQuery, renderUsageReport } from "../../../lib/usage/query.js";
+import { parseUsageQuery, renderUsageReport } from "../../../plugins/usage-api/usage-query.js";
 import { UsageTally } from "../../../lib/usage/tally.js";
 import { type UsageQuery } from "../../../core/contract/usage.js";
 

@@ -285,7 +285,7 @@ describe("provider-mock failure modes", () => {
     const provider = await mock({ chunkDelayMs: 60_000 });
     const { chunks, error } = await readChunks((await provider.send(call({ stream: true, bodyTimeoutMs: 20 }))).body);
     expect(chunks).toHaveLength(1);
-    expect(error).toMatchObject({ status: 504, failure: "timeout", code: "upstream_body_timeout" });
+    expect(error).toMatchObject({ status: 504, failure: "timeout", code: "upstream_idle_timeout" });
   });
 
   it("stops a stream and destroys its body when the call is aborted", async () => {

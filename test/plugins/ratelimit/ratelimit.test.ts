@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../../core/contract/errors.js";
-import type { Exchange, Reply } from "../../../core/index.js";
+import type { Exchange, Answer } from "../../../core/index.js";
 import { createMemoryStore } from "../../../lib/state/memory.js";
 import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import ratelimit, { estimateTokens, formatDuration, windowMs } from "../../../plugins/ratelimit/index.js";
 
 async function step(config: unknown, store = createMemoryStore()) {
   const { hooks } = await createTestStep(ratelimit, config, { store });
-  const validate = (exchange: Exchange): Promise<Reply | undefined> => hooks.validate.promise(exchange);
+  const validate = (exchange: Exchange): Promise<Answer | undefined> => hooks.validate.promise(exchange);
   return { hooks, store, validate };
 }
 

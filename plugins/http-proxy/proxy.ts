@@ -1,25 +1,17 @@
 /**
- * Plain HTTP pipelines: routes of format `http` make switchyard the reverse proxy and load
- * balancer an ops team would otherwise run nginx for. A sibling of the model path, sharing its
- * machinery: the same auth, validate and plan hooks (every backend, in file order, is a
- * candidate), the same attempt loop with its retries, backoff and attempt hooks. What differs:
- * the request goes to the backend's `forward` as it came, both bodies stream byte for byte with
- * backpressure, and the upstream's status is the client's, unless `attempts.on` lists it and
- * another attempt follows.
+ * One request on a proxy route, from the plan to the last byte: every backend (in file order) is a
+ * candidate for the selectors, the core's attempt loop retries and falls back, the request goes
+ * to the backend's `forward` as it came, both bodies stream byte for byte with backpressure, and
+ * the upstream's status is the client's, unless `attempts.on` lists it and another attempt follows.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { walkAttempts } from "./attempts.js";
-import type { CompiledPipeline } from "./compile.js";
-import { GatewayError } from "../contract/errors.js";
-import type { Attempt, AttemptOutcome, Exchange } from "../contract/exchange.js";
-import { ForwardBody } from "./http-request-body.js";
-import type { UpstreamReply } from "../contract/provider.js";
-import { headersDownstream, headersUpstream } from "./proxy-headers.js";
-import { streamFailure } from "./relay-sse.js";
-import { applyExchangeHeaders } from "./respond.js";
-import { runExchange } from "./run-exchange.js";
+import { GatewayError, readBody, type Attempt, type AttemptOutcome, type EndpointIo, type Exchange, type UpstreamReply } from "../../core/index.js";
 import { parseRetryAfter, upstreamStatusError } from "../../lib/upstream/errors.js";
+import { ForwardBody } from "./forward-body.js";
+import { headersDownstream, headersUpstream } from "./proxy-headers.js";
+
+export const PLUGIN = "http-proxy";
 
 /**
  * Methods a second upstream may safely be sent after the first might have acted (RFC 9110
@@ -30,26 +22,10 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 /** Bytes of a discarded upstream reply read so its socket can be kept; past this it is closed. */
 const DISCARD_LIMIT = 64 * 1024;
 
-const candidatesOf = new WeakMap<CompiledPipeline, readonly Attempt[]>();
-
-/** Every backend of the pipeline, in file order: http routes ignore `models`. */
-function candidates(p: CompiledPipeline): Attempt[] {
-  let list = candidatesOf.get(p);
-  if (list === undefined) {
-    list = [...p.backends.values()].map((backend) => Object.freeze({ backend, model: "" }));
-    candidatesOf.set(p, list);
-  }
-  return list.slice();
-}
-
-/** One request on an http route, from auth to record. */
-export function runHttpExchange(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  return runExchange(p, x, res, () => proxy(p, x, req, res));
-}
-
-async function proxy(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function proxyRequest(x: Exchange, io: EndpointIo, candidates: readonly Attempt[]): Promise<void> {
+  const { req, res, pipeline: p } = io;
   const signal = x.signal;
-  const attempts = await p.hooks.plan.promise(candidates(p), x);
+  const attempts = await p.hooks.plan.promise(candidates.slice(), x);
   if (attempts.length === 0) {
     throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend of pipeline ${p.id} is available` });
   }
@@ -59,11 +35,11 @@ async function proxy(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res
   const headers = headersUpstream(req);
   const idempotent = IDEMPOTENT.has(method);
   try {
-    await walkAttempts(p, x, attempts, {
+    await io.walkAttempts(attempts, {
       mayRetry: (failure) => (body?.replayable() ?? true) && (idempotent || failure.failure === "connect"),
       prepare: (attempt) => async (outcome, turn) => {
         const forward = attempt.backend.provider.forward;
-        if (forward === undefined) throw GatewayError.internal("core", new Error(`backend ${attempt.backend.id} cannot forward`));
+        if (forward === undefined) throw GatewayError.internal(PLUGIN, new Error(`backend ${attempt.backend.id} cannot forward`));
         let reply: UpstreamReply;
         try {
           reply = await forward.call(attempt.backend.provider, {
@@ -86,7 +62,7 @@ async function proxy(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res
           }
         }
         x.backend = attempt.backend.id;
-        await relayReply(x, res, reply, outcome);
+        await relayReply(x, io, reply, outcome);
       },
     });
   } finally {
@@ -96,11 +72,12 @@ async function proxy(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res
 }
 
 /** Commits the upstream's reply: status and end-to-end headers, then the body byte for byte. */
-async function relayReply(x: Exchange, res: ServerResponse, reply: UpstreamReply, outcome: AttemptOutcome): Promise<void> {
+async function relayReply(x: Exchange, io: EndpointIo, reply: UpstreamReply, outcome: AttemptOutcome): Promise<void> {
+  const res = io.res;
   const headers = headersDownstream(reply.headers);
   for (const name in headers) res.setHeader(name, headers[name]!);
   // The gateway's own headers win over an upstream's of the same name.
-  applyExchangeHeaders(x, res);
+  io.applyExchangeHeaders();
   res.writeHead(reply.status);
   x.headersSent = true;
   x.status = reply.status;
@@ -111,7 +88,7 @@ async function relayReply(x: Exchange, res: ServerResponse, reply: UpstreamReply
     const reason: unknown = x.signal.reason;
     if (reason instanceof GatewayError && reason.code === "client_closed_request") throw reason;
     // Mid-body there is no status left to change: the client sees the body cut short.
-    const failure = reason instanceof GatewayError ? reason : streamFailure(err);
+    const failure = reason instanceof GatewayError ? reason : GatewayError.upstreamBodyBroke(err);
     outcome.failure = failure.failure;
     outcome.errorCode = failure.code;
     x.error = failure;
@@ -167,15 +144,6 @@ function originForm(target: string | undefined): string {
 
 /** Reads a reply that will not be passed on, so its socket goes back to the pool; a large one is cut. */
 async function discard(body: Readable): Promise<void> {
-  let size = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > DISCARD_LIMIT) break;
-    }
-  } catch {
-    // A body that fails while discarded changes nothing.
-  } finally {
-    body.destroy();
-  }
+  // A body that fails while discarded changes nothing.
+  await readBody(body, { maxBytes: DISCARD_LIMIT, overLimit: "truncate" }).catch(() => undefined);
 }

@@ -9,8 +9,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
-import { GatewayError } from "../contract/errors.js";
-import { clientGone } from "./relay-sse.js";
+import { GatewayError } from "../../core/index.js";
 
 export interface ForwardBodyLimits {
   /** limits.maxBodyBytes: past this the request fails with a 413. */
@@ -23,14 +22,6 @@ interface ReadAhead {
   chunks: Buffer[];
   size: number;
   ended: boolean;
-}
-
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError({
-    status: 413, type: "payload_too_large", code: "body_too_large", message: `request body exceeds ${limit} bytes`,
-    // The rest of the body is not worth reading just to keep the connection.
-    headers: { connection: "close" },
-  });
 }
 
 export class ForwardBody {
@@ -58,7 +49,7 @@ export class ForwardBody {
     const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
     const chunked = req.headers["transfer-encoding"] !== undefined;
     if (!chunked && !declared) return undefined;
-    if (declared !== undefined && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
+    if (declared !== undefined && declared > limits.maxBytes) throw GatewayError.bodyTooLarge(limits.maxBytes);
     // A body known to be larger than the replay size streams from its first byte: no point waiting.
     const aheadLimit = declared !== undefined && declared > limits.replayBytes ? 0 : limits.replayBytes;
     const ahead = aheadLimit === 0 ? { chunks: [], size: 0, ended: false } : await readAhead(req, aheadLimit, limits.maxBytes);
@@ -85,7 +76,7 @@ export class ForwardBody {
       this.received += chunk.length;
       if (this.received > this.maxBytes) {
         this.broken = true;
-        out.destroy(tooLarge(this.maxBytes));
+        out.destroy(GatewayError.bodyTooLarge(this.maxBytes));
         return;
       }
       this.taken = true;
@@ -99,7 +90,7 @@ export class ForwardBody {
     const onGone = () => {
       if (this.ended) return;
       this.broken = true;
-      out.destroy(clientGone());
+      out.destroy(GatewayError.clientClosed());
     };
     const detach = () => {
       if (!attached) return;
@@ -162,7 +153,7 @@ function readAhead(req: IncomingMessage, limit: number, maxBytes: number): Promi
       if (size > maxBytes) {
         cleanup();
         req.pause();
-        reject(tooLarge(maxBytes));
+        reject(GatewayError.bodyTooLarge(maxBytes));
       } else if (size > limit) {
         cleanup();
         req.pause();
@@ -175,7 +166,7 @@ function readAhead(req: IncomingMessage, limit: number, maxBytes: number): Promi
     };
     const onGone = () => {
       cleanup();
-      reject(clientGone());
+      reject(GatewayError.clientClosed());
     };
     req.on("data", onData);
     req.on("end", onEnd);

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
-import { send } from "../support/http-client.js";
-import { refusingPort, startUpstream, type HttpUpstream } from "../support/http-upstream.js";
+import { keysFile, startGateway, type TestGateway } from "../../support/gateway.js";
+import { send } from "../../support/http-client.js";
+import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -22,13 +22,14 @@ type BackendSpec = string | Record<string, unknown>;
 async function gateway(backends: Record<string, BackendSpec>, extra: Record<string, unknown> = {}, files: Record<string, unknown> = {}): Promise<TestGateway> {
   const pipeline = {
     id: "proxy",
-    routes: [{ path: "/api", format: "http" }],
+    routes: [{ path: "/api", format: "http", endpoint: "proxy" }],
     backends: Object.fromEntries(
       Object.entries(backends).map(([id, spec]) => [id, { use: "provider-http", config: typeof spec === "string" ? { baseUrl: spec } : spec }]),
     ),
-    steps: [],
+    steps: [] as unknown[],
     ...extra,
   };
+  pipeline.steps = [...pipeline.steps, { use: "http-proxy" }];
   const g = await startGateway({ "proxy.pipeline.json": pipeline, ...files });
   opened.unshift(g);
   return g;
@@ -406,8 +407,8 @@ describe("http routes", () => {
     const outer = await upstream();
     const inner = await upstream();
     const g = await startGateway({
-      "a.pipeline.json": { id: "outer", routes: [{ path: "/", format: "http" }], backends: { outer: { use: "provider-http", config: { baseUrl: outer.url } } }, steps: [] },
-      "b.pipeline.json": { id: "inner", routes: [{ path: "/api/v2", format: "http" }], backends: { inner: { use: "provider-http", config: { baseUrl: inner.url } } }, steps: [] },
+      "a.pipeline.json": { id: "outer", routes: [{ path: "/", format: "http", endpoint: "proxy" }], backends: { outer: { use: "provider-http", config: { baseUrl: outer.url } } }, steps: [{ use: "http-proxy" }] },
+      "b.pipeline.json": { id: "inner", routes: [{ path: "/api/v2", format: "http", endpoint: "proxy" }], backends: { inner: { use: "provider-http", config: { baseUrl: inner.url } } }, steps: [{ use: "http-proxy" }] },
     });
     opened.unshift(g);
     expect((await send(`${g.url}/api/v2/users`)).headers["x-switchyard-backend"]).toBe("inner");
@@ -420,9 +421,9 @@ describe("http routes", () => {
     const up = await upstream();
     const pipeline = {
       id: "read-only",
-      routes: [{ method: "GET", path: "/files/", format: "http" }],
+      routes: [{ method: "GET", path: "/files/", format: "http", endpoint: "proxy" }],
       backends: { web: { use: "provider-http", config: { baseUrl: up.url } } },
-      steps: [],
+      steps: [{ use: "http-proxy" }],
     };
     const g = await startGateway({ "ro.pipeline.json": pipeline });
     opened.unshift(g);

@@ -1,14 +1,16 @@
 import { Volume } from "memfs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compilePipeline } from "../../core/engine/compile.js";
-import { definePlugin, GatewayError, type UpstreamCall } from "../../core/index.js";
-import { upstreamConnectError, upstreamStatusError } from "../../lib/upstream/errors.js";
-import { loadPipelines } from "../../load/load-pipelines.js";
-import { silentLogger } from "../../core/contract/log.js";
-import { PluginRegistry } from "../../load/registry.js";
-import { GatewayServer } from "../../core/serve/server.js";
-import formatAnthropic from "../../plugins/format-anthropic-messages/index.js";
-import formatOpenAiChat from "../../plugins/format-openai-chat/index.js";
+import { compilePipeline } from "../../../core/engine/compile.js";
+import { definePlugin, GatewayError, type UpstreamCall } from "../../../core/index.js";
+import { upstreamConnectError, upstreamStatusError } from "../../../lib/upstream/errors.js";
+import { loadPipelines } from "../../../load/load-pipelines.js";
+import { silentLogger } from "../../../core/contract/log.js";
+import { PluginRegistry } from "../../../load/registry.js";
+import { GatewayServer } from "../../../core/serve/server.js";
+import formatAnthropic from "../../../plugins/format-anthropic-messages/index.js";
+import formatOpenAiChat from "../../../plugins/format-openai-chat/index.js";
+import countTokens from "../../../plugins/count-tokens/index.js";
+import { createMemoryStore } from "../../../lib/state/memory.js";
 
 /** Calls the counting providers received, by backend id. */
 const counted: { backend: string; call: UpstreamCall }[] = [];
@@ -43,7 +45,7 @@ const providerCounter = definePlugin<{ count?: number; fail?: "connect" | "400" 
   }),
 });
 
-const registry = PluginRegistry.fromPlugins([providerCounter, formatAnthropic, formatOpenAiChat]);
+const registry = PluginRegistry.fromPlugins([providerCounter, formatAnthropic, formatOpenAiChat, countTokens]);
 
 const pipeline = {
   id: "counting",
@@ -58,7 +60,7 @@ const pipeline = {
     counter: { use: "provider-counter", models: ["claude-*"], modelMap: { "claude-sonnet": "claude-sonnet-4-5-20250929" }, config: { count: 42 } },
     deaf: { use: "provider-counter", models: ["gpt-*"], config: {} },
   },
-  steps: [],
+  steps: [{ use: "count-tokens" }],
 };
 
 let server: GatewayServer;
@@ -68,7 +70,7 @@ beforeAll(async () => {
   const vol = Volume.fromJSON({ "/p/counting.pipeline.json": JSON.stringify(pipeline) });
   const { pipelines, problems } = await loadPipelines(["/p/counting.pipeline.json"], { registry, fs: vol.promises, env: {} });
   expect(problems).toEqual([]);
-  server = new GatewayServer(await Promise.all(pipelines.map((p) => compilePipeline(p, silentLogger))), { log: silentLogger });
+  server = new GatewayServer(await Promise.all(pipelines.map((p) => compilePipeline(p, { log: silentLogger, openStore: async () => createMemoryStore() }))), { log: silentLogger });
   const address = await server.listen(0, "127.0.0.1");
   url = `http://127.0.0.1:${address.port}`;
 });

@@ -1,0 +1,34 @@
+/**
+ * Pipeline files to a gateway ready to listen: load and check every file, compile each pipeline
+ * with the state store drivers from lib/state, and put them behind one server. The one place the
+ * parts meet, used by `switchyard serve` and by tests that run a real gateway in process.
+ */
+import type { Logger } from "../core/contract/log.js";
+import type { Problem } from "../core/contract/loaded-pipeline.js";
+import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
+import { GatewayServer } from "../core/serve/server.js";
+import { openStateStore } from "../lib/state/open.js";
+import { loadPipelines } from "../load/load-pipelines.js";
+import type { PluginRegistry } from "../load/registry.js";
+
+export interface AssembleOptions {
+  registry: PluginRegistry;
+  log: Logger;
+  env?: Record<string, string | undefined>;
+}
+
+export type Assembled = { ok: true; server: GatewayServer; pipelines: CompiledPipeline[] } | { ok: false; problems: Problem[] };
+
+export async function assembleGateway(paths: string[], options: AssembleOptions): Promise<Assembled> {
+  const { pipelines: loaded, problems } = await loadPipelines(paths, { registry: options.registry, env: options.env });
+  if (problems.length > 0) return { ok: false, problems };
+  const pipelines: CompiledPipeline[] = [];
+  try {
+    for (const l of loaded) pipelines.push(await compilePipeline(l, { log: options.log, openStore: openStateStore }));
+  } catch (err) {
+    // One pipeline failed to start: the ones already compiled hold pools and stores to let go of.
+    await Promise.allSettled(pipelines.map((p) => p.close()));
+    throw err;
+  }
+  return { ok: true, server: new GatewayServer(pipelines, { log: options.log }), pipelines };
+}

@@ -1,0 +1,98 @@
+/**
+ * What the core hands a step that serves a kind of route (`hooks.endpoint.for(kind)`): the raw
+ * request and response, a read-only view of its pipeline, and the core's own machinery — the
+ * attempt loop and the request preparation of model routes — so an endpoint never grows a second
+ * copy of either. Model requests (`generate`) are the core's own endpoint and need none of this.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GatewayError } from "./errors.js";
+import type { Attempt, AttemptOutcome, Backend } from "./exchange.js";
+import type { Attempts, Limits, Timeouts } from "./generated/pipeline.js";
+import type { PipelineHooks, Translation } from "./hooks.js";
+import type { Logger } from "./log.js";
+
+/** The endpoint kind the core serves itself: a model request and its reply. */
+export const GENERATE_ENDPOINT = "generate";
+
+/** Model -> backends, built once at load. */
+export interface ModelIndex {
+  /**
+   * The attempts for `model` (or an alias's targets, in order), every serving backend in file
+   * order; a fresh array the caller may reorder.
+   */
+  attemptsFor(model: string): Attempt[];
+  /** Every concrete model name the backends list (globs excluded), for model listings. */
+  listed(): { model: string; backend: string }[];
+}
+
+/** A compiled pipeline as an endpoint sees it. */
+export interface PipelineView {
+  readonly id: string;
+  readonly hooks: PipelineHooks;
+  readonly backends: ReadonlyMap<string, Backend>;
+  readonly models: ModelIndex;
+  readonly limits: Required<Limits>;
+  readonly attempts: Required<Attempts>;
+  readonly timeouts: Required<Timeouts>;
+  readonly log: Logger;
+}
+
+/**
+ * One kind of request as the attempt loop drives it. `prepare` readies an attempt before it
+ * counts (what it throws ends the loop without an outcome) and returns the send, which fills
+ * `outcome` as it learns and resolves once the reply is fully relayed.
+ */
+export interface AttemptDriver {
+  prepare(attempt: Attempt): AttemptSend;
+  /** A veto on moving on after `failure`, beyond `attempts.on` (the request body is gone, the method is not idempotent). */
+  mayRetry?(failure: GatewayError): boolean;
+  /** Most attempts; default the pipeline's `attempts.maxAttempts`. With no more than the plan holds, no backend is tried twice. */
+  readonly maxAttempts?: number;
+  /**
+   * False when the attempts are no sample of how a backend generates (a token count): the
+   * attempt hooks (in-flight counts, health, latency) do not see them. Default true.
+   */
+  readonly sampled?: boolean;
+}
+
+export type AttemptSend = (outcome: AttemptOutcome, turn: AttemptTurn) => Promise<void>;
+
+export interface AttemptTurn {
+  /** `performance.now()` when the attempt was sent. */
+  readonly sentAt: number;
+  /**
+   * Would the loop move on after `failure`? A send that got a reply it could still pass on (a
+   * proxied 503) asks before deciding: when no attempt would follow, the reply goes to the client.
+   */
+  movesOn(failure: GatewayError): boolean;
+}
+
+/** An attempt's request as its backend takes it: the client's own body (model renamed) when the backend speaks its format, else the translate step's. */
+export interface PreparedRequest {
+  backendFormat: string;
+  body: Record<string, unknown>;
+  /** The client's bytes, when `body` goes out unchanged and no step replaced it. */
+  rawBody: Buffer | undefined;
+  /** Set when the body was translated: it turns the reply back into the client's format. */
+  translation: Translation | undefined;
+}
+
+export interface EndpointIo {
+  /** The client's request; its body is unread unless the endpoint declared `body: "json"`. */
+  readonly req: IncomingMessage;
+  /** Written by the endpoint only when it answers "written" (streams, proxied replies). */
+  readonly res: ServerResponse;
+  readonly pipeline: PipelineView;
+  /** The core's attempt loop: backoff, retry-after, fallback rules and the total budget included. */
+  walkAttempts(attempts: readonly Attempt[], driver: AttemptDriver): Promise<void>;
+  /** A model request prepared for `attempt` exactly as the model loop would send it (passed through or translated). */
+  prepareRequest(attempt: Attempt): PreparedRequest;
+  /** Sets the exchange's headers (the steps' and x-switchyard-*) on `res`, before the endpoint writes its own status. */
+  applyExchangeHeaders(): void;
+}
+
+/**
+ * An endpoint's outcome: an Answer the core writes, or "written" when the endpoint wrote the
+ * response itself. Undefined leaves the request to a later step (its `when` did not match).
+ */
+export type EndpointResult = import("./exchange.js").Answer | "written" | undefined;

@@ -1,0 +1,66 @@
+/**
+ * Reading a body whole: a client's request, an upstream's reply, an upstream's error. The one
+ * reader the gateway has, so a size limit, a stream that breaks off and one that closes early mean
+ * the same everywhere. Plain listeners, not `for await`: an async iterator costs a promise per
+ * chunk and shows in every request's profile.
+ */
+import type { Readable } from "node:stream";
+
+export interface ReadBodyOptions {
+  /** Most bytes to keep; past it the read stops (the rest is never buffered). */
+  maxBytes?: number;
+  /**
+   * Past `maxBytes`: `"truncate"` resolves with the first `maxBytes` bytes and releases the stream
+   * (an error body read only for its message); a function gives the error to reject with.
+   */
+  overLimit?: "truncate" | (() => Error);
+  /** The error when the stream closes without ending (a client that went away mid-body). */
+  closedEarly?: () => Error;
+}
+
+export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise<Buffer> {
+  const { maxBytes = Number.POSITIVE_INFINITY, overLimit, closedEarly } = options;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length <= maxBytes) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      cleanup();
+      if (overLimit === "truncate") {
+        chunks.push(chunk.subarray(0, maxBytes - size));
+        body.destroy();
+        resolve(Buffer.concat(chunks));
+        return;
+      }
+      // Stop reading: the rest is never buffered (the caller answers and closes).
+      body.pause();
+      reject(typeof overLimit === "function" ? overLimit() : new RangeError(`body exceeds ${maxBytes} bytes`));
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(closedEarly ? closedEarly() : new Error("the stream closed before it ended"));
+    };
+    const cleanup = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+      body.off("close", onClose);
+    };
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onError);
+    body.on("close", onClose);
+  });
+}
