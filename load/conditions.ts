@@ -8,6 +8,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { GatewayError } from "../core/contract/errors.js";
+import { compileGlob } from "../core/contract/glob.js";
 import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
@@ -59,29 +60,6 @@ export function compileCondition(cond: Condition, pointer: string, stepId: strin
         cause,
       });
     }
-  };
-}
-
-/**
- * A `*` glob as a matcher: `*` matches any run of characters, everything else itself. Matched
- * without a regex, in one left-to-right pass, so no pattern can backtrack badly.
- */
-export function compileGlob(pattern: string): (text: string) => boolean {
-  const parts = pattern.split("*");
-  if (parts.length === 1) return (text) => text === pattern;
-  const first = parts[0] ?? "";
-  const last = parts[parts.length - 1] ?? "";
-  const middle = parts.slice(1, -1).filter((p) => p !== "");
-  return (text) => {
-    if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
-    let at = first.length;
-    const end = text.length - last.length;
-    for (const part of middle) {
-      const found = text.indexOf(part, at);
-      if (found < 0 || found + part.length > end) return false;
-      at = found + part.length;
-    }
-    return true;
   };
 }
 

@@ -8,6 +8,7 @@ import type { ValidateFunction } from "ajv";
 import pricingSchema from "../../schemas/pricing.schema.json" with { type: "json" };
 import { createAjv, describeAjvError } from "../schema/check-config.js";
 import type { IrUsage } from "../../core/contract/ir.js";
+import { compileGlob } from "../../core/contract/glob.js";
 
 /** Rates in USD per 1M tokens (`Rates` in the schema). */
 export interface PriceRates {
@@ -49,7 +50,7 @@ export interface PriceTable {
 
 interface GlobEntry {
   pattern: string;
-  regex: RegExp;
+  matches: (model: string) => boolean;
   /** Characters before the first `*`: the specificity rule. */
   literalPrefix: number;
   /** All non-`*` characters: breaks ties between equal prefixes. */
@@ -98,7 +99,7 @@ export function createPriceTable(data: unknown, source: string): PriceTable {
       continue;
     }
     const star = pattern.indexOf("*");
-    globs.push({ pattern, regex: globToRegExp(pattern), literalPrefix: star, literalChars: pattern.replaceAll("*", "").length, price });
+    globs.push({ pattern, matches: compileGlob(pattern), literalPrefix: star, literalChars: pattern.replaceAll("*", "").length, price });
   }
   // Most specific first, so the first match wins; Array.sort is stable, so equal globs keep file order.
   globs.sort((a, b) => b.literalPrefix - a.literalPrefix || b.literalChars - a.literalChars);
@@ -109,15 +110,10 @@ export function createPriceTable(data: unknown, source: string): PriceTable {
     priceFor(model: string): ModelPrice | undefined {
       const hit = exact.get(model);
       if (hit) return hit;
-      for (const g of globs) if (g.regex.test(model)) return g.price;
+      for (const g of globs) if (g.matches(model)) return g.price;
       return undefined;
     },
   };
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${body}$`, "s");
 }
 
 /**

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import type { Logger } from "../../core/index.js";
+import { compileGlob, type Logger } from "../../core/index.js";
 import keysSchema from "./keys.schema.json" with { type: "json" };
 
 /** One accepted key, ready for the request path. */
@@ -19,7 +19,7 @@ export interface KeyEntry {
   /** Epoch ms from which the key is refused. */
   expiresAtMs?: number;
   /** Compiled `models` globs; undefined = every model. */
-  models?: RegExp[];
+  models?: ((model: string) => boolean)[];
   /** Pipeline ids the key may be used on; undefined = every pipeline. */
   pipelines?: ReadonlySet<string>;
 }
@@ -89,7 +89,7 @@ export function parseKeysFile(text: string, path: string): KeyTable {
       role: key.role ?? "client",
       disabled: key.disabled ?? false,
       expiresAtMs,
-      models: key.models?.map(globToRegExp),
+      models: key.models?.map(compileGlob),
       pipelines: key.pipelines ? new Set(key.pipelines) : undefined,
     });
   });
@@ -102,10 +102,6 @@ function describeIssue(e: ErrorObject): string {
   if (e.keyword === "required") return `${e.instancePath || "/"}: missing required property "${String(p.missingProperty)}"`;
   if (e.keyword === "pattern" && e.instancePath.endsWith("/hash")) return `${e.instancePath} must be sha256:<64 hex digits>`;
   return `${e.instancePath || "/"} ${e.message ?? e.keyword}`;
-}
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
 }
 
 /**
