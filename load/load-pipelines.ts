@@ -16,6 +16,7 @@ import { JsonDocument, joinPointer, type PointerIssue } from "./json-locations.j
 import type { LoadedBackend, LoadedPipeline, LoadedStep, Problem } from "../core/contract/loaded-pipeline.js";
 import { checkPipelineSchema } from "./pipeline-schema.js";
 import { redactSecrets } from "../core/contract/log.js";
+import { isObject } from "../core/contract/json-object.js";
 import type { Plugin } from "../core/contract/plugin.js";
 import { PluginLoadError, type PluginRegistry } from "./registry.js";
 import { resolveSecrets } from "./secrets.js";
@@ -96,7 +97,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   const doc = JsonDocument.parse(text);
   if (doc.syntaxErrors.length > 0) return { problems: doc.syntaxErrors.map((e) => ({ file, ...e })) };
   const value = doc.value();
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (!isObject(value)) {
     return { problems: [{ file, ...doc.locate({ pointer: "", message: "a pipeline file must hold a JSON object" }) }] };
   }
   const spec = value as Record<string, unknown>;
@@ -159,7 +160,7 @@ function routesTakingAnyMethod(spec: Record<string, unknown>): Set<number> {
   const indexes = new Set<number>();
   if (!Array.isArray(spec.routes)) return indexes;
   spec.routes.forEach((route, i) => {
-    if (isRecord(route) && route.format === HTTP_FORMAT && route.method === undefined) indexes.add(i);
+    if (isObject(route) && route.format === HTTP_FORMAT && route.method === undefined) indexes.add(i);
   });
   return indexes;
 }
@@ -169,7 +170,7 @@ function checkRoutes(spec: Record<string, unknown>, anyMethod: ReadonlySet<numbe
   const issues: PointerIssue[] = [];
   const routes = Array.isArray(spec.routes) ? (spec.routes as unknown[]) : [];
   routes.forEach((route, i) => {
-    if (!isRecord(route)) return;
+    if (!isObject(route)) return;
     const at = joinPointer("/routes", i);
     if (route.format === HTTP_FORMAT) {
       if (route.endpoint === "models" || route.endpoint === "count-tokens") {
@@ -204,10 +205,10 @@ type Flawed = (pointer: string) => boolean;
 
 async function loadBackends(spec: Record<string, unknown>, dir: string, registry: PluginRegistry, issues: PointerIssue[], flawed: Flawed): Promise<LoadedBackend[]> {
   const backends: LoadedBackend[] = [];
-  const entries = isRecord(spec.backends) ? Object.entries(spec.backends) : [];
+  const entries = isObject(spec.backends) ? Object.entries(spec.backends) : [];
   for (const [id, backend] of entries) {
     const at = joinPointer("/backends", id);
-    if (!isRecord(backend) || typeof backend.use !== "string") continue;
+    if (!isObject(backend) || typeof backend.use !== "string") continue;
     const plugin = await findPlugin(backend.use, "provider", dir, registry, `${at}/use`, issues);
     if (plugin?.kind !== "provider") continue;
     const config = checkPluginConfig(plugin, backend, at, issues, flawed);
@@ -229,7 +230,7 @@ async function loadSteps(spec: Record<string, unknown>, dir: string, registry: P
   const list = Array.isArray(spec.steps) ? (spec.steps as unknown[]) : [];
   for (const [i, step] of list.entries()) {
     const at = joinPointer("/steps", i);
-    if (!isRecord(step) || typeof step.use !== "string") continue;
+    if (!isObject(step) || typeof step.use !== "string") continue;
     const id = typeof step.id === "string" ? step.id : step.use;
     const earlier = seen.get(id);
     if (earlier !== undefined) {
@@ -314,8 +315,4 @@ function locateAll(doc: JsonDocument, file: string, issues: PointerIssue[]): Pro
     problems.push(problem);
   }
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

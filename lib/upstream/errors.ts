@@ -6,6 +6,7 @@
  */
 import { GatewayError, type GatewayErrorType } from "../../core/contract/errors.js";
 import { redactSecrets } from "../../core/contract/log.js";
+import { isObject } from "../../core/contract/json-object.js";
 
 /** Response headers as undici (and node:http) hand them over. */
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -161,9 +162,9 @@ export function readUpstreamErrorDetail(text: string, contentType: string | unde
     return { message: scrubUpstreamText(plain, secrets) };
   }
   if (Array.isArray(parsed)) parsed = parsed[0];
-  if (typeof parsed !== "object" || parsed === null) return {};
-  const root = parsed as Record<string, unknown>;
-  const inner = typeof root.error === "object" && root.error !== null ? (root.error as Record<string, unknown>) : root;
+  if (!isObject(parsed)) return {};
+  const root = parsed;
+  const inner = isObject(root.error) ? root.error : root;
   const message = str(inner.message) ?? str(root.error) ?? str(root.message) ?? str(root.detail);
   const rawCode = str(inner.code) ?? str(inner.type) ?? str(inner.status);
   const code = rawCode && SAFE_CODE.test(rawCode) && rawCode !== "error" ? rawCode.toLowerCase() : undefined;
