@@ -8,20 +8,15 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import pipelineSchema from "../schemas/pipeline.schema.json" with { type: "json" };
 import { CONDITION_KEYS } from "./conditions.js";
-import { createAjv, describeAjvError } from "../lib/schema/check-config.js";
+import { compileSchema, compileSubschema, describeAjvError } from "../lib/schema/check-config.js";
 import { joinPointer, type PointerIssue } from "./json-locations.js";
 import { isObject } from "../core/contract/json-object.js";
+import type { Pipeline } from "../core/contract/generated/pipeline.js";
 
-const ajv = createAjv();
-const validatePipeline = ajv.compile(pipelineSchema);
-const definition = (name: string): ValidateFunction => {
-  const validate = ajv.getSchema(`${pipelineSchema.$id}#/definitions/${name}`);
-  if (!validate) throw new Error(`pipeline schema has no definition ${name}`);
-  return validate;
-};
-const validateHeaderMatch = definition("HeaderMatch");
-const validateBodyMatch = definition("BodyMatch");
-const validateStringTests = definition("StringMatch/oneOf/1");
+const validatePipeline = compileSchema<Pipeline>(pipelineSchema);
+const validateHeaderMatch = compileSubschema(pipelineSchema, "/definitions/HeaderMatch");
+const validateBodyMatch = compileSubschema(pipelineSchema, "/definitions/BodyMatch");
+const validateStringTests = compileSubschema(pipelineSchema, "/definitions/StringMatch/oneOf/1");
 
 /** Conditions live only in a step's `when`; everything under it is explained by `explainCondition`. */
 const WHEN = /^\/steps\/(0|[1-9][0-9]*)\/when(?=\/|$)/;

@@ -4,9 +4,8 @@
  * Prices are USD per 1M tokens; see schemas/pricing.schema.json for the file format.
  */
 import { readFile } from "node:fs/promises";
-import type { ValidateFunction } from "ajv";
 import pricingSchema from "../../schemas/pricing.schema.json" with { type: "json" };
-import { createAjv, describeAjvError } from "../schema/check-config.js";
+import { compileSchema, describeAjvError } from "../schema/check-config.js";
 import type { IrUsage } from "../../core/contract/ir.js";
 import { compileGlob } from "../../core/contract/glob.js";
 
@@ -58,8 +57,6 @@ interface GlobEntry {
   price: ModelPrice;
 }
 
-let validatePricing: ValidateFunction | undefined;
-
 /** Reads, parses and checks a pricing file; every failure names the file. */
 export async function loadPricing(path: string): Promise<PriceTable> {
   let text: string;
@@ -80,12 +77,12 @@ export async function loadPricing(path: string): Promise<PriceTable> {
 
 /** Checks `data` against the pricing schema and indexes it; `source` names it in errors. */
 export function createPriceTable(data: unknown, source: string): PriceTable {
-  validatePricing ??= createAjv().compile(pricingSchema);
+  const validatePricing = compileSchema<PricingFile>(pricingSchema);
   if (!validatePricing(data)) {
     const issues = (validatePricing.errors ?? []).map(describeAjvError).map((i) => `${i.pointer || "/"} ${i.message}`);
     throw new Error(`pricing file ${source}: ${issues.join("; ")}`);
   }
-  const file = data as unknown as PricingFile;
+  const file = data;
   for (const [pattern, price] of Object.entries(file.models)) {
     const thresholds = (price.tiers ?? []).map((t) => t.aboveInputTokens);
     const repeated = thresholds.find((t, i) => thresholds.indexOf(t) !== i);
