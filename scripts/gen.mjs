@@ -25,6 +25,27 @@ async function readJson(path) {
   return JSON.parse(await readFile(path, "utf8"));
 }
 
+/**
+ * `schema` with every `$ref` to another schema file (schemas/upstream.schema.json's shared fields)
+ * replaced by what it points at, keywords beside the `$ref` (a default) kept on top. The types and
+ * the bundled schema then carry the shared descriptions, while the plugin's schema file stays the
+ * source and ajv resolves the same `$ref` at run time (lib/schema/check-config.ts).
+ */
+async function inlineFileRefs(schema, schemaPath) {
+  if (Array.isArray(schema)) return Promise.all(schema.map((item) => inlineFileRefs(item, schemaPath)));
+  if (schema === null || typeof schema !== "object") return schema;
+  const { $ref, ...beside } = schema;
+  const out = {};
+  for (const [key, value] of Object.entries(beside)) out[key] = await inlineFileRefs(value, schemaPath);
+  if (typeof $ref !== "string" || $ref.startsWith("#")) return $ref === undefined ? out : { $ref, ...out };
+  const [file, pointer = ""] = $ref.split("#");
+  const targetPath = join(dirname(schemaPath), file);
+  let target = await readJson(targetPath);
+  for (const segment of pointer.split("/").slice(1)) target = target?.[segment.replace(/~1/g, "/").replace(/~0/g, "~")];
+  if (target === undefined) throw new Error(`${relative(root, schemaPath)}: $ref ${$ref} points at nothing`);
+  return { ...(await inlineFileRefs(target, targetPath)), ...out };
+}
+
 // 1. The pipeline schema -> core/contract/generated/pipeline.ts
 const pipelineSchemaPath = join(root, "schemas/pipeline.schema.json");
 const pipelineSchema = await readJson(pipelineSchemaPath);
@@ -37,7 +58,7 @@ for (const entry of (await readdir(pluginsDir, { withFileTypes: true })).sort((a
   if (!entry.isDirectory()) continue;
   const schemaPath = join(pluginsDir, entry.name, "config.schema.json");
   if (!existsSync(schemaPath)) continue;
-  const schema = await readJson(schemaPath);
+  const { $id, ...schema } = await inlineFileRefs(await readJson(schemaPath), schemaPath);
   const typeName = entry.name.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") + "Config";
   const source = relative(root, schemaPath);
   outputs.set(join(pluginsDir, entry.name, "config.generated.ts"), await compile({ ...schema, title: typeName }, typeName, options(source)));

@@ -7,12 +7,16 @@ import { isDeepStrictEqual } from "node:util";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { JsonSchema } from "../../core/contract/plugin.js";
+import upstreamSchema from "../../schemas/upstream.schema.json" with { type: "json" };
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
 const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
 
 const ajv = new Ajv({ strict: true, useDefaults: true, coerceTypes: false, allErrors: true, allowUnionTypes: true });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
+// Fields several plugins share, described once; a plugin schema with an `$id` reaches them by a
+// relative `$ref` (../../schemas/upstream.schema.json#/definitions/…) that editors follow too.
+ajv.addSchema(upstreamSchema);
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 /**
@@ -27,6 +31,15 @@ export function compileSchema<T = unknown>(schema: JsonSchema): ValidateFunction
     compiled.set(schema, validate);
   }
   return validate as ValidateFunction<T>;
+}
+
+/**
+ * What a `$ref` in `schema` to another schema file points at, resolved as ajv resolves it, for
+ * readers of a schema (the plugin catalog) that need the shared field's description.
+ */
+export function resolveFileRef(schema: JsonSchema, ref: string): JsonSchema | undefined {
+  if (typeof schema.$id !== "string") return undefined;
+  return ajv.getSchema(new URL(ref, schema.$id).href)?.schema as JsonSchema | undefined;
 }
 
 /** The validator of the part of `schema` at `pointer` (`/definitions/Name`); `schema` needs an `$id`. */
