@@ -2,7 +2,7 @@
 // Generates TypeScript types from every JSON Schema (the single source of config truth) and the
 // bundled pipeline schema that checks each step's and backend's `config` by its plugin's schema,
 // so editors complete plugin config too. `--check` fails when a generated file is stale.
-import { readFile, writeFile, readdir, mkdir } from "node:fs/promises";
+import { readFile, writeFile, readdir, mkdir, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,7 @@ const options = (source) => ({
 });
 
 const outputs = new Map(); // path -> content
+const obsolete = []; // generated files no schema asks for any more
 
 async function readJson(path) {
   return JSON.parse(await readFile(path, "utf8"));
@@ -51,7 +52,8 @@ const pipelineSchemaPath = join(root, "schemas/pipeline.schema.json");
 const pipelineSchema = await readJson(pipelineSchemaPath);
 outputs.set(join(root, "core/contract/generated/pipeline.ts"), await compile(pipelineSchema, "Pipeline", options("schemas/pipeline.schema.json")));
 
-// 2. Each plugin's config schema -> plugins/<name>/config.generated.ts
+// 2. Each plugin's config schema -> plugins/<name>/config.generated.ts. A schema without settings
+// (every format plugin: formats take no config) gets no type: there is nothing for code to import.
 const pluginsDir = join(root, "plugins");
 const plugins = [];
 for (const entry of (await readdir(pluginsDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -61,7 +63,9 @@ for (const entry of (await readdir(pluginsDir, { withFileTypes: true })).sort((a
   const { $id, ...schema } = await inlineFileRefs(await readJson(schemaPath), schemaPath);
   const typeName = entry.name.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") + "Config";
   const source = relative(root, schemaPath);
-  outputs.set(join(pluginsDir, entry.name, "config.generated.ts"), await compile({ ...schema, title: typeName }, typeName, options(source)));
+  const typePath = join(pluginsDir, entry.name, "config.generated.ts");
+  if (Object.keys(schema.properties ?? {}).length > 0) outputs.set(typePath, await compile({ ...schema, title: typeName }, typeName, options(source)));
+  else if (existsSync(typePath)) obsolete.push(typePath);
   plugins.push({ name: entry.name, schema });
 }
 
@@ -90,6 +94,13 @@ for (const [path, content] of outputs) {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
     console.log(`wrote ${relative(root, path)}`);
+  }
+}
+for (const path of obsolete) {
+  if (check) stale.push(`${relative(root, path)} (its schema has no settings: delete it)`);
+  else {
+    await rm(path);
+    console.log(`removed ${relative(root, path)}`);
   }
 }
 if (check && stale.length > 0) {
