@@ -24,7 +24,7 @@ export class PluginLoadError extends Error {
 const KINDS = ["step", "provider", "format"] as const;
 
 /** The CLI's own commands: no plugin may contribute a command of these names. */
-export const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
+const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
 const COMMAND_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** A CLI command and the plugin it comes from. */
@@ -164,7 +164,7 @@ async function importPlugin(path: string, label: string, expectedName?: string):
 }
 
 /** What is wrong with a candidate plugin object; empty when it is well-formed. */
-export function pluginShapeIssues(candidate: unknown, expectedName?: string): string[] {
+function pluginShapeIssues(candidate: unknown, expectedName?: string): string[] {
   if (!isObject(candidate)) return ["the default export is not a plugin object"];
   const p = candidate;
   const issues: string[] = [];

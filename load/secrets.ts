@@ -10,7 +10,7 @@ import { joinPointer, type PointerIssue } from "./json-locations.js";
 import { registerSecret } from "../core/contract/log.js";
 import { isObject } from "../core/contract/json-object.js";
 
-export interface SecretSources {
+interface SecretSources {
   env: Record<string, string | undefined>;
   /** Reads a secret file's text; relative paths are resolved against `baseDir` first. */
   readFile(path: string): Promise<string>;

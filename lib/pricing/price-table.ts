@@ -10,7 +10,7 @@ import type { IrUsage } from "../../core/contract/ir.js";
 import { compileGlob } from "../../core/contract/glob.js";
 
 /** Rates in USD per 1M tokens (`Rates` in the schema). */
-export interface PriceRates {
+interface PriceRates {
   input: number;
   output: number;
   cachedRead?: number;
@@ -19,7 +19,7 @@ export interface PriceRates {
 }
 
 /** Rates that replace a model's base rates for a whole request whose input is above a size (long-context pricing). */
-export interface PriceTier extends PriceRates {
+interface PriceTier extends PriceRates {
   /** Applies when the request's input tokens (cached and cache-write included) are more than this. */
   aboveInputTokens: number;
 }
@@ -29,7 +29,7 @@ export interface ModelPrice extends PriceRates {
   tiers?: PriceTier[];
 }
 
-export interface PricingFile {
+interface PricingFile {
   $schema?: string;
   description?: string;
   updated: string;
@@ -37,7 +37,7 @@ export interface PricingFile {
   models: Record<string, ModelPrice>;
 }
 
-export interface PriceTable {
+interface PriceTable {
   /** Where the prices came from (a file path, or a label for in-memory tables). */
   readonly source: string;
   /** The file's `updated` day, YYYY-MM-DD. */

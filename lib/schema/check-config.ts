@@ -50,13 +50,13 @@ export function compileSubschema(schema: JsonSchema, pointer: string): ValidateF
   return validate;
 }
 
-export interface ConfigIssue {
+interface ConfigIssue {
   /** JSON pointer into the config, e.g. `/fallback/maxAttempts` ("" for the root). */
   pointer: string;
   message: string;
 }
 
-export type ConfigCheck<C> = { ok: true; value: C } | { ok: false; issues: ConfigIssue[] };
+type ConfigCheck<C> = { ok: true; value: C } | { ok: false; issues: ConfigIssue[] };
 
 /** Validates (and fills defaults into a copy of) `config` against `schema`. */
 export function checkConfig<C>(schema: JsonSchema, config: unknown): ConfigCheck<C> {

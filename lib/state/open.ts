@@ -4,7 +4,7 @@ import { createMemoryStore } from "./memory.js";
 
 
 /** The pipeline file's `store` property. */
-export type StoreSpec = import("../../core/contract/generated/pipeline.js").Store;
+type StoreSpec = import("../../core/contract/generated/pipeline.js").Store;
 
 /**
  * The store a pipeline's plugins share, from its `store` property (memory when absent). A Redis

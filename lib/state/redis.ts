@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import type { Logger } from "../../core/contract/log.js";
 import { StoreUnavailableError, type Lease, type Reservation, type StateStore, type StoreHealth, type StoreStatus, type UnavailablePolicy, type WindowHit } from "../../core/contract/store.js";
 
-export interface RedisStoreOptions {
+interface RedisStoreOptions {
   /** redis:// or rediss:// URL; may carry a password, so it is never logged. */
   url: string;
   keyPrefix?: string;

@@ -9,9 +9,9 @@ import { redactSecrets } from "../../core/contract/log.js";
 import { isObject } from "../../core/contract/json-object.js";
 
 /** Response headers as undici (and node:http) hand them over. */
-export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
-export interface UpstreamStatusErrorInit {
+interface UpstreamStatusErrorInit {
   /** The upstream's HTTP status (any non-2xx). */
   status: number;
   /** The upstream's own message, already scrubbed; a generic one is used when absent. */
@@ -82,7 +82,7 @@ export function upstreamConnectError(source: string, reason: string, cause?: unk
   });
 }
 
-export type UpstreamTimeoutPhase = "connect" | "headers" | "body";
+type UpstreamTimeoutPhase = "connect" | "headers" | "body";
 
 /** The upstream took too long to accept the connection, to send headers, or between body chunks. */
 export function upstreamTimeoutError(source: string, phase: UpstreamTimeoutPhase, cause?: unknown): GatewayError {
@@ -133,7 +133,7 @@ export function scrubUpstreamText(text: string, secrets: readonly string[] = [])
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-export interface UpstreamErrorDetail {
+interface UpstreamErrorDetail {
   message?: string;
   code?: string;
   param?: string;

@@ -10,7 +10,7 @@ import { GatewayError } from "../../core/contract/errors.js";
 import type { ForwardCall, UpstreamCall, UpstreamReply } from "../../core/contract/provider.js";
 import { parseRetryAfter, readUpstreamErrorDetail, upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "./errors.js";
 
-export interface UpstreamPoolOptions {
+interface UpstreamPoolOptions {
   /** The backend's base URL: its origin gets the pool, its path prefixes every request path. */
   baseUrl: string;
   /** The provider's name, as error source. */
@@ -64,7 +64,7 @@ const CONNECT_CODES = new Set([
 ]);
 
 /** Checks a base URL once, at create(): a config mistake is a load error, not a request error. */
-export function parseBaseUrl(baseUrl: string, source: string): URL {
+function parseBaseUrl(baseUrl: string, source: string): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);

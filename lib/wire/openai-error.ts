@@ -20,7 +20,7 @@ const OPENAI_TYPE_NAMES: Record<GatewayErrorType, string> = {
   internal: "api_error",
 };
 
-export interface OpenAiErrorObject {
+interface OpenAiErrorObject {
   message: string;
   type: string;
   code: string;
