@@ -4,7 +4,9 @@
  * Also the plugin-contributed part of `switchyard help`.
  */
 import type { JsonSchema, Plugin } from "../core/contract/plugin.js";
+import { isObject } from "../core/contract/json-object.js";
 import type { PluginRegistry, RegisteredCommand } from "../load/registry.js";
+import { resolveFileRef } from "../lib/schema/check-config.js";
 
 interface Field {
   name: string;
@@ -84,12 +86,21 @@ function typeText(schema: JsonSchema, root: JsonSchema): string {
   return type;
 }
 
-/** Follows a local `#/definitions/X` or `#/$defs/X` reference. */
+/**
+ * Follows a local `#/definitions/X` or `#/$defs/X` reference, or one to a shared schema file
+ * (schemas/upstream.schema.json); keywords beside the `$ref` (a default) win over the target's.
+ */
 function deref(schema: JsonSchema, root: JsonSchema, hops = 0): JsonSchema {
-  const ref = schema.$ref;
-  if (hops > 16) return schema;
-  if (typeof ref !== "string" || !ref.startsWith("#/")) return schema;
+  const { $ref: ref, ...beside } = schema;
+  if (hops > 16 || typeof ref !== "string") return schema;
   let node: unknown = root;
-  for (const segment of ref.slice(2).split("/")) node = (node as Record<string, unknown> | undefined)?.[segment.replace(/~1/g, "/").replace(/~0/g, "~")];
-  return node && typeof node === "object" ? deref(node as JsonSchema, root, hops + 1) : schema;
+  if (ref.startsWith("#/")) {
+    for (const segment of ref.slice(2).split("/")) node = (node as Record<string, unknown> | undefined)?.[segment.replace(/~1/g, "/").replace(/~0/g, "~")];
+  } else {
+    node = resolveFileRef(root, ref);
+  }
+  if (!isObject(node)) return schema;
+  const target = deref(node, root, hops + 1);
+  // The target itself when nothing sits beside the $ref: collectFields tells recursion by identity.
+  return Object.keys(beside).length === 0 ? target : { ...target, ...beside };
 }

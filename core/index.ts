@@ -5,6 +5,7 @@
 export * from "./contract/errors.js";
 export { isObject } from "./contract/json-object.js";
 export type { WireObject } from "./contract/json-object.js";
+export { compileGlob } from "./contract/glob.js";
 export type * from "./contract/ir.js";
 export type * from "./contract/format.js";
 export type * from "./contract/provider.js";

@@ -8,6 +8,8 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { GatewayError } from "../core/contract/errors.js";
+import { compileGlob } from "../core/contract/glob.js";
+import { isObject } from "../core/contract/json-object.js";
 import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
@@ -62,31 +64,8 @@ export function compileCondition(cond: Condition, pointer: string, stepId: strin
   };
 }
 
-/**
- * A `*` glob as a matcher: `*` matches any run of characters, everything else itself. Matched
- * without a regex, in one left-to-right pass, so no pattern can backtrack badly.
- */
-export function compileGlob(pattern: string): (text: string) => boolean {
-  const parts = pattern.split("*");
-  if (parts.length === 1) return (text) => text === pattern;
-  const first = parts[0] ?? "";
-  const last = parts[parts.length - 1] ?? "";
-  const middle = parts.slice(1, -1).filter((p) => p !== "");
-  return (text) => {
-    if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
-    let at = first.length;
-    const end = text.length - last.length;
-    for (const part of middle) {
-      const found = text.indexOf(part, at);
-      if (found < 0 || found + part.length > end) return false;
-      at = found + part.length;
-    }
-    return true;
-  };
-}
-
 function compileNode(cond: unknown, pointer: string): Predicate {
-  if (!isRecord(cond)) throw new ConditionError(pointer, `a condition must be an object with one of ${CONDITION_KEYS.join(", ")}`);
+  if (!isObject(cond)) throw new ConditionError(pointer, `a condition must be an object with one of ${CONDITION_KEYS.join(", ")}`);
   const keys = Object.keys(cond);
   const unknown = keys.find((k) => !(CONDITION_KEYS as readonly string[]).includes(k));
   if (unknown !== undefined) {
@@ -110,7 +89,7 @@ function compileNode(cond: unknown, pointer: string): Predicate {
       return (exchange) => !inner(exchange);
     }
     case "header": {
-      if (!isRecord(spec) || typeof spec.name !== "string" || spec.name === "") {
+      if (!isObject(spec) || typeof spec.name !== "string" || spec.name === "") {
         throw new ConditionError(at, '"header" must be an object with a non-empty "name"');
       }
       const { name, ...tests } = spec;
@@ -122,7 +101,7 @@ function compileNode(cond: unknown, pointer: string): Predicate {
       };
     }
     case "body": {
-      if (!isRecord(spec) || typeof spec.pointer !== "string" || !/^(\/.*)?$/.test(spec.pointer)) {
+      if (!isObject(spec) || typeof spec.pointer !== "string" || !/^(\/.*)?$/.test(spec.pointer)) {
         throw new ConditionError(at, '"body" must be an object with a "pointer" (a JSON pointer such as /metadata/tier)');
       }
       const { pointer: bodyPointer, ...tests } = spec;
@@ -140,7 +119,7 @@ function compileNode(cond: unknown, pointer: string): Predicate {
 
 /** An object of tests (`{ prefix: "gpt-", exists: true }`): all of them must hold. */
 function compileTests(spec: unknown, pointer: string, allowed: string[]): ValueTest {
-  if (!isRecord(spec)) throw new ConditionError(pointer, `must be a string (a glob) or an object with ${allowed.join(", ")}`);
+  if (!isObject(spec)) throw new ConditionError(pointer, `must be a string (a glob) or an object with ${allowed.join(", ")}`);
   const entries = Object.entries(spec);
   if (entries.length === 0) throw new ConditionError(pointer, `needs at least one of ${allowed.join(", ")}`);
   const tests = entries.map(([name, operand]) => {
@@ -204,7 +183,7 @@ function resolveBodyPointer(body: unknown, tokens: string[]): unknown {
     if (Array.isArray(current)) {
       if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
       current = current[Number(token)];
-    } else if (isRecord(current)) {
+    } else if (isObject(current)) {
       if (!Object.hasOwn(current, token)) return undefined;
       current = current[token];
     } else {
@@ -212,8 +191,4 @@ function resolveBodyPointer(body: unknown, tokens: string[]): unknown {
     }
   }
   return current;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

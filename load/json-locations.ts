@@ -5,7 +5,7 @@
  */
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
 
-export interface Position {
+interface Position {
   /** 1-based. */
   line: number;
   /** 1-based, in UTF-16 code units like editors count. */
@@ -20,7 +20,7 @@ export interface PointerIssue {
   at?: "key";
 }
 
-export interface LocatedMessage extends Position {
+interface LocatedMessage extends Position {
   message: string;
 }
 

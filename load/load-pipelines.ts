@@ -97,7 +97,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   const doc = JsonDocument.parse(text);
   if (doc.syntaxErrors.length > 0) return { problems: doc.syntaxErrors.map((e) => ({ file, ...e })) };
   const value = doc.value();
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (!isObject(value)) {
     return { problems: [{ file, ...doc.locate({ pointer: "", message: "a pipeline file must hold a JSON object" }) }] };
   }
   const spec = value as Record<string, unknown>;

@@ -8,19 +8,15 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import pipelineSchema from "../schemas/pipeline.schema.json" with { type: "json" };
 import { CONDITION_KEYS } from "./conditions.js";
-import { createAjv, describeAjvError } from "../lib/schema/check-config.js";
+import { compileSchema, compileSubschema, describeAjvError } from "../lib/schema/check-config.js";
 import { joinPointer, type PointerIssue } from "./json-locations.js";
+import { isObject } from "../core/contract/json-object.js";
+import type { Pipeline } from "../core/contract/generated/pipeline.js";
 
-const ajv = createAjv();
-const validatePipeline = ajv.compile(pipelineSchema);
-const definition = (name: string): ValidateFunction => {
-  const validate = ajv.getSchema(`${pipelineSchema.$id}#/definitions/${name}`);
-  if (!validate) throw new Error(`pipeline schema has no definition ${name}`);
-  return validate;
-};
-const validateHeaderMatch = definition("HeaderMatch");
-const validateBodyMatch = definition("BodyMatch");
-const validateStringTests = definition("StringMatch/oneOf/1");
+const validatePipeline = compileSchema<Pipeline>(pipelineSchema);
+const validateHeaderMatch = compileSubschema(pipelineSchema, "/definitions/HeaderMatch");
+const validateBodyMatch = compileSubschema(pipelineSchema, "/definitions/BodyMatch");
+const validateStringTests = compileSubschema(pipelineSchema, "/definitions/StringMatch/oneOf/1");
 
 /** Conditions live only in a step's `when`; everything under it is explained by `explainCondition`. */
 const WHEN = /^\/steps\/(0|[1-9][0-9]*)\/when(?=\/|$)/;
@@ -97,7 +93,7 @@ function describeForms(schemaPath: string): string {
 
 /** Explains why `value` at `pointer` is not a valid condition, recursively, one issue per mistake. */
 function explainCondition(value: unknown, pointer: string, issues: PointerIssue[]): void {
-  if (!isRecord(value)) {
+  if (!isObject(value)) {
     issues.push({ pointer, message: `a condition must be an object with one of ${conditionList}` });
     return;
   }
@@ -120,7 +116,7 @@ function explainCondition(value: unknown, pointer: string, issues: PointerIssue[
       explainCondition(spec, at, issues);
     } else if (STRING_MATCHERS.has(key)) {
       if (typeof spec === "string") continue;
-      if (!isRecord(spec)) issues.push({ pointer: at, message: `"${key}" must be a string (a glob) or an object with equals, in, glob, prefix, regex, exists` });
+      if (!isObject(spec)) issues.push({ pointer: at, message: `"${key}" must be a string (a glob) or an object with equals, in, glob, prefix, regex, exists` });
       else issues.push(...subIssues(validateStringTests, spec, at));
     } else {
       issues.push(...subIssues(key === "header" ? validateHeaderMatch : validateBodyMatch, spec, at));
@@ -134,8 +130,4 @@ function subIssues(validate: ValidateFunction, value: unknown, pointer: string):
     const issue = describeSchemaError(e);
     return { ...issue, pointer: pointer + issue.pointer };
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -10,6 +10,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkConfig } from "../lib/schema/check-config.js";
 import type { FormatTranslator } from "../core/contract/format.js";
+import { isObject } from "../core/contract/json-object.js";
 import type { FormatPlugin, FormatRegistry, Plugin, PluginCommand } from "../core/contract/plugin.js";
 
 /** A plugin that could not be imported or is malformed; the message names where it came from. */
@@ -23,7 +24,7 @@ export class PluginLoadError extends Error {
 const KINDS = ["step", "provider", "format"] as const;
 
 /** The CLI's own commands: no plugin may contribute a command of these names. */
-export const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
+const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
 const COMMAND_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** A CLI command and the plugin it comes from. */
@@ -163,9 +164,9 @@ async function importPlugin(path: string, label: string, expectedName?: string):
 }
 
 /** What is wrong with a candidate plugin object; empty when it is well-formed. */
-export function pluginShapeIssues(candidate: unknown, expectedName?: string): string[] {
-  if (candidate === null || typeof candidate !== "object") return ["the default export is not a plugin object"];
-  const p = candidate as Record<string, unknown>;
+function pluginShapeIssues(candidate: unknown, expectedName?: string): string[] {
+  if (!isObject(candidate)) return ["the default export is not a plugin object"];
+  const p = candidate;
   const issues: string[] = [];
   if (!KINDS.includes(p.kind as (typeof KINDS)[number])) issues.push(`kind must be one of ${KINDS.join(", ")}`);
   if (typeof p.name !== "string" || p.name === "") issues.push("name must be a non-empty string");
@@ -175,7 +176,7 @@ export function pluginShapeIssues(candidate: unknown, expectedName?: string): st
     const format = (candidate as Partial<FormatPlugin>).format;
     if (typeof format !== "string" || format === "") issues.push("format must be a non-empty string");
     const translator = p.translator as Partial<FormatTranslator> | undefined;
-    if (translator === null || typeof translator !== "object") issues.push("translator must be an object");
+    if (!isObject(translator)) issues.push("translator must be an object");
     else if (translator.format !== format) issues.push(`translator.format "${String(translator.format)}" must equal format "${String(format)}"`);
   } else if (typeof p.create !== "function") {
     issues.push("create must be a function");
@@ -187,13 +188,13 @@ export function pluginShapeIssues(candidate: unknown, expectedName?: string): st
 
 function commandIssues(commands: unknown): string[] {
   if (commands === undefined) return [];
-  if (commands === null || typeof commands !== "object" || Array.isArray(commands)) return ["commands must be an object of commands by name"];
+  if (!isObject(commands)) return ["commands must be an object of commands by name"];
   const issues: string[] = [];
   for (const [name, command] of Object.entries(commands)) {
     if (!COMMAND_NAME.test(name)) issues.push(`command "${name}": the name must be lower-case words joined by "-"`);
     else if (CORE_COMMANDS.includes(name)) issues.push(`command "${name}": the name is a core command (${CORE_COMMANDS.join(", ")})`);
     const c = command as Partial<PluginCommand> | null;
-    if (c === null || typeof c !== "object") issues.push(`command "${name}" must be an object with description and run`);
+    if (!isObject(c)) issues.push(`command "${name}" must be an object with description and run`);
     else {
       if (typeof c.description !== "string" || c.description === "") issues.push(`command "${name}": description must be a non-empty string`);
       if (typeof c.run !== "function") issues.push(`command "${name}": run must be a function`);
@@ -203,8 +204,8 @@ function commandIssues(commands: unknown): string[] {
 }
 
 function configSchemaIssues(schema: unknown): string[] {
-  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return ["configSchema must be a JSON Schema object"];
-  const s = schema as Record<string, unknown>;
+  if (!isObject(schema)) return ["configSchema must be a JSON Schema object"];
+  const s = schema;
   // Pipeline files always hold an object in `config`, and unknown keys there are typos to report.
   if (s.type !== "object") return ['configSchema must have type "object"'];
   if (s.additionalProperties !== false) return ["configSchema must set additionalProperties: false, so misspelled settings are reported"];

@@ -8,8 +8,9 @@
 import { isAbsolute, resolve } from "node:path";
 import { joinPointer, type PointerIssue } from "./json-locations.js";
 import { registerSecret } from "../core/contract/log.js";
+import { isObject } from "../core/contract/json-object.js";
 
-export interface SecretSources {
+interface SecretSources {
   env: Record<string, string | undefined>;
   /** Reads a secret file's text; relative paths are resolved against `baseDir` first. */
   readFile(path: string): Promise<string>;
@@ -30,9 +31,8 @@ export async function resolveSecrets(value: unknown, sources: SecretSources): Pr
       if (resolved !== undefined) assign(resolved);
     } else if (Array.isArray(node)) {
       for (const [i, item] of node.entries()) await visit(item, joinPointer(pointer, i), (v) => (node[i] = v));
-    } else if (node !== null && typeof node === "object") {
-      const record = node as Record<string, unknown>;
-      for (const [key, item] of Object.entries(record)) await visit(item, joinPointer(pointer, key), (v) => (record[key] = v));
+    } else if (isObject(node)) {
+      for (const [key, item] of Object.entries(node)) await visit(item, joinPointer(pointer, key), (v) => (node[key] = v));
     }
   };
   await visit(value, "", () => undefined);

@@ -2,7 +2,7 @@
 // Generates TypeScript types from every JSON Schema (the single source of config truth) and the
 // bundled pipeline schema that checks each step's and backend's `config` by its plugin's schema,
 // so editors complete plugin config too. `--check` fails when a generated file is stale.
-import { readFile, writeFile, readdir, mkdir } from "node:fs/promises";
+import { readFile, writeFile, readdir, mkdir, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,9 +20,31 @@ const options = (source) => ({
 });
 
 const outputs = new Map(); // path -> content
+const obsolete = []; // generated files no schema asks for any more
 
 async function readJson(path) {
   return JSON.parse(await readFile(path, "utf8"));
+}
+
+/**
+ * `schema` with every `$ref` to another schema file (schemas/upstream.schema.json's shared fields)
+ * replaced by what it points at, keywords beside the `$ref` (a default) kept on top. The types and
+ * the bundled schema then carry the shared descriptions, while the plugin's schema file stays the
+ * source and ajv resolves the same `$ref` at run time (lib/schema/check-config.ts).
+ */
+async function inlineFileRefs(schema, schemaPath) {
+  if (Array.isArray(schema)) return Promise.all(schema.map((item) => inlineFileRefs(item, schemaPath)));
+  if (schema === null || typeof schema !== "object") return schema;
+  const { $ref, ...beside } = schema;
+  const out = {};
+  for (const [key, value] of Object.entries(beside)) out[key] = await inlineFileRefs(value, schemaPath);
+  if (typeof $ref !== "string" || $ref.startsWith("#")) return $ref === undefined ? out : { $ref, ...out };
+  const [file, pointer = ""] = $ref.split("#");
+  const targetPath = join(dirname(schemaPath), file);
+  let target = await readJson(targetPath);
+  for (const segment of pointer.split("/").slice(1)) target = target?.[segment.replace(/~1/g, "/").replace(/~0/g, "~")];
+  if (target === undefined) throw new Error(`${relative(root, schemaPath)}: $ref ${$ref} points at nothing`);
+  return { ...(await inlineFileRefs(target, targetPath)), ...out };
 }
 
 // 1. The pipeline schema -> core/contract/generated/pipeline.ts
@@ -30,17 +52,20 @@ const pipelineSchemaPath = join(root, "schemas/pipeline.schema.json");
 const pipelineSchema = await readJson(pipelineSchemaPath);
 outputs.set(join(root, "core/contract/generated/pipeline.ts"), await compile(pipelineSchema, "Pipeline", options("schemas/pipeline.schema.json")));
 
-// 2. Each plugin's config schema -> plugins/<name>/config.generated.ts
+// 2. Each plugin's config schema -> plugins/<name>/config.generated.ts. A schema without settings
+// (every format plugin: formats take no config) gets no type: there is nothing for code to import.
 const pluginsDir = join(root, "plugins");
 const plugins = [];
 for (const entry of (await readdir(pluginsDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
   if (!entry.isDirectory()) continue;
   const schemaPath = join(pluginsDir, entry.name, "config.schema.json");
   if (!existsSync(schemaPath)) continue;
-  const schema = await readJson(schemaPath);
+  const { $id, ...schema } = await inlineFileRefs(await readJson(schemaPath), schemaPath);
   const typeName = entry.name.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") + "Config";
   const source = relative(root, schemaPath);
-  outputs.set(join(pluginsDir, entry.name, "config.generated.ts"), await compile({ ...schema, title: typeName }, typeName, options(source)));
+  const typePath = join(pluginsDir, entry.name, "config.generated.ts");
+  if (Object.keys(schema.properties ?? {}).length > 0) outputs.set(typePath, await compile({ ...schema, title: typeName }, typeName, options(source)));
+  else if (existsSync(typePath)) obsolete.push(typePath);
   plugins.push({ name: entry.name, schema });
 }
 
@@ -69,6 +94,13 @@ for (const [path, content] of outputs) {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
     console.log(`wrote ${relative(root, path)}`);
+  }
+}
+for (const path of obsolete) {
+  if (check) stale.push(`${relative(root, path)} (its schema has no settings: delete it)`);
+  else {
+    await rm(path);
+    console.log(`removed ${relative(root, path)}`);
   }
 }
 if (check && stale.length > 0) {

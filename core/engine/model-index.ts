@@ -4,20 +4,16 @@
  */
 import type { ModelIndex } from "../contract/endpoint.js";
 import type { Attempt, Backend } from "../contract/exchange.js";
+import { compileGlob } from "../contract/glob.js";
 
 const CACHE_LIMIT = 10_000;
-
-export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`);
-}
 
 /** Alias name -> target model names (a string alias is a group of one). */
 export type ModelAliases = Readonly<Record<string, string | readonly string[]>>;
 
 export function createModelIndex(backends: Backend[], aliases: ModelAliases = {}): ModelIndex {
   const patterns = backends.flatMap((backend, order) =>
-    backend.models.map((pattern) => ({ backend, order, pattern, test: pattern.includes("*") ? globToRegExp(pattern) : undefined })),
+    backend.models.map((pattern) => ({ backend, order, pattern, test: pattern.includes("*") ? compileGlob(pattern) : undefined })),
   );
   const cache = new Map<string, readonly Attempt[]>();
   const concrete = [...new Set(patterns.filter((p) => !p.test).map((p) => p.pattern))];
@@ -25,7 +21,7 @@ export function createModelIndex(backends: Backend[], aliases: ModelAliases = {}
   const groups = new Map<string, string[]>();
   for (const [alias, target] of Object.entries(aliases)) {
     const targets = typeof target === "string" ? [target] : target;
-    groups.set(alias, [...new Set(targets.flatMap((t) => (t.includes("*") ? concrete.filter((name) => globToRegExp(t).test(name)) : [t])))]);
+    groups.set(alias, [...new Set(targets.flatMap((t) => (t.includes("*") ? concrete.filter(compileGlob(t)) : [t])))]);
   }
 
   const backendsFor = (model: string): Attempt[] => {
@@ -33,7 +29,7 @@ export function createModelIndex(backends: Backend[], aliases: ModelAliases = {}
     const attempts: Attempt[] = [];
     for (const p of patterns) {
       if (seen.has(p.backend)) continue;
-      if (p.test ? p.test.test(model) : p.pattern === model) {
+      if (p.test ? p.test(model) : p.pattern === model) {
         seen.add(p.backend);
         attempts.push(Object.freeze({ backend: p.backend, model: p.backend.modelMap[model] ?? model }));
       }

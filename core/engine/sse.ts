@@ -2,6 +2,9 @@
  * Server-sent events: a push parser over byte chunks, and the writer side's framing.
  * The parser is synchronous and allocates one object per event, which is all the stream path
  * needs: upstream bytes in, events out, no promise per chunk.
+ * It is hand-written rather than eventsource-parser because it parses in place over byte chunks,
+ * hands back the text it kept for the relay, and decodes large non-ASCII chunks line by line,
+ * none of which that library's string-in, callback-out API can do.
  */
 import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";

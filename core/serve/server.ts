@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
 import { GatewayError } from "../contract/errors.js";
+import { isObject } from "../contract/json-object.js";
 import type { Exchange, RouteInfo } from "../contract/exchange.js";
 import type { FormatTranslator } from "../contract/format.js";
 import type { Logger } from "../contract/log.js";
@@ -241,7 +242,7 @@ function parseJsonObject(raw: Buffer): Record<string, unknown> {
   } catch {
     throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
   }
   return value as Record<string, unknown>;

@@ -4,13 +4,12 @@
  * Prices are USD per 1M tokens; see schemas/pricing.schema.json for the file format.
  */
 import { readFile } from "node:fs/promises";
-import type { ValidateFunction } from "ajv";
 import pricingSchema from "../../schemas/pricing.schema.json" with { type: "json" };
-import { createAjv, describeAjvError } from "../schema/check-config.js";
-import type { IrUsage } from "../../core/index.js";
+import { compileGlob, type IrUsage } from "../../core/index.js";
+import { compileSchema, describeAjvError } from "../schema/check-config.js";
 
 /** Rates in USD per 1M tokens (`Rates` in the schema). */
-export interface PriceRates {
+interface PriceRates {
   input: number;
   output: number;
   cachedRead?: number;
@@ -19,7 +18,7 @@ export interface PriceRates {
 }
 
 /** Rates that replace a model's base rates for a whole request whose input is above a size (long-context pricing). */
-export interface PriceTier extends PriceRates {
+interface PriceTier extends PriceRates {
   /** Applies when the request's input tokens (cached and cache-write included) are more than this. */
   aboveInputTokens: number;
 }
@@ -29,7 +28,7 @@ export interface ModelPrice extends PriceRates {
   tiers?: PriceTier[];
 }
 
-export interface PricingFile {
+interface PricingFile {
   $schema?: string;
   description?: string;
   updated: string;
@@ -37,7 +36,7 @@ export interface PricingFile {
   models: Record<string, ModelPrice>;
 }
 
-export interface PriceTable {
+interface PriceTable {
   /** Where the prices came from (a file path, or a label for in-memory tables). */
   readonly source: string;
   /** The file's `updated` day, YYYY-MM-DD. */
@@ -49,15 +48,13 @@ export interface PriceTable {
 
 interface GlobEntry {
   pattern: string;
-  regex: RegExp;
+  matches: (model: string) => boolean;
   /** Characters before the first `*`: the specificity rule. */
   literalPrefix: number;
   /** All non-`*` characters: breaks ties between equal prefixes. */
   literalChars: number;
   price: ModelPrice;
 }
-
-let validatePricing: ValidateFunction | undefined;
 
 /** Reads, parses and checks a pricing file; every failure names the file. */
 export async function loadPricing(path: string): Promise<PriceTable> {
@@ -79,12 +76,12 @@ export async function loadPricing(path: string): Promise<PriceTable> {
 
 /** Checks `data` against the pricing schema and indexes it; `source` names it in errors. */
 export function createPriceTable(data: unknown, source: string): PriceTable {
-  validatePricing ??= createAjv().compile(pricingSchema);
+  const validatePricing = compileSchema<PricingFile>(pricingSchema);
   if (!validatePricing(data)) {
     const issues = (validatePricing.errors ?? []).map(describeAjvError).map((i) => `${i.pointer || "/"} ${i.message}`);
     throw new Error(`pricing file ${source}: ${issues.join("; ")}`);
   }
-  const file = data as unknown as PricingFile;
+  const file = data;
   for (const [pattern, price] of Object.entries(file.models)) {
     const thresholds = (price.tiers ?? []).map((t) => t.aboveInputTokens);
     const repeated = thresholds.find((t, i) => thresholds.indexOf(t) !== i);
@@ -98,7 +95,7 @@ export function createPriceTable(data: unknown, source: string): PriceTable {
       continue;
     }
     const star = pattern.indexOf("*");
-    globs.push({ pattern, regex: globToRegExp(pattern), literalPrefix: star, literalChars: pattern.replaceAll("*", "").length, price });
+    globs.push({ pattern, matches: compileGlob(pattern), literalPrefix: star, literalChars: pattern.replaceAll("*", "").length, price });
   }
   // Most specific first, so the first match wins; Array.sort is stable, so equal globs keep file order.
   globs.sort((a, b) => b.literalPrefix - a.literalPrefix || b.literalChars - a.literalChars);
@@ -109,15 +106,10 @@ export function createPriceTable(data: unknown, source: string): PriceTable {
     priceFor(model: string): ModelPrice | undefined {
       const hit = exact.get(model);
       if (hit) return hit;
-      for (const g of globs) if (g.regex.test(model)) return g.price;
+      for (const g of globs) if (g.matches(model)) return g.price;
       return undefined;
     },
   };
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${body}$`, "s");
 }
 
 /**

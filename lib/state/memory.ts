@@ -49,7 +49,7 @@ export function slidingWindow(
   };
 }
 
-export interface MemoryStoreOptions {
+interface MemoryStoreOptions {
   /** Clock in epoch milliseconds; tests pass their own. */
   now?: () => number;
 }

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { StoreUnavailableError, type Lease, type Logger, type Reservation, type StateStore, type StoreHealth, type StoreStatus, type UnavailablePolicy, type WindowHit } from "../../core/index.js";
 
-export interface RedisStoreOptions {
+interface RedisStoreOptions {
   /** redis:// or rediss:// URL; may carry a password, so it is never logged. */
   url: string;
   keyPrefix?: string;

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { GatewayError, type Logger } from "../../core/index.js";
 
-export interface ApiKeyRingOptions {
+interface ApiKeyRingOptions {
   /** The keys, in rotation order; at least one. */
   keys: readonly string[];
   /** The provider's name, as error source and in logs. */
@@ -25,7 +25,7 @@ export interface ApiKeyRingOptions {
 }
 
 /** The key settings every network provider's config shares. */
-export interface ApiKeyConfig {
+interface ApiKeyConfig {
   apiKey?: string;
   apiKeys?: string[];
   keyRateLimitCooldownMs?: number;

@@ -4,12 +4,12 @@
  * loop's fallback rules (`connect`, `timeout`, 429, `5xx`) see one classification whatever the
  * backend, and no upstream secret or address reaches a client.
  */
-import { GatewayError, redactSecrets, type GatewayErrorType } from "../../core/index.js";
+import { GatewayError, isObject, redactSecrets, type GatewayErrorType } from "../../core/index.js";
 
 /** Response headers as undici (and node:http) hand them over. */
-export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
-export interface UpstreamStatusErrorInit {
+interface UpstreamStatusErrorInit {
   /** The upstream's HTTP status (any non-2xx). */
   status: number;
   /** The upstream's own message, already scrubbed; a generic one is used when absent. */
@@ -80,7 +80,7 @@ export function upstreamConnectError(source: string, reason: string, cause?: unk
   });
 }
 
-export type UpstreamTimeoutPhase = "connect" | "headers";
+type UpstreamTimeoutPhase = "connect" | "headers";
 
 /** The upstream took too long to accept the connection or to send headers (a quiet body is GatewayError.upstreamIdleTimeout). */
 export function upstreamTimeoutError(source: string, phase: UpstreamTimeoutPhase, cause?: unknown): GatewayError {
@@ -131,7 +131,7 @@ export function scrubUpstreamText(text: string, secrets: readonly string[] = [])
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-export interface UpstreamErrorDetail {
+interface UpstreamErrorDetail {
   message?: string;
   code?: string;
   param?: string;
@@ -160,9 +160,9 @@ export function readUpstreamErrorDetail(text: string, contentType: string | unde
     return { message: scrubUpstreamText(plain, secrets) };
   }
   if (Array.isArray(parsed)) parsed = parsed[0];
-  if (typeof parsed !== "object" || parsed === null) return {};
-  const root = parsed as Record<string, unknown>;
-  const inner = typeof root.error === "object" && root.error !== null ? (root.error as Record<string, unknown>) : root;
+  if (!isObject(parsed)) return {};
+  const root = parsed;
+  const inner = isObject(root.error) ? root.error : root;
   const message = str(inner.message) ?? str(root.error) ?? str(root.message) ?? str(root.detail);
   const rawCode = str(inner.code) ?? str(inner.type) ?? str(inner.status);
   const code = rawCode && SAFE_CODE.test(rawCode) && rawCode !== "error" ? rawCode.toLowerCase() : undefined;

@@ -8,7 +8,7 @@ import { Pool, type Dispatcher } from "undici";
 import { GatewayError, readBody, type ForwardCall, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { parseRetryAfter, readUpstreamErrorDetail, upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "./errors.js";
 
-export interface UpstreamPoolOptions {
+interface UpstreamPoolOptions {
   /** The backend's base URL: its origin gets the pool, its path prefixes every request path. */
   baseUrl: string;
   /** The provider's name, as error source. */
@@ -62,7 +62,7 @@ const CONNECT_CODES = new Set([
 ]);
 
 /** Checks a base URL once, at create(): a config mistake is a load error, not a request error. */
-export function parseBaseUrl(baseUrl: string, source: string): URL {
+function parseBaseUrl(baseUrl: string, source: string): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);

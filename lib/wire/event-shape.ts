@@ -21,7 +21,7 @@ import { CAPTURE_NUMBER, CAPTURE_RAW, CAPTURE_STRING, FREE_STRING, JsonScanner }
  * It decides from the event's structure and the values it reads with `string()`, `number()`,
  * `null()`… never from what it captures, whose content may differ in events matched later.
  */
-export type ScanEvent = (scan: JsonScanner) => number;
+type ScanEvent = (scan: JsonScanner) => number;
 
 export class EventShape {
   private readonly scanner = new JsonScanner();

@@ -22,7 +22,7 @@ export const CAPTURE_STRING = 0;
 export const CAPTURE_NUMBER = 1;
 export const CAPTURE_RAW = 2;
 export const FREE_STRING = -1;
-export const FREE_NUMBER = -2;
+const FREE_NUMBER = -2;
 
 /** Deeper values are declined rather than recursed into; no stream event nests this deep. */
 const MAX_DEPTH = 32;

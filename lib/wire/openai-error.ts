@@ -19,7 +19,7 @@ const OPENAI_TYPE_NAMES: Record<GatewayErrorType, string> = {
   internal: "api_error",
 };
 
-export interface OpenAiErrorObject {
+interface OpenAiErrorObject {
   message: string;
   type: string;
   code: string;

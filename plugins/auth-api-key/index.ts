@@ -57,7 +57,7 @@ export default definePlugin<AuthApiKeyConfig>({
         return forbidden("client_key_required", "admin API keys are accepted on admin routes only; use a client key for model requests");
       }
       const model = exchange.model;
-      if (entry.models && model !== undefined && !entry.models.some((m) => m.test(model))) {
+      if (entry.models && model !== undefined && !entry.models.some((matches) => matches(model))) {
         return forbidden("model_not_allowed", `this API key may not use model "${model}"`, "model");
       }
       return undefined;

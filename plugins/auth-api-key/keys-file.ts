@@ -4,9 +4,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
-import type { Logger } from "../../core/index.js";
+import type { ErrorObject } from "ajv";
+import { compileGlob, type Logger } from "../../core/index.js";
 import keysSchema from "./keys.schema.json" with { type: "json" };
+import { compileSchema } from "../../lib/schema/check-config.js";
 
 /** One accepted key, ready for the request path. */
 export interface KeyEntry {
@@ -19,7 +20,7 @@ export interface KeyEntry {
   /** Epoch ms from which the key is refused. */
   expiresAtMs?: number;
   /** Compiled `models` globs; undefined = every model. */
-  models?: RegExp[];
+  models?: ((model: string) => boolean)[];
   /** Pipeline ids the key may be used on; undefined = every pipeline. */
   pipelines?: ReadonlySet<string>;
 }
@@ -42,8 +43,9 @@ export interface KeyFileEntry {
   description?: string;
 }
 
-// `format` is documentation for editors here; expiresAt is checked with Date.parse below.
-const validateKeysFile = new Ajv({ strict: true, allErrors: true, validateFormats: false }).compile(keysSchema);
+const validateKeysFile = compileSchema<{ keys: KeyFileEntry[] }>(keysSchema);
+
+const EXPIRES_AT_FORMAT = "must be an ISO 8601 time such as 2027-01-31T00:00:00Z";
 
 export async function loadKeysFile(path: string): Promise<KeyTable> {
   let text: string;
@@ -70,7 +72,7 @@ export function parseKeysFile(text: string, path: string): KeyTable {
   }
   const table = new Map<string, KeyEntry>();
   const ids = new Set<string>();
-  (data as { keys: KeyFileEntry[] }).keys.forEach((key, i) => {
+  data.keys.forEach((key, i) => {
     const at = `/keys/${i}`;
     if (ids.has(key.id)) throw new Error(`keys file ${path}: ${at}/id "${key.id}" is used twice`);
     ids.add(key.id);
@@ -80,7 +82,7 @@ export function parseKeysFile(text: string, path: string): KeyTable {
     let expiresAtMs: number | undefined;
     if (key.expiresAt !== undefined) {
       expiresAtMs = Date.parse(key.expiresAt);
-      if (Number.isNaN(expiresAtMs)) throw new Error(`keys file ${path}: ${at}/expiresAt must be an ISO 8601 time such as 2027-01-31T00:00:00Z`);
+      if (Number.isNaN(expiresAtMs)) throw new Error(`keys file ${path}: ${at}/expiresAt ${EXPIRES_AT_FORMAT}`);
     }
     table.set(hex, {
       id: key.id,
@@ -89,7 +91,7 @@ export function parseKeysFile(text: string, path: string): KeyTable {
       role: key.role ?? "client",
       disabled: key.disabled ?? false,
       expiresAtMs,
-      models: key.models?.map(globToRegExp),
+      models: key.models?.map(compileGlob),
       pipelines: key.pipelines ? new Set(key.pipelines) : undefined,
     });
   });
@@ -101,11 +103,8 @@ function describeIssue(e: ErrorObject): string {
   if (e.keyword === "additionalProperties") return `${e.instancePath}/${String(p.additionalProperty)}: unknown property`;
   if (e.keyword === "required") return `${e.instancePath || "/"}: missing required property "${String(p.missingProperty)}"`;
   if (e.keyword === "pattern" && e.instancePath.endsWith("/hash")) return `${e.instancePath} must be sha256:<64 hex digits>`;
+  if (e.keyword === "format" && e.instancePath.endsWith("/expiresAt")) return `${e.instancePath} ${EXPIRES_AT_FORMAT}`;
   return `${e.instancePath || "/"} ${e.message ?? e.keyword}`;
-}
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
 }
 
 /**

@@ -8,12 +8,11 @@
  * is asked twice.
  */
 import { definePlugin, GatewayError, type Exchange, type EndpointIo, type TokenCount } from "../../core/index.js";
-import type { CountTokensConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "count-tokens";
 
-export default definePlugin<CountTokensConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Answers count-tokens routes: the input tokens of a model request, asked of the first backend of its model that can count.",

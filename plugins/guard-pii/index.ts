@@ -3,7 +3,7 @@
  * upstream, or the request is blocked, or its record is tagged. The body is walked generically
  * (every string under the prompt fields of any format), so one step serves every client format.
  */
-import { definePlugin, GatewayError, type Exchange } from "../../core/index.js";
+import { definePlugin, GatewayError, isObject, type Exchange } from "../../core/index.js";
 import type { GuardPiiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { detectPii, PII_KINDS, type PiiKind } from "./detectors.js";
@@ -42,12 +42,12 @@ export function scanValue(value: unknown, kinds: readonly PiiKind[], counts: Pii
     });
     return copy ?? value;
   }
-  if (value !== null && typeof value === "object") {
+  if (isObject(value)) {
     let copy: Record<string, unknown> | undefined;
     for (const [key, item] of Object.entries(value)) {
       if (SKIPPED_KEYS.has(key)) continue;
       const next = scanValue(item, kinds, counts, redact);
-      if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
+      if (next !== item) (copy ??= { ...value })[key] = next;
     }
     return copy ?? value;
   }

@@ -5,11 +5,10 @@
  * selector and health steps and the core's attempt loop as model requests (proxy.ts).
  */
 import { definePlugin, GatewayError, type Attempt } from "../../core/index.js";
-import type { HttpProxyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, proxyRequest } from "./proxy.js";
 
-export default definePlugin<HttpProxyConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Answers proxy routes: any request under the route's path goes to the pipeline's backends as it came (provider-http), bodies streamed both ways.",

@@ -4,12 +4,11 @@
  * names only (a glob is no model a client can ask for), each once, aliases owned by "switchyard".
  */
 import { definePlugin, GatewayError, type Exchange, type EndpointIo } from "../../core/index.js";
-import type { ListModelsConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "list-models";
 
-export default definePlugin<ListModelsConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Answers models routes: the models this pipeline's backends serve, in the route format's listing shape.",

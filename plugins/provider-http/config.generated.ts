@@ -23,7 +23,7 @@ export interface ProviderHttpConfig {
    */
   dropHeaders?: string[];
   /**
-   * How long establishing a connection (TCP and TLS) may take before the attempt fails as a timeout (504, failure timeout, which attempts.on may send to the next backend). The wait for response headers and between body chunks come from the pipeline's timeouts (firstByteMs, idleMs).
+   * How long establishing a connection (TCP and TLS) may take before the attempt fails as a timeout (504, failure timeout, which attempts.on may send to the next backend). The waits for response headers and between body chunks come from the pipeline's timeouts (firstByteMs, idleMs; stream-sse's idleTimeoutMs for streams).
    */
   connectTimeoutMs?: number;
   /**

@@ -2,7 +2,7 @@
  * What the mock answers, in IR: the reply text (or echo, or a tool call), the usage, and the same
  * answer cut into stream events. Encoding to a wire format is the format translator's job.
  */
-import type { IrRequest, IrResponse, IrStreamEvent, IrUsage } from "../../core/index.js";
+import { isObject, type IrRequest, type IrResponse, type IrStreamEvent, type IrUsage } from "../../core/index.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 
 export const DEFAULT_REPLY = "Hello from switchyard's mock provider.";
@@ -105,7 +105,7 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
       if (key === undefined || !STRUCTURAL_KEYS.has(key)) chars += value.length;
     } else if (Array.isArray(value)) {
       for (const item of value) walk(item, undefined);
-    } else if (typeof value === "object" && value !== null) {
+    } else if (isObject(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, k);
     }
   };

@@ -5,7 +5,6 @@
  * take turns: the one picked least recently wins, which is round-robin when all are idle.
  */
 import { definePlugin, type Attempt } from "../../core/index.js";
-import type { SelectLeastBusyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "select-least-busy";
@@ -16,7 +15,7 @@ interface Load {
   pickedInPlan: number;
 }
 
-export default definePlugin<SelectLeastBusyConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Pick the backend with the fewest requests in flight; ties take turns.",

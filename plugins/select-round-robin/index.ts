@@ -4,12 +4,11 @@
  * and `apply` registering one tap. Work happens only when the hook fires.
  */
 import { definePlugin, type Attempt } from "../../core/index.js";
-import type { SelectRoundRobinConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "select-round-robin";
 
-export default definePlugin<SelectRoundRobinConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Rotates the planned backends so successive requests start at successive backends; the rest stay as fallbacks.",

@@ -5,13 +5,12 @@
  * that reports wins, in file order. Only callers the auth step marks admin get here.
  */
 import { definePlugin, GatewayError } from "../../core/index.js";
-import type { UsageApiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { parseUsageQuery, renderUsageReport } from "./usage-query.js";
 
 const PLUGIN = "usage-api";
 
-export default definePlugin<UsageApiConfig>({
+export default definePlugin({
   kind: "step",
   name: PLUGIN,
   description: "Answers usage routes (admin keys only): requests, tokens and cost summed from the pipeline's record sink by tenant, key, model, backend or day.",

@@ -17,9 +17,12 @@ export function invalidField(message: string, param: string | undefined, code = 
 /** Checks one parsed request body; returns the first problem, or undefined when the body is fine. */
 export type RequestCheck = (body: Record<string, unknown>) => GatewayError | undefined;
 
+// Not the config ajv of lib/schema/check-config.ts, on purpose: that one checks our own files and
+// fills defaults into them, while this one checks a client's body, which is forwarded as sent.
 // strict: false because wire schemas describe someone else's API, not our config: they use
 // discriminators and leave properties open. verbose: errors carry their schema and data, which
-// the messages below quote (allowed values, both bounds, what was sent).
+// the messages below quote (allowed values, both bounds, what was sent). allErrors: false because
+// a 400 names one field, so checking stops at the first.
 const ajv = new Ajv({ strict: false, discriminator: true, verbose: true, allErrors: false });
 
 export function compileWireSchema(schema: JsonSchema): RequestCheck {

@@ -73,3 +73,12 @@ describe("describeCommands", () => {
     expect(describeCommands([])).toBe("");
   });
 });
+
+describe("describePlugins on a provider with shared upstream fields", () => {
+  it("shows the shared description with the provider's own default", async () => {
+    const { default: providerOpenai } = await import("../../plugins/provider-openai/index.js");
+    const text = describePlugins(PluginRegistry.fromPlugins([providerOpenai]));
+    expect(text).toMatch(/ connectTimeoutMs +integer, default 10000: How long establishing a connection \(TCP and TLS\) may take/);
+    expect(text).toMatch(/ apiKeys +array of string: Several keys, of one account or of several, instead of apiKey/);
+  });
+});

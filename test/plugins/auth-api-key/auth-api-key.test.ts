@@ -183,6 +183,10 @@ describe("auth-api-key", () => {
 
     await writeFile(join(dir, "bad.json"), keysFile([{ id: "x", hash: hash("k"), tenant: "t", expiresAt: "next tuesday" }]));
     await expect(step({ keysFile: "./bad.json" })).rejects.toThrow("/keys/0/expiresAt must be an ISO 8601 time");
+
+    // The schema says date-time: a time without a zone would be read in the gateway's local time.
+    await writeFile(join(dir, "bad.json"), keysFile([{ id: "x", hash: hash("k"), tenant: "t", expiresAt: "2027-01-31T00:00:00" }]));
+    await expect(step({ keysFile: "./bad.json" })).rejects.toThrow("/keys/0/expiresAt must be an ISO 8601 time");
   });
 
   it("picks up a changed keys file, keeps the old keys on a broken one, and survives replace-by-rename", async () => {

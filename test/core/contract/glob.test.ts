@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { compileGlob } from "../../../core/contract/glob.js";
+
+describe("compileGlob", () => {
+  it("matches * as any run, including empty, and everything else literally", () => {
+    const g = compileGlob("a*b*c");
+    expect(["abc", "aXbYc", "abbc", "a*b*c"].map(g)).toEqual([true, true, true, true]);
+    expect(["ab", "acb", "xabc", "abcx"].map(g)).toEqual([false, false, false, false]);
+    expect(compileGlob("a.b")("axb")).toBe(false);
+    expect(compileGlob("*")("")).toBe(true);
+    expect(compileGlob("ab*ba")("aba")).toBe(false);
+  });
+
+  it("takes regex characters literally and lets * run over line breaks", () => {
+    expect(compileGlob("gpt-4o*")("gpt-4o-mini")).toBe(true);
+    expect(compileGlob("gpt-4o*")("gpt-4")).toBe(false);
+    expect(compileGlob("a+(b)?[c]")("a+(b)?[c]")).toBe(true);
+    expect(compileGlob("a+(b)?[c]")("aab[c]")).toBe(false);
+    expect(compileGlob("x*y")("x\ny")).toBe(true);
+  });
+
+  it("without * matches the exact text only", () => {
+    expect(compileGlob("claude-3")("claude-3")).toBe(true);
+    expect(compileGlob("claude-3")("claude-3-opus")).toBe(false);
+  });
+});
