@@ -4,7 +4,7 @@
  * parts meet, used by `switchyard serve` and by tests that run a real gateway in process.
  */
 import type { Logger } from "../core/contract/log.js";
-import type { Problem } from "../core/contract/loaded-pipeline.js";
+import type { Problem } from "../load/json-locations.js";
 import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
 import { GatewayServer } from "../core/serve/server.js";
 import { openStateStore } from "../lib/state/open.js";

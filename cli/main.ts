@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
-import { createLogger } from "../core/contract/log.js";
+import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
 

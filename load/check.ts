@@ -3,7 +3,7 @@
  * lines an editor or CI log can jump to. Nothing is started and no secret value is printed.
  */
 import { relative, resolve } from "node:path";
-import type { Problem } from "../core/contract/loaded-pipeline.js";
+import type { Problem } from "./json-locations.js";
 import { loadPipelines, type LoaderFs } from "./load-pipelines.js";
 import type { PluginRegistry } from "./registry.js";
 

@@ -24,6 +24,11 @@ interface LocatedMessage extends Position {
   message: string;
 }
 
+/** One mistake in a pipeline file, as `check` prints it: `file:line:col: message`. */
+export interface Problem extends LocatedMessage {
+  file: string;
+}
+
 const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidSymbol: "unexpected character",
   InvalidNumberFormat: "invalid number",

@@ -10,7 +10,7 @@ import type { Backend, Exchange, RouteInfo } from "../core/contract/exchange.js"
 import { newExchange } from "../core/engine/new-exchange.js";
 import type { FormatTranslator } from "../core/contract/format.js";
 import { PipelineHooks } from "../core/contract/hooks.js";
-import { silentLogger } from "../core/contract/log.js";
+import { silentLogger } from "../lib/log.js";
 import type { FormatRegistry, PluginEnv, ProviderPlugin, StepInstance, StepPlugin } from "../core/contract/plugin.js";
 import type { Provider } from "../core/contract/provider.js";
 import { createMemoryStore } from "../lib/state/memory.js";

@@ -48,10 +48,7 @@ export interface AttemptDriver {
   mayRetry?(failure: GatewayError): boolean;
   /** Most attempts; default the pipeline's `attempts.maxAttempts`. With no more than the plan holds, no backend is tried twice. */
   readonly maxAttempts?: number;
-  /**
-   * False when the attempts are no sample of how a backend generates (a token count): the
-   * attempt hooks (in-flight counts, health, latency) do not see them. Default true.
-   */
+  /** False for attempts that are no sample of how a backend generates (a token count): the attempt hooks do not see them. */
   readonly sampled?: boolean;
 }
 

@@ -7,17 +7,8 @@
 
 /** Stable error categories; each format maps these to its own names (OpenAI `type`, Anthropic `error.type`, Gemini `status`). */
 export type GatewayErrorType =
-  | "invalid_request"
-  | "authentication"
-  | "permission"
-  | "not_found"
-  | "payload_too_large"
-  | "rate_limit"
-  | "budget_exceeded"
-  | "upstream_error"
-  | "timeout"
-  | "unavailable"
-  | "internal";
+  | "invalid_request" | "authentication" | "permission" | "not_found" | "payload_too_large" | "rate_limit"
+  | "budget_exceeded" | "upstream_error" | "timeout" | "unavailable" | "internal";
 
 /** What went wrong on an attempt, as the fallback rules name it (`on: ["connect", "timeout", 429, "5xx"]`). */
 export type AttemptFailure = "connect" | "timeout" | "status" | "stream";

@@ -27,11 +27,7 @@ export interface RouteInfo {
   jsonBody: boolean;
   /** The route takes its path and everything below it (an endpoint declared `match: "prefix"`). */
   prefix?: boolean;
-  /**
-   * True on routes for operators, not model clients: only callers whose auth step set
-   * `role: "admin"` get through. Derived from the endpoint's declaration, never set in a file,
-   * so no typo can open an admin route to client keys.
-   */
+  /** Operators only (callers whose auth set `role: "admin"`): from the endpoint's declaration, never from a file. */
   admin?: boolean;
 }
 
@@ -125,10 +121,7 @@ export interface Exchange {
   /** Set by auth. */
   tenant?: string;
   keyId?: string;
-  /**
-   * Set by auth: "admin" for operator credentials, which admin routes require (the core refuses
-   * an admin route to anyone else, with or without an auth step); "client" or unset otherwise.
-   */
+  /** Set by auth: "admin" for operator credentials, which admin routes require (the core refuses anyone else). */
   role?: "client" | "admin";
   /** The request in IR, set by the translate step the first time a translation needs it. */
   ir?: IrRequest;

@@ -1,23 +1,19 @@
 /**
  * The phase hooks a compiled pipeline exposes: the whole extension contract of a step plugin.
  * A hook's type says how its taps run and what they may return. Taps run in the order the steps
- * stand in the pipeline file; there are no priorities.
- *
- * Request phases, in order:
- *   auth -> validate -> endpoint -> settle -> record
- * where the endpoint of model routes (`generate`) is the core's own:
- *   plan -> [attempt loop: translate -> attemptStarted -> provider.send -> attemptFinished]
- *   -> (response written; `usage` as soon as usage is known)
- * and any other kind is answered by the step that taps `endpoint.for(kind)`. Admin endpoints
- * skip validate and write a log line instead of a record.
+ * stand in the pipeline file; there are no priorities. Phases: auth -> validate -> endpoint ->
+ * settle -> record, where the core's own endpoint (`generate`) runs plan -> [attempt loop:
+ * translate -> attemptStarted -> provider.send -> attemptFinished] -> usage.
  */
 import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap, SyncBailHook, SyncHook, SyncWaterfallHook } from "tapable";
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import type { EndpointIo, EndpointResult } from "./endpoint.js";
+import type { GatewayError } from "./errors.js";
 import type { SseEvent, SseTextSink } from "./format.js";
-import type { Attempt, AttemptOutcome, Exchange, Answer } from "./exchange.js";
+import type { Answer, Attempt, AttemptOutcome, Exchange } from "./exchange.js";
 import type { IrUsage } from "./ir.js";
 import type { RequestRecord } from "./record.js";
-import type { UsageQuery, UsageReport } from "./usage.js";
 
 /** A cross-format translation for one attempt, made by the translate step. */
 export interface Translation {
@@ -34,18 +30,48 @@ export interface TranslatedStream {
   /** The upstream finished cleanly. */
   end(): void;
   /** The upstream failed mid-stream: write the client format's error event and stop. */
-  error(err: import("./errors.js").GatewayError): void;
+  error(err: GatewayError): void;
   readonly usage: IrUsage | undefined;
 }
 
-/** How streams are relayed; set by the stream step. Without one, streaming requests get a 400. */
+/**
+ * How streams are relayed; set by the stream step (stream-sse). Without a relay, streaming
+ * requests get a 400. The core owns everything up to the first upstream chunk (the attempt loop
+ * may still fall back); from there the relay carries the stream to the client.
+ */
 export interface StreamPolicy {
-  enabled: boolean;
-  /** Longest silence allowed from the upstream between two events. */
+  /** Longest silence allowed from the upstream between two chunks. */
   idleTimeoutMs: number;
-  /** Interval of SSE comment lines sent to the client while the upstream is quiet; 0 = never. */
-  keepAliveMs: number;
+  relay: StreamRelay | undefined;
 }
+
+/**
+ * Relays an upstream stream to the client through the target the core makes for it (the client's
+ * own format passed through, or a translation). It waits for the first chunk: a stream that ends
+ * or fails before it rejects, nothing written, so the attempt loop may fall back. With the first
+ * chunk it calls `commit` (the core writes the status line), then resolves once the stream ended,
+ * failed (after the target's error event) or the client left.
+ */
+export type StreamRelay = (body: Readable, res: ServerResponse, commit: () => void, makeTarget: (write: RelayWrite) => RelayTarget) => Promise<RelayResult>;
+
+export interface RelayTarget {
+  /**
+   * What reaches the client: `raw`, the upstream's bytes as they come (`push` only observes);
+   * `kept`, the upstream's own text minus the events `push` returns false for; `written`, only
+   * what the target writes (translated streams).
+   */
+  readonly output: "raw" | "kept" | "written";
+  push(event: SseEvent): unknown;
+  /** Upstream finished cleanly: write the format's closing events (translated streams only). */
+  end(): void;
+  /** Upstream failed mid-stream: write the client format's error event. */
+  error(err: GatewayError): void;
+}
+
+export type RelayResult = { ok: true } | { ok: false; error: GatewayError; clientGone: boolean };
+
+/** Writes toward the client with backpressure; what a RelayTarget's encoder writes through. */
+export type RelayWrite = (data: string | Buffer) => void;
 
 export class PipelineHooks {
   /** Identify the caller. Return an Answer (401…) to stop the request. */
@@ -78,11 +104,11 @@ export class PipelineHooks {
    */
   readonly endpoint = new HookMap<AsyncSeriesBailHook<[Exchange, EndpointIo], EndpointResult>>(() => new AsyncSeriesBailHook(["exchange", "io"]));
   /**
-   * Sum stored records for the usage API (the usage-api endpoint, after auth). Record sinks
-   * answer from what they stored; the first sink that returns a report wins, in file order.
-   * Nobody answering is a 501.
+   * Questions one step asks the others, by name (`usage`: the record sinks' sums, asked by
+   * usage-api). The first tap that returns an answer wins, in file order; undefined means none
+   * could. A name's question and answer types belong to the library that names it (lib/usage).
    */
-  readonly queryUsage = new AsyncSeriesBailHook<[UsageQuery, Exchange], UsageReport | undefined>(["query", "exchange"]);
+  readonly query = new HookMap<AsyncSeriesBailHook<[unknown, Exchange], unknown>>(() => new AsyncSeriesBailHook(["question", "exchange"]));
 }
 
 /** Names of the hooks a step may tap. */

@@ -77,11 +77,7 @@ export interface IrTool {
   cacheControl?: IrCacheControl;
 }
 
-export type IrToolChoice =
-  | { type: "auto" }
-  | { type: "none" }
-  | { type: "required" }
-  | { type: "tool"; name: string };
+export type IrToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };
 
 export type IrResponseFormat =
   | { type: "text" }

@@ -47,11 +47,3 @@ export interface LoadedPipeline {
   steps: LoadedStep[];
   formats: FormatRegistry;
 }
-
-/** One mistake in a pipeline file, as `check` prints it: `file:line:col: message`. */
-export interface Problem {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-}

@@ -1,17 +1,11 @@
 /**
- * Structured logs (pino, JSON lines on stderr). Secrets never reach a log line: the loader
- * registers every resolved secret value and `redactSecrets` scrubs strings before they are logged.
+ * What plugins log through (pino's interface; lib/log.ts makes the loggers). Secrets never reach a
+ * log line: the loader registers every resolved secret value and `redactSecrets` scrubs strings
+ * before they are logged or shown.
  */
-import { pino, destination, stdTimeFunctions, type Logger as PinoLogger } from "pino";
+import type { Logger as PinoLogger } from "pino";
 
 export type Logger = Pick<PinoLogger, "debug" | "info" | "warn" | "error" | "child">;
-
-export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({ level, base: undefined, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: false }));
-}
-
-/** A logger that drops everything: for tests and `check`. */
-export const silentLogger: Logger = pino({ level: "silent" });
 
 const secretValues = new Set<string>();
 

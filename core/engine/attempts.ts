@@ -5,6 +5,7 @@
  * fails before it still falls back.
  */
 import type { ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { CompiledPipeline } from "./compile.js";
 import { GatewayError, asGatewayError } from "../contract/errors.js";
 import type { AttemptDriver, PreparedRequest } from "../contract/endpoint.js";
@@ -15,7 +16,7 @@ import { deliverPlain, deliverStream } from "./deliver.js";
 type FallbackRule = string | number;
 
 /** Does `err` match one of the pipeline's fallback rules (`connect`, `timeout`, 429, `5xx`…)? */
-export function fallbackAllowed(err: GatewayError, on: readonly FallbackRule[]): boolean {
+function fallbackAllowed(err: GatewayError, on: readonly FallbackRule[]): boolean {
   if (err.failure === undefined) return false;
   if (err.failure === "connect") return on.includes("connect");
   if (err.failure === "timeout") return on.includes("timeout");
@@ -52,18 +53,6 @@ function waitBefore(p: CompiledPipeline, i: number, planned: number, last: Gatew
   return performance.now() + wait < deadline ? wait : undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** Why the exchange's signal fired: the client left, or the total budget ran out. */
 function abortReason(x: Exchange, totalMs: number): GatewayError {
   const reason: unknown = x.signal.reason;
@@ -82,7 +71,8 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
   const deadline = x.startedHr + p.timeouts.totalMs;
   let wait = 0;
   for (let i = 0; i < limit; i++) {
-    if (wait > 0) await sleep(wait, signal);
+    // An abort ends the wait early; the check below then ends the loop.
+    if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
     if (i > 0 && signal.aborted) break;
     const attempt = attempts[i % attempts.length]!;
     const send = driver.prepare(attempt);
@@ -159,7 +149,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
         outcome.ttfbMs = performance.now() - sentAt;
         x.backend = attempt.backend.id;
         x.upstreamModel = attempt.model;
-        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!, outcome);
+        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!.relay!, outcome);
         else await deliverPlain(p, x, res, reply, translation);
       };
     },

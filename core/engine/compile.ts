@@ -101,10 +101,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
 function checkEndpointsServed(loaded: LoadedPipeline, hooks: PipelineHooks): void {
   for (const route of loaded.routes) {
     if (route.endpoint === GENERATE_ENDPOINT || (hooks.endpoint.get(route.endpoint)?.taps.length ?? 0) > 0) continue;
-    throw new GatewayError({
-      status: 500, type: "internal", code: "invalid_config", source: "core",
-      message: `route ${route.method} ${route.path}: no step of pipeline ${loaded.spec.id} answers endpoint "${route.endpoint}" (a plugin declares it but taps no hooks.endpoint.for("${route.endpoint}"))`,
-    });
+    throw configError("core", `route ${route.method} ${route.path}: no step of pipeline ${loaded.spec.id} answers endpoint "${route.endpoint}" (a plugin declares it but taps no hooks.endpoint.for("${route.endpoint}"))`);
   }
 }
 
@@ -112,11 +109,12 @@ function checkEndpointsServed(loaded: LoadedPipeline, hooks: PipelineHooks): voi
 function checkModelFormats(backends: ReadonlyMap<string, Backend>): void {
   for (const b of backends.values()) {
     if (b.provider.formats.length > 0) continue;
-    throw new GatewayError({
-      status: 500, type: "internal", code: "invalid_config", source: b.id,
-      message: `backend ${b.id} (${b.use}) speaks no model format, so it cannot serve this pipeline's model routes; put http backends in a pipeline whose routes are all http`,
-    });
+    throw configError(b.id, `backend ${b.id} (${b.use}) speaks no model format, so it cannot serve this pipeline's model routes; put http backends in a pipeline of proxy routes`);
   }
+}
+
+function configError(source: string, message: string): GatewayError {
+  return new GatewayError({ status: 500, type: "internal", code: "invalid_config", source, message });
 }
 
 async function closeAll(instances: StepInstance[], backends: Map<string, Backend>, store: StateStore, log: Logger): Promise<void> {

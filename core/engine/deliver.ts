@@ -1,18 +1,16 @@
 /**
  * An upstream's reply on its way to the client: a plain body read whole (usage read, translated
- * when the formats differ) or a stream committed on its first chunk and relayed. Until that first
- * chunk nothing is written, so a failure here still lets the attempt loop move on.
+ * when the formats differ), or a stream handed to the stream step's relay, which commits it on
+ * its first chunk. Until then nothing is written, so a failure still lets the attempt loop move on.
  */
 import type { ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
 import type { CompiledPipeline } from "./compile.js";
 import { GatewayError } from "../contract/errors.js";
 import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
-import type { StreamPolicy, Translation } from "../contract/hooks.js";
+import type { RelayTarget, RelayWrite, StreamRelay, Translation } from "../contract/hooks.js";
 import type { IrRequest } from "../contract/ir.js";
 import type { UpstreamReply } from "../contract/provider.js";
 import { readBody } from "./read-body.js";
-import { relayStream, type RelayTarget, type RelayWrite } from "./relay-sse.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
 
 function parseUpstreamJson(raw: Buffer): unknown {
@@ -42,45 +40,16 @@ export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: Server
   writeJson(x, res, 200, out);
 }
 
-/** Waits for the first body chunk: until it arrives nothing is committed and fallback is still possible. */
-function firstChunk(body: Readable): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("error", onError);
-    };
-    const onData = (chunk: Buffer) => {
-      cleanup();
-      body.pause();
-      resolve(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(null);
-    };
-    const onError = (err: unknown) => {
-      cleanup();
-      reject(GatewayError.upstreamBodyBroke(err));
-    };
-    body.on("data", onData);
-    body.on("end", onEnd);
-    body.on("error", onError);
-  });
-}
-
-export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, policy: StreamPolicy, outcome: AttemptOutcome): Promise<void> {
-  const first = await firstChunk(reply.body);
-  if (first === null) {
-    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream" });
-  }
-  applyExchangeHeaders(x, res);
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
-  x.headersSent = true;
-  x.status = 200;
-  x.ttfbMs = performance.now() - x.startedHr;
-  // Committed: no attempt follows, so the client's bytes need not live as long as the stream.
-  x.received = undefined;
+export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, relay: StreamRelay, outcome: AttemptOutcome): Promise<void> {
+  const commit = () => {
+    applyExchangeHeaders(x, res);
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    x.headersSent = true;
+    x.status = 200;
+    x.ttfbMs = performance.now() - x.startedHr;
+    // Committed: no attempt follows, so the client's bytes need not live as long as the stream.
+    x.received = undefined;
+  };
 
   let readUsage: () => typeof x.usage;
   const makeTarget = (write: RelayWrite): RelayTarget => {
@@ -101,7 +70,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
       error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),
     };
   };
-  const result = await relayStream(reply.body, first, res, makeTarget, policy.keepAliveMs);
+  const result = await relay(reply.body, res, commit, makeTarget);
   x.usage = readUsage!();
   if (x.usage) p.hooks.usage.call(x);
   if (!result.ok) {

@@ -9,7 +9,6 @@ import type { StreamPolicy } from "../contract/hooks.js";
 import { runAttempts } from "./attempts.js";
 import type { CompiledPipeline } from "./compile.js";
 
-const STREAMING_DISABLED: StreamPolicy = { enabled: false, idleTimeoutMs: 120_000, keepAliveMs: 0 };
 
 export async function generate(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
   if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");
@@ -19,8 +18,8 @@ export async function generate(p: CompiledPipeline, x: Exchange, res: ServerResp
   if (attempts.length === 0) throw nothingAvailable(x, x.model);
   let policy: StreamPolicy | undefined;
   if (x.stream) {
-    policy = p.hooks.streamPolicy.call({ ...STREAMING_DISABLED }, x);
-    if (!policy.enabled) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
+    policy = p.hooks.streamPolicy.call({ idleTimeoutMs: p.timeouts.idleMs, relay: undefined }, x);
+    if (policy.relay === undefined) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
   }
   await runAttempts(p, x, attempts, res, policy);
 }

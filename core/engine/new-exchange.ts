@@ -3,19 +3,9 @@
  * so every exchange has the same fields in the same order: one object shape for V8, and no field
  * a test forgot.
  */
-import type { IncomingHttpHeaders } from "node:http";
-import type { Exchange, RouteInfo } from "../contract/exchange.js";
-import type { FormatTranslator, InboundRequestInfo } from "../contract/format.js";
+import type { Exchange } from "../contract/exchange.js";
 
-export interface ExchangeStart {
-  id: string;
-  pipelineId: string;
-  route: RouteInfo;
-  format: FormatTranslator;
-  headers: IncomingHttpHeaders;
-  inbound: InboundRequestInfo;
-  signal: AbortSignal;
-}
+export type ExchangeStart = Pick<Exchange, "id" | "pipelineId" | "route" | "format" | "headers" | "inbound" | "signal">;
 
 export function newExchange(start: ExchangeStart): Exchange {
   return {

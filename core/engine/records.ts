@@ -8,14 +8,8 @@ import type { Exchange } from "../contract/exchange.js";
 import type { RequestRecord } from "../contract/record.js";
 import type { CompiledPipeline } from "./compile.js";
 
-interface Pending {
-  p: CompiledPipeline;
-  x: Exchange;
-  record: RequestRecord;
-}
-
 export class RecordQueue {
-  private queue: Pending[] = [];
+  private queue: { p: CompiledPipeline; x: Exchange; record: RequestRecord }[] = [];
   /** Batches handed to the sinks and not yet settled, so shutdown can wait for them before sinks flush. */
   private readonly inSinks = new Set<Promise<void>>();
   private flushQueued: Promise<void> | undefined;

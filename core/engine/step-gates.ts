@@ -16,7 +16,7 @@ import type { StepInstance } from "../contract/plugin.js";
 /** Which argument of each hook is the Exchange. */
 const EXCHANGE_ARG: Record<HookName, number> = {
   auth: 0, validate: 0, plan: 1, translate: 0, streamPolicy: 1, attemptStarted: 0, attemptFinished: 0,
-  usage: 0, settle: 0, record: 1, endpoint: 0, queryUsage: 1,
+  usage: 0, settle: 0, record: 1, endpoint: 0, query: 1,
 };
 /** Waterfall hooks pass their value on when a step is skipped. */
 const WATERFALL: ReadonlySet<HookName> = new Set(["plan", "streamPolicy"]);
@@ -24,13 +24,8 @@ const WATERFALL: ReadonlySet<HookName> = new Set(["plan", "streamPolicy"]);
 const ISOLATED: ReadonlySet<HookName> = new Set(["settle", "record"]);
 
 type AnyFn = (...args: unknown[]) => unknown;
-interface RegisteredTap {
-  type: "sync" | "async" | "promise";
-  fn: AnyFn;
-}
-interface Interceptable {
-  intercept(interceptor: { register: (tap: RegisteredTap) => RegisteredTap }): void;
-}
+type RegisteredTap = { type: "sync" | "async" | "promise"; fn: AnyFn };
+type Interceptable = { intercept(interceptor: { register: (tap: RegisteredTap) => RegisteredTap }): void };
 
 export class StepGates {
   private applying: LoadedStep | undefined;
@@ -38,11 +33,8 @@ export class StepGates {
   constructor(private readonly hooks: PipelineHooks, private readonly log: Logger) {
     for (const name of Object.keys(hooks) as HookName[]) {
       const hook = hooks[name] as unknown;
-      if (hook instanceof HookMap) {
-        hook.intercept({ factory: (_key: unknown, keyed: Interceptable) => (this.watch(name, keyed), keyed) });
-      } else {
-        this.watch(name, hook as Interceptable);
-      }
+      if (hook instanceof HookMap) hook.intercept({ factory: (_key: unknown, keyed: Interceptable) => (this.watch(name, keyed), keyed) });
+      else this.watch(name, hook as Interceptable);
     }
   }
 

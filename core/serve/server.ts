@@ -26,10 +26,6 @@ const ANY_METHOD = "*";
 /** A route path with no parameters or patterns: matched by string equality. */
 const LITERAL_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
 
-export interface GatewayServerOptions {
-  log: Logger;
-}
-
 export class GatewayServer {
   private readonly app = new Koa();
   private server: Server | undefined;
@@ -40,7 +36,7 @@ export class GatewayServer {
   /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
   private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
 
-  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: GatewayServerOptions) {
+  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger }) {
     const router = new Router();
     router.get("/healthz", (ctx) => {
       ctx.body = { status: "ok" };
@@ -242,8 +238,6 @@ function parseJsonObject(raw: Buffer): Record<string, unknown> {
   } catch {
     throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
   }
-  if (!isObject(value)) {
-    throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
-  }
-  return value as Record<string, unknown>;
+  if (!isObject(value)) throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
+  return value;
 }

@@ -1,4 +1,5 @@
-import type { RequestRecord, UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "../../core/index.js";
+import type { RequestRecord } from "../../core/index.js";
+import type { UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "./report.js";
 
 /** Sums records into rows; for sinks that read whole records (a file, memory). */
 export class UsageTally {

@@ -9,7 +9,8 @@
  * SDKs accumulate it.
  */
 import { randomUUID } from "node:crypto";
-import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
+import { sseFrame } from "../../lib/wire/sse.js";
+import { type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { anthropicErrorBody } from "./errors.js";
 import { stopReasonFromIr, usageFromIr } from "./response.js";
 import type { WireObject } from "../../core/index.js";

@@ -6,7 +6,8 @@
  * parts in the final chunk. A thinking signature rides on the next part sent, as Gemini's do.
  */
 import { randomUUID } from "node:crypto";
-import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
+import { sseFrame } from "../../lib/wire/sse.js";
+import { type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { googleErrorBody } from "./errors.js";
 import { argsOf } from "./parts.js";
 import { finishReasonFromIr, usageFromIr } from "./response.js";

@@ -4,7 +4,8 @@
  * `stream_options.include_usage`) a usage chunk with `choices: []`, then `data: [DONE]`.
  */
 import { randomUUID } from "node:crypto";
-import { sseFrame, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
+import { sseFrame } from "../../lib/wire/sse.js";
+import { type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { openAiErrorObject } from "../../lib/wire/openai-error.js";
 import { finishReasonFromIr, usageFromIr } from "./response.js";
 import type { WireObject } from "../../core/index.js";

@@ -9,7 +9,8 @@
  * Parallel function calls stay open together until something else comes, so interleaved argument
  * deltas still land on the right item.
  */
-import { sseFrame, type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
+import { sseFrame } from "../../lib/wire/sse.js";
+import { type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { renderResponsesError } from "./errors.js";
 import { functionCallItem, itemId, messageItem, outputText, reasoningItem, responseEnvelope, statusFromIr, usageFromIr } from "./response.js";
 import type { WireObject } from "../../core/index.js";

@@ -6,6 +6,7 @@
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { definePlugin } from "../../core/index.js";
+import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordJsonlConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { JsonlBatcher } from "./jsonl-batcher.js";
@@ -52,7 +53,7 @@ export default definePlugin<RecordJsonlConfig>({
           }
           batcher.add(line);
         });
-        hooks.queryUsage.tapPromise(PLUGIN, async (query, exchange) => {
+        usageQueries(hooks).tapPromise(PLUGIN, async (query, exchange) => {
           const { taken: size, waiting } = await batcher.betweenWrites(async () => (await handle.stat()).size);
           return scanUsage({ handle, size, waiting, query, signal: exchange.signal, log, target: path });
         });

@@ -6,7 +6,8 @@
 import type { FileHandle } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { UsageTally } from "../../lib/usage/tally.js";
-import { type Logger, type RequestRecord, type UsageQuery, type UsageReport } from "../../core/index.js";
+import type { Logger, RequestRecord } from "../../core/index.js";
+import type { UsageQuery, UsageReport } from "../../lib/usage/report.js";
 
 export interface UsageScanInput {
   /** The sink's own handle (opened for reading too), so a file renamed away is still the one read. */

@@ -5,6 +5,7 @@
  * answers the usage API with one aggregate query over the table.
  */
 import { definePlugin } from "../../core/index.js";
+import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordPostgresConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PostgresRecordSink } from "./sink.js";
@@ -34,7 +35,7 @@ export default definePlugin<RecordPostgresConfig>({
     return {
       apply(hooks) {
         hooks.record.tapPromise(PLUGIN, async (record) => sink.add(record));
-        hooks.queryUsage.tapPromise(PLUGIN, (query) => sink.queryUsage(query));
+        usageQueries(hooks).tapPromise(PLUGIN, (query) => sink.queryUsage(query));
       },
       close: () => sink.close(),
     };

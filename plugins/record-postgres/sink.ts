@@ -7,7 +7,8 @@
  * for what is buffered or spooled to be written, then read on their own connection.
  */
 import pg from "pg";
-import { GatewayError, type Logger, type RequestRecord, type UsageQuery, type UsageReport } from "../../core/index.js";
+import { GatewayError, type Logger, type RequestRecord } from "../../core/index.js";
+import type { UsageQuery, UsageReport } from "../../lib/usage/report.js";
 import { RecordSpool } from "./spool.js";
 import { insertSql, migrationSql, usageRowOf, usageSql, type UsageSqlRow } from "./sql.js";
 

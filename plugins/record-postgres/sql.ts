@@ -3,7 +3,8 @@
  * are stored: ids, routing, status, timings, usage, cost, attempts, error codes and notes. Never
  * prompt or completion text, never a key (keyId is the key's name, not its value).
  */
-import type { RequestRecord, UsageGroupBy, UsageQuery, UsageRow } from "../../core/index.js";
+import type { RequestRecord } from "../../core/index.js";
+import type { UsageGroupBy, UsageQuery, UsageRow } from "../../lib/usage/report.js";
 
 const COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",

@@ -1,11 +1,13 @@
 /**
- * stream-sse: turns streaming on for the pipeline and sets how streams are relayed. The relay
- * itself is the core's (it owns the attempt loop and the first-byte boundary); this step is the
- * policy ops choose per pipeline, or per request with `when`.
+ * stream-sse: turns streaming on for the pipeline and relays streams as server-sent events
+ * (relay.ts), with an idle timeout and keep-alive comments. The core owns everything up to the
+ * first upstream chunk (the attempt loop may still fall back); this step carries the stream from
+ * there, as ops choose per pipeline, or per request with `when`.
  */
-import { definePlugin } from "../../core/index.js";
-import configSchema from "./config.schema.json" with { type: "json" };
+import { definePlugin, type StreamRelay } from "../../core/index.js";
 import type { StreamSseConfig } from "./config.generated.js";
+import configSchema from "./config.schema.json" with { type: "json" };
+import { relayStream } from "./relay.js";
 
 const PLUGIN = "stream-sse";
 
@@ -17,9 +19,10 @@ export default definePlugin<StreamSseConfig>({
   create(config) {
     const idleTimeoutMs = config.idleTimeoutMs ?? 60_000;
     const keepAliveMs = config.keepAliveMs ?? 15_000;
+    const relay: StreamRelay = (body, res, commit, makeTarget) => relayStream(body, res, commit, makeTarget, keepAliveMs);
     return {
       apply(hooks) {
-        hooks.streamPolicy.tap(PLUGIN, (policy) => ({ ...policy, enabled: true, idleTimeoutMs, keepAliveMs }));
+        hooks.streamPolicy.tap(PLUGIN, () => ({ idleTimeoutMs, relay }));
       },
     };
   },

@@ -1,11 +1,12 @@
 /**
  * usage-api: answers routes with `"endpoint": "usage"`, an admin route that sums the stored
  * request records (GET ?from=ISO&to=ISO&group_by=tenant|key|model|backend|day). The pipeline's
- * record sinks answer through the `queryUsage` hook (record-jsonl, record-postgres); the first
+ * record sinks answer the usage question (lib/usage/report.ts: record-jsonl, record-postgres); the first
  * that reports wins, in file order. Only callers the auth step marks admin get here.
  */
 import { definePlugin, GatewayError } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { usageQueries } from "../../lib/usage/report.js";
 import { parseUsageQuery, renderUsageReport } from "./usage-query.js";
 
 const PLUGIN = "usage-api";
@@ -23,7 +24,7 @@ export default definePlugin({
       apply(hooks) {
         hooks.endpoint.for("usage").tapPromise(PLUGIN, async (exchange) => {
           const query = parseUsageQuery(exchange.inbound.query, Date.now());
-          const report = await hooks.queryUsage.promise(query, exchange);
+          const report = await usageQueries(hooks).promise(query, exchange);
           if (!report) {
             throw new GatewayError({
               status: 501, type: "unavailable", code: "usage_unavailable", source: PLUGIN,

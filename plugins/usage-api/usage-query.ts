@@ -1,5 +1,6 @@
 /** The usage API's query string and JSON reply. */
-import { GatewayError, type UsageGroupBy, type UsageQuery, type UsageReport, USAGE_GROUPS } from "../../core/index.js";
+import { GatewayError } from "../../core/index.js";
+import { USAGE_GROUPS, type UsageGroupBy, type UsageQuery, type UsageReport } from "../../lib/usage/report.js";
 
 
 const PARAMS = ["from", "to", "group_by"];

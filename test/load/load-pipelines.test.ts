@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Volume } from "memfs";
 import { describe, expect, it } from "vitest";
-import type { Problem } from "../../core/contract/loaded-pipeline.js";
+import type { Problem } from "../../load/json-locations.js";
 import { loadPipelines } from "../../load/load-pipelines.js";
 import { redactSecrets } from "../../core/contract/log.js";
 import { PluginRegistry } from "../../load/registry.js";

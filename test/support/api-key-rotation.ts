@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError, type Logger, type Provider, type ProviderPlugin, type UpstreamCall } from "../../core/index.js";
-import { silentLogger } from "../../core/contract/log.js";
+import { silentLogger } from "../../lib/log.js";
 import { createTestProvider } from "../../testkit/index.js";
 import { startOpenAiUpstream, type OpenAiUpstream, type UpstreamBehaviour } from "./upstream-openai.js";
 

@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { assembleGateway } from "../../cli/assemble.js";
-import { silentLogger } from "../../core/contract/log.js";
+import { silentLogger } from "../../lib/log.js";
 import type { GatewayServer } from "../../core/serve/server.js";
 import { formatProblem } from "../../load/check.js";
 import { PluginRegistry } from "../../load/registry.js";

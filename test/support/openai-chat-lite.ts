@@ -3,7 +3,8 @@
  * of Chat Completions (text, one tool call, usage, [DONE]). The real translator is the
  * format-openai-chat plugin; this one exists so provider tests do not depend on it.
  */
-import { GatewayError, sseFrame, type FormatRegistry, type FormatTranslator, type IrMessage, type IrRequest, type IrStreamEvent } from "../../core/index.js";
+import { GatewayError, type FormatRegistry, type FormatTranslator, type IrMessage, type IrRequest, type IrStreamEvent } from "../../core/index.js";
+import { sseFrame } from "../../lib/wire/sse.js";
 
 function notInLite(name: string): never {
   throw new Error(`openai-chat-lite: ${name} is not part of this test translator`);

@@ -3,7 +3,7 @@ import { createMemoryStore, slidingWindow } from "../../../lib/state/memory.js";
 import { StoreOutagePolicy } from "../../../lib/state/outage-policy.js";
 import { StoreUnavailableError, type StateStore } from "../../../core/contract/store.js";
 import { createTestExchange } from "../../../testkit/index.js";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import { GatewayError } from "../../../core/contract/errors.js";
 import { describeStoreContract } from "./store-contract.js";
 

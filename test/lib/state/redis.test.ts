@@ -1,6 +1,6 @@
 /** The Redis store against a real redis-server: the contract, atomicity across instances, outages. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import { openStateStore } from "../../../lib/state/open.js";
 import { StoreUnavailableError, type StateStore } from "../../../core/contract/store.js";
 import { createRedisStore, type RedisStateStore } from "../../../lib/state/redis.js";

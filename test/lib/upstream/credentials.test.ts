@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiKeyRing, apiKeyRingFor } from "../../../lib/upstream/credentials.js";
 import { GatewayError, type Logger } from "../../../core/index.js";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 
 const KEYS = ["sk-key-one-0000", "sk-key-two-0000", "sk-key-three-00"];
 

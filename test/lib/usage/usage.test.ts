@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayError, type RequestRecord } from "../../../core/index.js";
 import { parseUsageQuery, renderUsageReport } from "../../../plugins/usage-api/usage-query.js";
 import { UsageTally } from "../../../lib/usage/tally.js";
-import { type UsageQuery } from "../../../core/contract/usage.js";
+import type { UsageQuery } from "../../../lib/usage/report.js";
 
 const NOW = Date.parse("2026-06-15T12:00:00Z");
 

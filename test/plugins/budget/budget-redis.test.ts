@@ -1,6 +1,6 @@
 /** budget on a real Redis shared by two gateway "instances": caps hold under concurrent load; outages follow the policy. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import type { StateStore } from "../../../core/contract/store.js";
 import { createRedisStore } from "../../../lib/state/redis.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";

@@ -4,7 +4,7 @@ import { compilePipeline } from "../../../core/engine/compile.js";
 import { definePlugin, GatewayError, type UpstreamCall } from "../../../core/index.js";
 import { upstreamConnectError, upstreamStatusError } from "../../../lib/upstream/errors.js";
 import { loadPipelines } from "../../../load/load-pipelines.js";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import { PluginRegistry } from "../../../load/registry.js";
 import { GatewayServer } from "../../../core/serve/server.js";
 import formatAnthropic from "../../../plugins/format-anthropic-messages/index.js";

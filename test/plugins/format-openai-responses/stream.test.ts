@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type IrRequest, type IrStreamEvent, type SseEvent } from "../../../core/index.js";
+import { GatewayError, type IrRequest, type IrStreamEvent, type SseEvent } from "../../../core/index.js";
+import { SseParser } from "../../../lib/wire/sse.js";
 import plugin from "../../../plugins/format-openai-responses/index.js";
 import { collectStream, decodeSse, decodeSseError, encodeEvents, readFixture, readFixtureText, usageView, type StreamResult } from "../formats/stream-support.js";
 

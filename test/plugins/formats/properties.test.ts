@@ -8,7 +8,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type IrFinishReason, type IrResponse, type IrStreamEvent } from "../../../core/index.js";
+import { GatewayError, type IrFinishReason, type IrResponse, type IrStreamEvent } from "../../../core/index.js";
+import { SseParser } from "../../../lib/wire/sse.js";
 import { FORMATS, usageAs, type FormatCase } from "./format-cases.js";
 import { carriedView } from "./carried-view.js";
 import { brokenSseEvents, chaoticIrRequest, irRequest, irResponse, irStream, wireLikeJson } from "./ir-arbitraries.js";

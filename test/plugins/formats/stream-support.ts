@@ -1,6 +1,7 @@
 /** Test support shared by the format translator tests: fixtures, SSE decoding and stream assembly. */
 import { readFileSync } from "node:fs";
-import { SseParser, type FormatTranslator, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage } from "../../../core/index.js";
+import { SseParser } from "../../../lib/wire/sse.js";
+import { type FormatTranslator, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage } from "../../../core/index.js";
 
 export function readFixtureText(format: string, file: string): string {
   return readFileSync(new URL(`../../fixtures/${format}/${file}`, import.meta.url), "utf8");

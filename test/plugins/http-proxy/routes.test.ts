@@ -1,6 +1,6 @@
 import { Volume } from "memfs";
 import { describe, expect, it } from "vitest";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import { compilePipeline } from "../../../core/engine/compile.js";
 import { createMemoryStore } from "../../../lib/state/memory.js";
 import { loadPipelines } from "../../../load/load-pipelines.js";

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type SseEvent, type UpstreamCall } from "../../../core/index.js";
+import { GatewayError, type SseEvent, type UpstreamCall } from "../../../core/index.js";
+import { SseParser } from "../../../lib/wire/sse.js";
 import { upstreamStatusError } from "../../../lib/upstream/errors.js";
 import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerMock from "../../../plugins/provider-mock/index.js";

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { GatewayError, SseParser, type Provider, type SseEvent, type UpstreamCall } from "../../../core/index.js";
+import { GatewayError, type Provider, type SseEvent, type UpstreamCall } from "../../../core/index.js";
+import { SseParser } from "../../../lib/wire/sse.js";
 import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerOpenai from "../../../plugins/provider-openai/index.js";
 import { closedPortUrl, startOpenAiUpstream, type OpenAiUpstream } from "../../support/upstream-openai.js";

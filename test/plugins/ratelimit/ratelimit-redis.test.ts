@@ -1,7 +1,7 @@
 /** ratelimit on a real Redis shared by two gateway "instances" (two store clients, two plugin instances). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError } from "../../../core/contract/errors.js";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import type { StateStore } from "../../../core/contract/store.js";
 import { createRedisStore } from "../../../lib/state/redis.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../../../core/index.js";
+import { usageQueries } from "../../../lib/usage/report.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordJsonl from "../../../plugins/record-jsonl/index.js";
 import { captureLog } from "./capture-log.js";
@@ -127,7 +128,7 @@ describe("record-jsonl", () => {
     expect(await readFile(path, "utf8")).not.toContain('"req-4"');
 
     const query = { fromMs: Date.parse("2026-06-01T00:00:00Z"), toMs: Date.parse("2026-07-01T00:00:00Z"), groupBy: "tenant" as const };
-    const report = await hooks.queryUsage.promise(query, createTestExchange());
+    const report = await usageQueries(hooks).promise(query, createTestExchange());
     const byTenant = Object.fromEntries(report!.rows.map((r) => [r.key, r]));
     expect(byTenant.acme).toMatchObject({ requests: 3, inputTokens: 30, outputTokens: 15, costUsd: 0.000002 + 0.5 + 0.000002 });
     expect(byTenant.globex).toEqual({
@@ -144,7 +145,7 @@ describe("record-jsonl", () => {
     // ~100 KB per line of two-byte characters: lines and characters straddle every 64 KB chunk.
     for (let i = 0; i < 12; i++) await hooks.record.promise(record(i, { tenant: `t${i % 2}`, notes: ["é".repeat(50_001)] }), createTestExchange());
     await vi.waitFor(async () => expect((await readFile(path, "utf8")).split("\n").filter(Boolean)).toHaveLength(12));
-    const report = await hooks.queryUsage.promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
+    const report = await usageQueries(hooks).promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
     expect(report!.rows.map((r) => [r.key, r.requests]).sort()).toEqual([["t0", 6], ["t1", 6]]);
     await instance.close?.();
   });
@@ -156,7 +157,7 @@ describe("record-jsonl", () => {
     for (let i = 0; i < 60; i++) {
       await hooks.record.promise(record(i), createTestExchange());
       if (i % 7 === 0) {
-        const report = await hooks.queryUsage.promise(query, createTestExchange());
+        const report = await usageQueries(hooks).promise(query, createTestExchange());
         expect(report!.rows[0]!.requests).toBe(i + 1);
       }
     }

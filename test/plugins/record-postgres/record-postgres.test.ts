@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestRecord } from "../../../core/index.js";
-import { silentLogger } from "../../../core/contract/log.js";
+import { silentLogger } from "../../../lib/log.js";
 import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordPostgres, { PostgresRecordSink } from "../../../plugins/record-postgres/index.js";
 import { startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";

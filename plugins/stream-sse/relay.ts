@@ -1,40 +1,57 @@
 /**
- * Relays an upstream SSE body to the client once the stream is committed (status line sent).
+ * stream-sse's StreamRelay: waits for the upstream's first chunk (before it nothing is committed
+ * and the attempt loop may still fall back), commits, then relays the SSE body to the client.
  * All per-chunk work is synchronous: parse SSE lines, hand events on, write. Backpressure both
  * ways: when the client's socket is full the upstream body is paused until it drains.
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { GatewayError } from "../contract/errors.js";
-import type { SseEvent } from "../contract/format.js";
-import { SSE_KEEPALIVE, SseParser } from "./sse.js";
+import { GatewayError, type RelayResult, type RelayTarget, type RelayWrite } from "../../core/index.js";
+import { SSE_KEEPALIVE, SseParser } from "../../lib/wire/sse.js";
 
-export interface RelayTarget {
-  /**
-   * What reaches the client: `raw`, the upstream's bytes as they come (`push` only observes);
-   * `kept`, the upstream's own text minus the events `push` returns false for; `written`, only
-   * what the target writes (translated streams).
-   */
-  readonly output: "raw" | "kept" | "written";
-  push(event: SseEvent): unknown;
-  /** Upstream finished cleanly: write the format's closing events (translated streams only). */
-  end(): void;
-  /** Upstream failed mid-stream: write the client format's error event. */
-  error(err: GatewayError): void;
-}
-
-export type RelayResult = { ok: true } | { ok: false; error: GatewayError; clientGone: boolean };
-
-/** Writes toward the client with backpressure; what a RelayTarget's encoder writes through. */
-export type RelayWrite = (data: string | Buffer) => void;
-
-export function relayStream(
+export async function relayStream(
   body: Readable,
-  first: Buffer,
   res: ServerResponse,
+  commit: () => void,
   makeTarget: (write: RelayWrite) => RelayTarget,
   keepAliveMs: number,
 ): Promise<RelayResult> {
+  const first = await firstChunk(body);
+  if (first === null) {
+    throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream", source: "stream-sse" });
+  }
+  commit();
+  return relayCommitted(body, first, res, makeTarget, keepAliveMs);
+}
+
+/** Waits for the first body chunk: until it arrives nothing is committed and fallback is still possible. */
+function firstChunk(body: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      cleanup();
+      body.pause();
+      resolve(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(GatewayError.upstreamBodyBroke(err));
+    };
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onError);
+  });
+}
+
+function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number): Promise<RelayResult> {
   return new Promise((resolvePromise) => {
     let settled = false;
     let paused = false;

@@ -1,9 +1,17 @@
 /**
- * The usage API's contract between the endpoint that answers it (usage-api) and the record sinks
- * that sum what they stored (the `queryUsage` hook): the query and the report. A sink holding whole
- * records shares lib/usage/tally.ts; a SQL sink computes the same sums in its database, following
- * the rules written on UsageQuery and UsageRow.
+ * The usage question between the endpoint that asks it (usage-api) and the record sinks that sum
+ * what they stored (record-jsonl, record-postgres): the query, the report, and the typed hook they
+ * meet on (`hooks.query.for("usage")`). A sink holding whole records shares lib/usage/tally.ts; a
+ * SQL sink computes the same sums in its database, following the rules written on UsageQuery and
+ * UsageRow.
  */
+import type { AsyncSeriesBailHook } from "tapable";
+import type { Exchange, PipelineHooks } from "../../core/index.js";
+
+/** The hook usage questions go through: the first sink that returns a report answers, in file order. */
+export function usageQueries(hooks: PipelineHooks): AsyncSeriesBailHook<[UsageQuery, Exchange], UsageReport | undefined> {
+  return hooks.query.for("usage") as unknown as AsyncSeriesBailHook<[UsageQuery, Exchange], UsageReport | undefined>;
+}
 export const USAGE_GROUPS = ["tenant", "key", "model", "backend", "day"] as const;
 export type UsageGroupBy = (typeof USAGE_GROUPS)[number];
 

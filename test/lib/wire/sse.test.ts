@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SseParser, sseFrame, type SseEvent } from "../../../core/index.js";
+import { SseParser, sseFrame } from "../../../lib/wire/sse.js";
+import { type SseEvent } from "../../../core/index.js";
 
 /** The WHATWG reading the parser implements, written the plain way: whole text, split into lines, one field at a time. */
 function reference(text: string): SseEvent[] {

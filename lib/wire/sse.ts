@@ -9,7 +9,7 @@
 import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 
-import type { SseEvent } from "../contract/format.js";
+import type { SseEvent } from "../../core/index.js";
 
 /** Chunks up to this size are decoded whole whatever they hold. */
 const WHOLE_CHUNK_MAX = 1024;
