@@ -34,6 +34,9 @@ export function describePlugins(registry: PluginRegistry): string {
       out.push(`  ${plugin.name} (${plugin.kind})${format}: ${plugin.description}`);
       const commands = Object.keys(plugin.commands ?? {});
       if (commands.length > 0) out.push(`    commands: ${commands.map((c) => `switchyard ${c}`).join(", ")} (see switchyard help)`);
+      for (const [kind, spec] of Object.entries(plugin.kind === "step" ? (plugin.endpoints ?? {}) : {})) {
+        out.push(`    answers routes with "endpoint": "${kind}"${spec.admin ? " (admin keys only)" : ""}: ${spec.description}`);
+      }
       const fields: Field[] = [];
       collectFields(plugin.configSchema, plugin.configSchema, "", fields);
       if (fields.length === 0) out.push("    no config");

@@ -11,6 +11,7 @@ export type * from "./contract/provider.js";
 export type * from "./contract/exchange.js";
 export type * from "./contract/record.js";
 export * from "./contract/hooks.js";
+export type * from "./contract/translation.js";
 export * from "./contract/plugin.js";
 export * from "./contract/store.js";
 export * from "./contract/endpoint.js";

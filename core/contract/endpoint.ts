@@ -1,14 +1,13 @@
 /**
  * What the core hands a step that serves a kind of route (`hooks.endpoint.for(kind)`): the raw
- * request and response, a read-only view of its pipeline, and the core's own machinery — the
- * attempt loop and the request preparation of model routes — so an endpoint never grows a second
- * copy of either. Model requests (`generate`) are the core's own endpoint and need none of this.
+ * request and response, a view of its pipeline, and the core's attempt loop and model-request
+ * preparation, so that no endpoint grows a second copy of either.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayError } from "./errors.js";
 import type { Attempt, AttemptOutcome, Backend } from "./exchange.js";
 import type { Attempts, Limits, Timeouts } from "./generated/pipeline.js";
-import type { PipelineHooks, Translation } from "./hooks.js";
+import type { Translation } from "./translation.js";
 import type { Logger } from "./log.js";
 
 /** The endpoint kind the core serves itself: a model request and its reply. */
@@ -25,10 +24,9 @@ export interface ModelIndex {
   listed(): { model: string; backend: string }[];
 }
 
-/** A compiled pipeline as an endpoint sees it. */
+/** A compiled pipeline as an endpoint sees it (its hooks are the ones the step's `apply` got). */
 export interface PipelineView {
   readonly id: string;
-  readonly hooks: PipelineHooks;
   readonly backends: ReadonlyMap<string, Backend>;
   readonly models: ModelIndex;
   readonly limits: Required<Limits>;

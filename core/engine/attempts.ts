@@ -10,7 +10,7 @@ import type { CompiledPipeline } from "./compile.js";
 import { GatewayError, asGatewayError } from "../contract/errors.js";
 import type { AttemptDriver, PreparedRequest } from "../contract/endpoint.js";
 import type { Attempt, AttemptOutcome, Exchange } from "../contract/exchange.js";
-import type { StreamPolicy, Translation } from "../contract/hooks.js";
+import type { StreamPolicy, Translation } from "../contract/translation.js";
 import { deliverPlain, deliverStream } from "./deliver.js";
 
 type FallbackRule = string | number;

@@ -17,6 +17,7 @@ import { createModelIndex } from "./model-index.js";
 import { StepGates } from "./step-gates.js";
 
 export interface CompiledPipeline extends PipelineView {
+  readonly hooks: PipelineHooks;
   readonly file: string;
   readonly routes: readonly RouteInfo[];
   readonly formats: FormatRegistry;

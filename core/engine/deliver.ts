@@ -7,7 +7,7 @@ import type { ServerResponse } from "node:http";
 import type { CompiledPipeline } from "./compile.js";
 import { GatewayError } from "../contract/errors.js";
 import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
-import type { RelayTarget, RelayWrite, StreamRelay, Translation } from "../contract/hooks.js";
+import type { RelayTarget, RelayWrite, StreamRelay, Translation } from "../contract/translation.js";
 import type { IrRequest } from "../contract/ir.js";
 import type { UpstreamReply } from "../contract/provider.js";
 import { readBody } from "./read-body.js";

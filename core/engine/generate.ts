@@ -5,10 +5,9 @@
 import type { ServerResponse } from "node:http";
 import { GatewayError } from "../contract/errors.js";
 import type { Exchange } from "../contract/exchange.js";
-import type { StreamPolicy } from "../contract/hooks.js";
+import type { StreamPolicy } from "../contract/translation.js";
 import { runAttempts } from "./attempts.js";
 import type { CompiledPipeline } from "./compile.js";
-
 
 export async function generate(p: CompiledPipeline, x: Exchange, res: ServerResponse): Promise<void> {
   if (x.model === undefined || x.model === "") throw GatewayError.invalidRequest("the request names no model", "model", "missing_model");

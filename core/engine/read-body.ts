@@ -1,8 +1,7 @@
 /**
- * Reading a body whole: a client's request, an upstream's reply, an upstream's error. The one
- * reader the gateway has, so a size limit, a stream that breaks off and one that closes early mean
- * the same everywhere. Plain listeners, not `for await`: an async iterator costs a promise per
- * chunk and shows in every request's profile.
+ * The gateway's one body reader (a client's request, an upstream's reply or error), so limits and
+ * broken streams mean the same everywhere. Plain listeners, not `for await`: an async iterator
+ * costs a promise per chunk and shows in every request's profile.
  */
 import type { Readable } from "node:stream";
 
@@ -32,7 +31,8 @@ export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise
       cleanup();
       if (overLimit === "truncate") {
         chunks.push(chunk.subarray(0, maxBytes - size));
-        body.destroy();
+        // Destroying an undici body emits an AbortError: nobody is waiting for it any more.
+        body.on("error", () => undefined).destroy();
         resolve(Buffer.concat(chunks));
         return;
       }

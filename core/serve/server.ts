@@ -62,7 +62,7 @@ export class GatewayServer {
       const methods = route.method === ANY_METHOD ? METHODS : [route.method];
       const handle = (ctx: Koa.Context) => {
         ctx.respond = false; // the pipeline writes the raw response (streams included)
-        return this.track(this.serve(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
+        return this.track(this.acceptRequest(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
       };
       router.register(route.prefix ? prefixPattern(route.path) : route.path, methods, handle);
       if (!route.prefix && LITERAL_PATH.test(route.path)) {
@@ -141,7 +141,7 @@ export class GatewayServer {
     return work.finally(() => this.inFlight.delete(work));
   }
 
-  private async serve(
+  private async acceptRequest(
     pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
     params: Record<string, string>, query: Record<string, string | string[] | undefined>,
   ): Promise<void> {
@@ -168,13 +168,13 @@ export class GatewayServer {
     });
     if (this.draining) res.setHeader("connection", "close");
     try {
-      await this.run(pipeline, route, format, x, req, res);
+      await this.readBodyThenRun(pipeline, route, format, x, req, res);
     } finally {
       clearTimeout(budget);
     }
   }
 
-  private async run(pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async readBodyThenRun(pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (route.jsonBody) {
       const maxBytes = pipeline.limits.maxBodyBytes;
       try {

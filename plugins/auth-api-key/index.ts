@@ -52,7 +52,8 @@ export default definePlugin<AuthApiKeyConfig>({
       if (entry.pipelines && !entry.pipelines.has(exchange.pipelineId)) {
         return forbidden("pipeline_not_allowed", `this API key may not be used on pipeline "${exchange.pipelineId}"`);
       }
-      if (exchange.route.admin === true && entry.role !== "admin") return forbidden("admin_key_required", "this route needs an admin API key");
+      // An admin route refuses non-admin callers in the core (fail closed for any auth step); this
+      // step's own rule is the other half: its admin keys work on admin routes only.
       if (exchange.route.admin !== true && entry.role === "admin") {
         return forbidden("client_key_required", "admin API keys are accepted on admin routes only; use a client key for model requests");
       }

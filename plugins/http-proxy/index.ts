@@ -33,7 +33,7 @@ export default definePlugin({
     return {
       apply(hooks) {
         hooks.endpoint.for("proxy").tapPromise(PLUGIN, async (exchange, io) => {
-          await proxyRequest(exchange, io, candidates);
+          await proxyRequest(exchange, io, hooks, candidates);
           return "written";
         });
       },

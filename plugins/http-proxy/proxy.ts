@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { GatewayError, readBody, type Attempt, type AttemptOutcome, type EndpointIo, type Exchange, type UpstreamReply } from "../../core/index.js";
+import { GatewayError, readBody, type Attempt, type AttemptOutcome, type EndpointIo, type Exchange, type PipelineHooks, type UpstreamReply } from "../../core/index.js";
 import { parseRetryAfter, upstreamStatusError } from "../../lib/upstream/errors.js";
 import { ForwardBody } from "./forward-body.js";
 import { headersDownstream, headersUpstream } from "./proxy-headers.js";
@@ -22,10 +22,10 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 /** Bytes of a discarded upstream reply read so its socket can be kept; past this it is closed. */
 const DISCARD_LIMIT = 64 * 1024;
 
-export async function proxyRequest(x: Exchange, io: EndpointIo, candidates: readonly Attempt[]): Promise<void> {
+export async function proxyRequest(x: Exchange, io: EndpointIo, hooks: PipelineHooks, candidates: readonly Attempt[]): Promise<void> {
   const { req, res, pipeline: p } = io;
   const signal = x.signal;
-  const attempts = await p.hooks.plan.promise(candidates.slice(), x);
+  const attempts = await hooks.plan.promise(candidates.slice(), x);
   if (attempts.length === 0) {
     throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend of pipeline ${p.id} is available` });
   }

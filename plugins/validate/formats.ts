@@ -4,13 +4,7 @@
  * with `requireKnownFormat`).
  */
 import { createOpenAiChatCheck } from "./openai-chat.js";
-import type { RequestCheck } from "./wire-schema.js";
-
-/** Limits from the step's config that format rules apply. */
-export interface ValidationLimits {
-  /** Most choices (`n`) a request may ask for. */
-  maxN: number;
-}
+import type { RequestCheck, ValidationLimits } from "./wire-schema.js";
 
 export const checkBuilders: Readonly<Record<string, (limits: ValidationLimits) => RequestCheck>> = {
   "openai-chat": createOpenAiChatCheck,

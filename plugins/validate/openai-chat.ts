@@ -5,8 +5,7 @@
  */
 import type { GatewayError } from "../../core/index.js";
 import schema from "./openai-chat.schema.json" with { type: "json" };
-import { compileWireSchema, invalidField, type RequestCheck } from "./wire-schema.js";
-import type { ValidationLimits } from "./formats.js";
+import { compileWireSchema, invalidField, type RequestCheck, type ValidationLimits } from "./wire-schema.js";
 
 /** The parts of a request the rules read; the schema has already checked their types. */
 interface ChatRequest {

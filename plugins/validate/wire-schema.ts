@@ -15,6 +15,12 @@ export function invalidField(message: string, param: string | undefined, code = 
 }
 
 /** Checks one parsed request body; returns the first problem, or undefined when the body is fine. */
+/** Limits from the step's config that format rules apply. */
+export interface ValidationLimits {
+  /** Most choices (`n`) a request may ask for. */
+  maxN: number;
+}
+
 export type RequestCheck = (body: Record<string, unknown>) => GatewayError | undefined;
 
 // Not the config ajv of lib/schema/check-config.ts, on purpose: that one checks our own files and

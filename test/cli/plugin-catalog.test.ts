@@ -5,6 +5,14 @@ import { describeCommands, describePlugins } from "../../cli/plugin-catalog.js";
 import { PluginRegistry } from "../../load/registry.js";
 
 describe("describePlugins", () => {
+  it("lists the endpoint kinds a step answers, admin ones marked", async () => {
+    const whoami = (await import("../fixtures/plugins/endpoint-whoami/index.js")).default;
+    const admin = definePlugin({ ...whoami, name: "ops-only", endpoints: { ops: { description: "for operators", body: "handler", admin: true } } });
+    const text = describePlugins(PluginRegistry.fromPlugins([whoami, admin]));
+    expect(text).toContain('  endpoint-whoami (step): Answers whoami routes with the caller\'s tenant and key id.\n    answers routes with "endpoint": "whoami": the caller as auth identified it\n');
+    expect(text).toContain('    answers routes with "endpoint": "ops" (admin keys only): for operators\n');
+  });
+
   it("lists each plugin by kind with its description and config fields as dotted names", async () => {
     const registry = await PluginRegistry.builtIn(fileURLToPath(new URL("../fixtures/plugins/builtin/", import.meta.url)));
     const text = describePlugins(registry);

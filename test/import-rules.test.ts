@@ -1,0 +1,103 @@
+/**
+ * The shape of the tree, enforced: who may import whom (DESIGN.md "Layout"), no import cycles,
+ * and a core small enough to read. Reads the source files' import specifiers; nothing is run
+ * except the last test, which imports the built core in a fresh process.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "..");
+const SOURCE_FOLDERS = ["core", "load", "lib", "cli", "testkit", "plugins"];
+
+function sourceFiles(folder: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(relative(root, path));
+    }
+  };
+  walk(join(root, folder));
+  return out;
+}
+
+const files = SOURCE_FOLDERS.flatMap(sourceFiles);
+
+/** Every relative module a file imports (static, dynamic and re-exports; type-only ones too), as repo paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), "utf8");
+  const specifiers = [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)"(\.{1,2}\/[^"]+)"/gm)].map((m) => m[1]!);
+  return specifiers.map((s) => relative(root, resolve(dirname(join(root, file)), s)).replace(/\.js$/, ".ts"));
+}
+
+const area = (path: string): string => {
+  const [top, second] = path.split("/");
+  return top === "core" && (second === "index.ts" || second === "contract") ? (second === "index.ts" ? "core/index" : "core/contract") : top!;
+};
+
+/** What each area may import, besides its own files (plugins: their own folder only). */
+const ALLOWED: Record<string, (target: string, file: string) => boolean> = {
+  // core imports nothing outside core (its contract, engine and serve import each other).
+  "core/index": (t) => t.startsWith("core/"),
+  "core/contract": (t) => t.startsWith("core/contract/"),
+  core: (t) => t.startsWith("core/"),
+  // lib: shared helpers that know only core's public surface (and each other, and schema files).
+  lib: (t) => t === "core/index.ts" || t.startsWith("lib/") || t.startsWith("schemas/"),
+  // load: the contract, lib and the schemas; never the engine.
+  load: (t) => t.startsWith("core/contract/") || t === "core/index.ts" || t.startsWith("lib/") || t.startsWith("load/") || t.startsWith("schemas/"),
+  // plugins: core's public surface, lib, and their own folder only.
+  plugins: (t, f) => t === "core/index.ts" || t.startsWith("lib/") || t.startsWith(`${f.split("/").slice(0, 2).join("/")}/`),
+  // cli and testkit assemble the parts: anything but a plugin.
+  cli: (t) => !t.startsWith("plugins/"),
+  testkit: (t) => !t.startsWith("plugins/"),
+};
+
+describe("import rules", () => {
+  it.each(files)("%s imports only what its folder may", (file) => {
+    const allowed = ALLOWED[area(file)]!;
+    const broken = importsOf(file).filter((target) => !allowed(target, file));
+    expect(broken, `${file} imports ${broken.join(", ")}`).toEqual([]);
+  });
+
+  it("has no import cycles", () => {
+    const graph = new Map(files.map((f) => [f, importsOf(f).filter((t) => t.endsWith(".ts"))]));
+    const state = new Map<string, "open" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "open") {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+        return;
+      }
+      state.set(file, "open");
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it("keeps core small: at most 2,300 lines (generated types excluded), no file over 300", () => {
+    const core = files.filter((f) => f.startsWith("core/") && !f.includes("/generated/"));
+    const lines = new Map(core.map((f) => [f, readFileSync(join(root, f), "utf8").split("\n").length - 1]));
+    const total = [...lines.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThanOrEqual(2300);
+    expect([...lines].filter(([, n]) => n > 300)).toEqual([]);
+  });
+
+  it("loads neither ioredis nor pg when the core is imported", () => {
+    // A fresh process: vitest's own module graph would hide what the core pulls in by itself.
+    const script = `
+      const { createRequire } = await import("node:module");
+      await import(${JSON.stringify(join(root, "dist/core/index.js"))});
+      const require = createRequire(import.meta.url);
+      const loaded = Object.keys(require.cache);
+      const heavy = [...loaded].filter((p) => /node_modules\\/(ioredis|pg)\\//.test(p));
+      process.stdout.write(JSON.stringify(heavy));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([]);
+  });
+});
