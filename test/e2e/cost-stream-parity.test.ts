@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestRecord } from "../../core/index.js";
 import { recordsWritten } from "../../core/engine/run-exchange.js";
-import { readRecords } from "../support/default-pipeline.js";
+import { readWholeRecords } from "../support/records.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 
 const KEY = "sk-test-parity";
@@ -61,7 +61,8 @@ describe("plain and streamed replies cost the same for the same usage", () => {
 
     await recordsWritten();
     await gw.close();
-    const records = (await readRecords(join(gw.dir, "records.jsonl"))) as RequestRecord[];
+    const { records, partial } = (await readWholeRecords(join(gw.dir, "records.jsonl"))) as { records: RequestRecord[]; partial: string };
+    expect(partial).toBe("");
     const byId = Object.fromEntries(records.map((r) => [r.id, r]));
     expect(Object.keys(byId).sort()).toEqual(["parity-plain", "parity-stream", "parity-stream-quiet"]);
     expect(byId["parity-plain"]!.stream).toBe(false);

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readRecords } from "../support/default-pipeline.js";
+import { waitForRecords } from "../support/records.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { send } from "../support/http-client.js";
 import { startUpstream, type HttpUpstream } from "../support/http-upstream.js";
@@ -124,8 +124,9 @@ describe("an http pipeline", () => {
     const reply = await send(`${g.url}/nope?x=1`, { method: "DELETE" });
     expect(reply.status).toBe(404);
     const file = join(g.dir, "data/records.jsonl");
-    await vi.waitFor(async () => expect(await readRecords(file)).toHaveLength(1));
-    const [record] = await readRecords(file);
+    const records = await waitForRecords(file, (rs) => rs.length >= 1, { what: "the proxied request's record" });
+    expect(records).toHaveLength(1);
+    const [record] = records;
     expect(record).toMatchObject({ pipeline: "web", route: "/", format: "http", status: 404, backend: "a", attempts: [{ backend: "a", status: 404 }] });
     expect(record.model).toBeUndefined();
   });

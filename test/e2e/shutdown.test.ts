@@ -5,6 +5,7 @@ import { request } from "undici";
 import { describe, expect, it } from "vitest";
 import { serve } from "../support/cli-process.js";
 import { keysFile } from "../support/gateway.js";
+import { readWholeRecords } from "../support/records.js";
 
 describe("switchyard serve on SIGTERM", () => {
   it("lets an open stream finish, writes its record, stops taking requests and exits 0", async () => {
@@ -44,7 +45,8 @@ describe("switchyard serve on SIGTERM", () => {
     expect(text).toContain("ten");
     expect(await gw.exited).toBe(0);
     // flushIntervalMs is a minute: the record is there because shutdown flushed it.
-    const records = (await readFile(join(dir, "records.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const { records, partial } = await readWholeRecords(join(dir, "records.jsonl"));
+    expect(partial).toBe("");
     expect(records.find((r) => r.id === id)).toMatchObject({ status: 200, stream: true, pipeline: "drain" });
   });
 });

@@ -35,6 +35,7 @@ export function run(args: string[], cwd?: string): Promise<{ code: number | null
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    // "close", not "exit": "exit" can come before the last output was read from the pipes.
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -6,8 +6,8 @@
  */
 import OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
-import { readRecords } from "./default-pipeline.js";
 import { startGateway, type TestGateway } from "./gateway.js";
+import { waitForRecord } from "./records.js";
 
 export interface FaultGatewayOptions {
   /** Base URLs, one backend each, ids `a`, `b`, `c`… */
@@ -106,14 +106,7 @@ export async function startFaultGateway(options: FaultGatewayOptions): Promise<F
         n = await openConnections();
       }
     },
-    async record(id) {
-      for (let i = 0; i < 300; i++) {
-        const found = (await readRecords(recordsFile)).find((r) => r.id === id);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error(`no record for request ${id}`);
-    },
+    record: (id) => waitForRecord(recordsFile, id),
     async post(body) {
       const res = await undiciFetch(`${gateway.url}/v1/chat/completions`, {
         method: "POST",

@@ -7,6 +7,7 @@ import type { RequestRecord } from "../../../core/index.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordJsonl from "../../../plugins/record-jsonl/index.js";
 import { captureLog } from "./capture-log.js";
+import { waitForRecords } from "../../support/records.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -143,7 +144,7 @@ describe("record-jsonl", () => {
     const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 1 }, { baseDir: dir });
     // ~100 KB per line of two-byte characters: lines and characters straddle every 64 KB chunk.
     for (let i = 0; i < 12; i++) await hooks.record.promise(record(i, { tenant: `t${i % 2}`, notes: ["é".repeat(50_001)] }), createTestExchange());
-    await vi.waitFor(async () => expect((await readFile(path, "utf8")).split("\n").filter(Boolean)).toHaveLength(12));
+    await waitForRecords(path, (rs) => rs.length === 12, { what: "12 long records" });
     const report = await hooks.queryUsage.promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
     expect(report!.rows.map((r) => [r.key, r.requests]).sort()).toEqual([["t0", 6], ["t1", 6]]);
     await instance.close?.();
