@@ -53,6 +53,13 @@ export interface RecordedRequest {
   connection: number;
   /** Settles when that socket closes (e.g. because the client aborted). */
   connectionClosed: Promise<void>;
+  /** `performance.now()` when its body had been read. */
+  receivedAt: number;
+}
+
+export interface UpstreamServerOptions {
+  /** The server's idle keep-alive (Node's default is 5 s; it is also the hint sent to clients). */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface OpenAiUpstream {
@@ -80,7 +87,7 @@ export interface OpenAiUpstream {
 
 const DEFAULT_REPLY = "Hello from the test upstream.";
 
-export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Promise<OpenAiUpstream> {
+export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}, options: UpstreamServerOptions = {}): Promise<OpenAiUpstream> {
   let defaults = initial;
   const pending: UpstreamBehaviour[] = [];
   const requests: RecordedRequest[] = [];
@@ -110,11 +117,12 @@ export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Prom
         body = undefined;
       }
       const socket = tracked.get(req.socket)!;
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, rawBody, connection: socket.number, connectionClosed: socket.closed });
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, rawBody, connection: socket.number, connectionClosed: socket.closed, receivedAt: performance.now() });
       const behaviour = { ...defaults, ...pending.shift() };
       answer(req, res, body, rawBody, behaviour, ++served, later);
     });
   });
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on("connection", (socket: Socket) => {
     tracked.set(socket, { number: ++total, closed: new Promise((resolve) => socket.once("close", () => resolve())) });
     sockets.add(socket);
