@@ -9,6 +9,7 @@ import { waitForRecords } from "../support/records.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { send } from "../support/http-client.js";
 import { startUpstream, type HttpUpstream } from "../support/http-upstream.js";
+import { WAIT_MS } from "../support/wait.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -99,11 +100,11 @@ describe("an http pipeline", () => {
     expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 });
 
     apps.a.health.status = 500;
-    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ b: 4 }));
+    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ b: 4 }), { timeout: WAIT_MS });
     expect(tally(await servedBy(g, 10))).toEqual({ b: 10 });
 
     apps.a.health.status = 200;
-    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 }));
+    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 }), { timeout: WAIT_MS });
   });
 
   it("keeps serving when a backend goes away, by falling back to the next", async () => {

@@ -19,7 +19,8 @@ beforeAll(async () => {
   a = await startOpenAiUpstream();
   b = await startOpenAiUpstream();
   refusedUrl = await closedPortUrl();
-  gw = await startFaultGateway({ upstreams: [a.url, b.url], timeouts: { firstByteMs: 300, idleMs: 300 }, stream: { idleTimeoutMs: 300 } });
+  // 1 s: short enough for the hanging cases, long enough that a healthy reply on a loaded machine never trips it.
+  gw = await startFaultGateway({ upstreams: [a.url, b.url], timeouts: { firstByteMs: 1_000, idleMs: 1_000 }, stream: { idleTimeoutMs: 1_000 } });
   gwRefused = await startFaultGateway({ upstreams: [refusedUrl, b.url] });
 });
 

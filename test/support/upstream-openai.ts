@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { waitUntil } from "./wait.js";
 
 export interface UpstreamBehaviour {
   /** Assistant text of successful replies. Default: "Hello from the test upstream." */
@@ -164,12 +165,8 @@ export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}, optio
   };
 }
 
-async function until(done: () => boolean, describe: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`test upstream: ${describe()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function until(done: () => boolean, describe: () => string, timeoutMs?: number): Promise<void> {
+  return waitUntil(done, () => `test upstream: ${describe()}`, { timeoutMs, intervalMs: 5 });
 }
 
 /** A base URL on which nothing listens: connections to it are refused. */
