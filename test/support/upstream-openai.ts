@@ -40,6 +40,8 @@ export interface UpstreamBehaviour {
   hangAfterHeaders?: boolean;
   /** Plain replies only: send the headers and half of the JSON body, then reset the connection. */
   resetMidBody?: boolean;
+  /** Answer only once this settles: holds a request in flight for as long as the test needs. */
+  holdUntil?: Promise<unknown>;
 }
 
 export interface RecordedRequest {
@@ -188,6 +190,10 @@ function answer(
   later: (ms: number, fn: () => void) => void,
 ): void {
   if (b.hang) return;
+  if (b.holdUntil) {
+    void b.holdUntil.then(() => answer(req, res, body, rawBody, { ...b, holdUntil: undefined }, n, later));
+    return;
+  }
   if (b.resetBeforeHeaders) return reset(req.socket);
   later(b.headersDelayMs ?? 0, () => {
     if (res.destroyed) return;
