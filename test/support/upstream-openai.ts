@@ -42,6 +42,8 @@ export interface UpstreamBehaviour {
   resetMidBody?: boolean;
   /** Answer only once this settles: holds a request in flight for as long as the test needs. */
   holdUntil?: Promise<unknown>;
+  /** Streams only: before content chunk `index` (0-based), wait for what this returns (after chunkDelayMs). */
+  beforeChunk?: (index: number) => Promise<unknown>;
 }
 
 export interface RecordedRequest {
@@ -256,9 +258,16 @@ function stream(
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   frame([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
   let sent = 0;
+  let gated = false;
   const next = (): void => {
     if (res.destroyed) return;
     if (b.resetAfterChunks !== undefined && sent >= b.resetAfterChunks) return reset(req.socket);
+    if (sent < pieces.length && b.beforeChunk && !gated) {
+      gated = true;
+      void b.beforeChunk(sent).then(next);
+      return;
+    }
+    gated = false;
     if (sent < pieces.length) {
       frame([{ index: 0, delta: { content: pieces[sent++] }, finish_reason: null }]);
       return later(b.chunkDelayMs ?? 0, next);
