@@ -6,7 +6,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { describe, expect, it } from "vitest";
 import { serve } from "../support/cli-process.js";
 import { keysFile } from "../support/gateway.js";
@@ -71,7 +71,10 @@ describe.each(["SIGTERM", "SIGINT"] as const)("switchyard serve on %s", (signal)
         gw.child.kill(signal);
         // Logged just before the drain closes the listening socket, in the same tick.
         await gw.waitForStderr(/"msg":"draining"/);
-        const refused = await request(`${gw.url}/readyz`).then((r) => `HTTP ${r.statusCode}`, (e: NodeJS.ErrnoException) => e.code);
+        // On a connection of its own: the stream's, once finished, is idle and may be reused just as the drain closes it.
+        const fresh = new Agent();
+        const refused = await request(`${gw.url}/readyz`, { dispatcher: fresh }).then((r) => `HTTP ${r.statusCode}`, (e: NodeJS.ErrnoException) => e.code);
+        await fresh.close();
         expect(refused).toBe("ECONNREFUSED");
       }
     }
