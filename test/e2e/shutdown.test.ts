@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { serve } from "../support/cli-process.js";
 import { keysFile } from "../support/gateway.js";
 import { readWholeRecords } from "../support/records.js";
-import { within } from "../support/wait.js";
+import { waitUntil, within } from "../support/wait.js";
 
 /** A served pipeline whose mock backend streams ten chunks, `chunkDelayMs` apart. */
 async function drainPipeline(chunkDelayMs: number): Promise<string> {
@@ -69,13 +69,20 @@ describe.each(["SIGTERM", "SIGINT"] as const)("switchyard serve on %s", (signal)
       if (!signalled) {
         signalled = true;
         gw.child.kill(signal);
-        // Logged just before the drain closes the listening socket, in the same tick.
         await gw.waitForStderr(/"msg":"draining"/);
-        // On a connection of its own: the stream's, once finished, is idle and may be reused just as the drain closes it.
-        const fresh = new Agent();
-        const refused = await request(`${gw.url}/readyz`, { dispatcher: fresh }).then((r) => `HTTP ${r.statusCode}`, (e: NodeJS.ErrnoException) => e.code);
-        await fresh.close();
-        expect(refused).toBe("ECONNREFUSED");
+        // The log line can reach us a moment before the listening socket closes (pino writes from
+        // another thread), so a first probe may still be reset; from then on every fresh
+        // connection is refused. No probe is ever answered "ready".
+        const probes: string[] = [];
+        await waitUntil(async () => {
+          const fresh = new Agent();
+          const outcome = await request(`${gw.url}/readyz`, { dispatcher: fresh }).then((r) => `HTTP ${r.statusCode}`, (e: NodeJS.ErrnoException) => e.code ?? String(e));
+          await fresh.close();
+          probes.push(outcome);
+          return outcome === "ECONNREFUSED";
+        }, () => `probes after the drain began: ${probes.join(", ")}`);
+        expect(probes).not.toContain("HTTP 200");
+        expect(gw.child.exitCode).toBeNull();
       }
     }
     expect(text).toContain("data: [DONE]");
