@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_KEY, readRecords, startDefaultPipeline } from "../support/default-pipeline.js";
+import { DEMO_KEY, startDefaultPipeline } from "../support/default-pipeline.js";
+import { waitForRecord, waitForRecords } from "../support/records.js";
 
 describe("default pipeline with the official openai client", () => {
   let gw: Awaited<ReturnType<typeof startDefaultPipeline>>;
@@ -69,11 +70,7 @@ describe("default pipeline with the official openai client", () => {
   it("writes one record per finished request with tenant, usage and cost, and no key or prompt", async () => {
     const { response } = await client.chat.completions.create({ model: "mock-large", messages: [{ role: "user", content: "record me" }] }).withResponse();
     const id = response.headers.get("x-switchyard-request-id");
-    let records: any[] = [];
-    for (let i = 0; i < 100 && !records.some((r) => r.id === id); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      records = await readRecords(gw.recordsFile);
-    }
+    const records = await waitForRecords(gw.recordsFile, (rs) => rs.some((r) => r.id === id), { what: `the record of request ${id}` });
     const record = records.find((r) => r.id === id);
     expect(record).toMatchObject({ pipeline: "default", route: "/v1/chat/completions", tenant: "demo", keyId: "local-demo", backend: "mock-a", model: "mock-large", status: 200, stream: false });
     expect(record.usage.inputTokens).toBeGreaterThan(0);
@@ -111,11 +108,7 @@ describe("default pipeline, a stream whose client did not ask for usage", () => 
     }
     expect(text).toContain("mock provider");
     const id = response.headers.get("x-switchyard-request-id");
-    let record: any;
-    for (let i = 0; i < 100 && !record; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      record = (await readRecords(gw.recordsFile)).find((r) => r.id === id);
-    }
+    const record = await waitForRecord(gw.recordsFile, id);
     expect(record.usage.outputTokens).toBeGreaterThan(0);
     expect(record.costUsd).toBeGreaterThan(0);
   });

@@ -29,7 +29,8 @@ describe("examples/", () => {
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d));
       child.stderr.on("data", (d: Buffer) => (out += d));
-      child.once("exit", (code) => resolve({ code, out }));
+      // "close", not "exit": only then has all the output been read from the pipes.
+      child.once("close", (code) => resolve({ code, out }));
     });
     expect(r.out).toContain(`ok: examples/${name}.pipeline.json`);
     expect(r.code).toBe(0);
@@ -55,7 +56,8 @@ describe("examples/", () => {
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d));
         child.stderr.on("data", (d: Buffer) => (out += d));
-        child.once("exit", (code) => resolve({ code, out }));
+        // "close", not "exit": only then has all the output been read from the pipes.
+        child.once("close", (code) => resolve({ code, out }));
       });
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Hello from switchyard's mock provider \(backend mock-[ab]\)\./);

@@ -98,7 +98,7 @@ describe("format matrix: every client SDK against every backend format, through 
 
               const { backend: backendHeader, ...rest } = seen;
               expect(rest).toEqual(expected(client, backend, reply));
-              if (backendHeader !== null) expect(backendHeader).toBe(backend);
+              expect(backendHeader).toBe(backend);
 
               expect(upstream.requests.length).toBe(before + 1);
               const req = upstream.last();

@@ -5,10 +5,11 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readRecords } from "../support/default-pipeline.js";
+import { waitForRecords } from "../support/records.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { send } from "../support/http-client.js";
 import { startUpstream, type HttpUpstream } from "../support/http-upstream.js";
+import { WAIT_MS } from "../support/wait.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -99,11 +100,11 @@ describe("an http pipeline", () => {
     expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 });
 
     apps.a.health.status = 500;
-    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ b: 4 }));
+    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ b: 4 }), { timeout: WAIT_MS });
     expect(tally(await servedBy(g, 10))).toEqual({ b: 10 });
 
     apps.a.health.status = 200;
-    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 }));
+    await vi.waitFor(async () => expect(tally(await servedBy(g, 4))).toEqual({ a: 2, b: 2 }), { timeout: WAIT_MS });
   });
 
   it("keeps serving when a backend goes away, by falling back to the next", async () => {
@@ -124,8 +125,9 @@ describe("an http pipeline", () => {
     const reply = await send(`${g.url}/nope?x=1`, { method: "DELETE" });
     expect(reply.status).toBe(404);
     const file = join(g.dir, "data/records.jsonl");
-    await vi.waitFor(async () => expect(await readRecords(file)).toHaveLength(1));
-    const [record] = await readRecords(file);
+    const records = await waitForRecords(file, (rs) => rs.length >= 1, { what: "the proxied request's record" });
+    expect(records).toHaveLength(1);
+    const [record] = records;
     expect(record).toMatchObject({ pipeline: "web", route: "/", format: "http", status: 404, backend: "a", attempts: [{ backend: "a", status: 404 }] });
     expect(record.model).toBeUndefined();
   });

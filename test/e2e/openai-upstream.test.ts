@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, keysFile, type TestGateway } from "../support/gateway.js";
 import { closedPortUrl, startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
-import { readRecords } from "../support/default-pipeline.js";
+import { waitForRecords } from "../support/records.js";
 
 const KEY = "sk-test-openai-upstream";
 
@@ -94,11 +94,9 @@ describe("an OpenAI-compatible upstream behind the gateway, with the official op
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text).toBe("Hello from the local upstream.");
 
-    let records: any[] = [];
-    for (let i = 0; i < 100 && records.filter((r) => r.model === "gpt-4o-mini").length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      records = await readRecords(`${gw.dir}/records.jsonl`);
-    }
+    const records = await waitForRecords(`${gw.dir}/records.jsonl`, (rs) => rs.filter((r) => r.model === "gpt-4o-mini").length >= 2, {
+      what: "the records of both gpt-4o-mini requests",
+    });
     const fallbacks = records.filter((r) => r.model === "gpt-4o-mini");
     expect(fallbacks).toHaveLength(2);
     for (const r of fallbacks) {

@@ -26,7 +26,11 @@ async function gateway(ups: OpenAiUpstream[], breaker: Record<string, unknown>, 
   return gw;
 }
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The breaker's cooldown is a span of time with no event to wait on, so this sleeps it out (plus a
+ * little): sleeping longer only makes the next request more surely the probe, whatever the load.
+ */
+const cooldownOver = (cooldownMs: number) => new Promise((r) => setTimeout(r, cooldownMs + 50));
 
 async function servedBy(gw: FaultGateway): Promise<string> {
   const { response } = await gw.client.chat.completions.create(ask()).withResponse();
@@ -36,7 +40,8 @@ async function servedBy(gw: FaultGateway): Promise<string> {
 describe("health-breaker end to end", () => {
   it("opens after consecutive failures, keeps the backend out of the way, and closes after a successful probe", async () => {
     const [a, b] = await upstreams({ error: { status: 500 } }, {});
-    const gw = await gateway([a!, b!], { consecutiveFailures: 2, cooldownMs: 300 });
+    // Four round trips must fit in the cooldown while the circuit is open: 2 s is ample on a loaded machine.
+    const gw = await gateway([a!, b!], { consecutiveFailures: 2, cooldownMs: 2_000 });
     expect(await servedBy(gw)).toBe("b");
     expect(await servedBy(gw)).toBe("b");
     expect(a!.requests).toHaveLength(2);
@@ -46,7 +51,7 @@ describe("health-breaker end to end", () => {
     expect(a!.requests).toHaveLength(2);
 
     a!.set({});
-    await wait(350);
+    await cooldownOver(2_000);
     // Half-open: the next request is a's probe; it succeeds and closes the circuit.
     expect(await servedBy(gw)).toBe("a");
     expect(await servedBy(gw)).toBe("a");
@@ -55,9 +60,9 @@ describe("health-breaker end to end", () => {
 
   it("reopens when the probe fails, for another cooldown", async () => {
     const [a, b] = await upstreams({ error: { status: 502 } }, {});
-    const gw = await gateway([a!, b!], { consecutiveFailures: 1, cooldownMs: 300 });
+    const gw = await gateway([a!, b!], { consecutiveFailures: 1, cooldownMs: 1_000 });
     expect(await servedBy(gw)).toBe("b");
-    await wait(350);
+    await cooldownOver(1_000);
     expect(await servedBy(gw)).toBe("b");
     expect(a!.requests).toHaveLength(2);
     expect(await servedBy(gw)).toBe("b");
@@ -103,13 +108,13 @@ describe("health-breaker end to end", () => {
 
   it("serves again once the cooldown is over: the first request after it is the probe", async () => {
     const [a] = await upstreams({ error: { status: 500 } });
-    const gw = await gateway([a!], { consecutiveFailures: 1, cooldownMs: 300 }, { attempts: { maxAttempts: 1 } });
+    const gw = await gateway([a!], { consecutiveFailures: 1, cooldownMs: 1_000 }, { attempts: { maxAttempts: 1 } });
     expect((await gw.post(ask())).status).toBe(502);
     const cooling = await gw.post(ask());
     expect(cooling.status).toBe(503);
     expect(cooling.headers["retry-after"]).toBe("1");
     a!.set({});
-    await wait(350);
+    await cooldownOver(1_000);
     expect(await servedBy(gw)).toBe("a");
     expect(a!.requests).toHaveLength(2);
   });

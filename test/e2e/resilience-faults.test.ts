@@ -19,7 +19,8 @@ beforeAll(async () => {
   a = await startOpenAiUpstream();
   b = await startOpenAiUpstream();
   refusedUrl = await closedPortUrl();
-  gw = await startFaultGateway({ upstreams: [a.url, b.url], timeouts: { firstByteMs: 300, idleMs: 300 }, stream: { idleTimeoutMs: 300 } });
+  // 1 s: short enough for the hanging cases, long enough that a healthy reply on a loaded machine never trips it.
+  gw = await startFaultGateway({ upstreams: [a.url, b.url], timeouts: { firstByteMs: 1_000, idleMs: 1_000 }, stream: { idleTimeoutMs: 1_000 } });
   gwRefused = await startFaultGateway({ upstreams: [refusedUrl, b.url] });
 });
 
@@ -166,10 +167,18 @@ describe("when every attempt fails", () => {
   });
 
   it("honours a short retry-after before retrying a backend it already tried", async () => {
-    a.queue({ error: { status: 429, headers: { "retry-after-ms": "50" } } });
-    b.queue({ error: { status: 503, headers: { "retry-after-ms": "50" } } });
+    // Backoff here is at most 5 ms: a retry that comes about 400 ms after the failure waited for the
+    // retry-after (395: timer clocks count whole milliseconds, so a timer may end up to 1 ms early).
+    a.queue({ error: { status: 429, headers: { "retry-after-ms": "400" } } });
+    b.queue({ error: { status: 503, headers: { "retry-after-ms": "400" } } });
+    const firstA = a.requests.length;
+    const firstB = b.requests.length;
     const r = await gw.client.chat.completions.create(ask()).withResponse();
     expect(r.response.headers.get("x-switchyard-backend")).toBe("a");
     expect(r.response.headers.get("x-switchyard-attempts")).toBe("3");
+    const [failedA, retriedA] = a.requests.slice(firstA);
+    const failedB = b.requests[firstB]!;
+    expect(retriedA!.receivedAt - failedB.receivedAt).toBeGreaterThanOrEqual(395);
+    expect(retriedA!.receivedAt - failedA!.receivedAt).toBeGreaterThanOrEqual(395);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../../core/index.js";
-import { readRecords } from "../support/default-pipeline.js";
+import { readWholeRecords, waitForRecords } from "../support/records.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 
 const KEY_A = "sk-test-tenant-a";
@@ -114,7 +114,8 @@ describe("usage API through a gateway with record-jsonl", () => {
   it("sums each grouping exactly as the stored records add up, memory and file alike", async () => {
     const to = new Date(Date.now() + 60_000).toISOString();
     // Two full batches reach the file; the ninth record waits in memory.
-    await vi.waitFor(async () => expect(await readRecords(join(gw.dir, "data/records.jsonl"))).toHaveLength(8));
+    const written = await waitForRecords(join(gw.dir, "data/records.jsonl"), (rs) => rs.length >= 8, { what: "two full batches (8 records)" });
+    expect(written).toHaveLength(8);
     const answers = new Map<string, any>();
     for (const [groupBy] of groupings) {
       const { status, body } = await usage(`?from=${fromIso}&to=${to}&group_by=${groupBy}`);
@@ -124,7 +125,8 @@ describe("usage API through a gateway with record-jsonl", () => {
     }
     // Admin calls write no record; everything else is flushed at close, then read back.
     await gw.close();
-    const records = (await readRecords(join(gw.dir, "data/records.jsonl"))) as RequestRecord[];
+    const { records, partial } = await readWholeRecords(join(gw.dir, "data/records.jsonl"));
+    expect(partial).toBe("");
     expect(records).toHaveLength(9);
     expect(records.some((r) => r.route === "/admin/usage")).toBe(false);
 

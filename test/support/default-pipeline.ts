@@ -21,8 +21,3 @@ export async function startDefaultPipeline(edit?: (pipeline: any) => void): Prom
 }
 
 export const DEMO_KEY = "sk-switchyard-demo";
-
-export async function readRecords(file: string): Promise<any[]> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-}

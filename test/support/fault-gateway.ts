@@ -6,8 +6,9 @@
  */
 import OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
-import { readRecords } from "./default-pipeline.js";
 import { startGateway, type TestGateway } from "./gateway.js";
+import { waitForRecord } from "./records.js";
+import { waitUntil } from "./wait.js";
 
 export interface FaultGatewayOptions {
   /** Base URLs, one backend each, ids `a`, `b`, `c`… */
@@ -97,23 +98,11 @@ export async function startFaultGateway(options: FaultGatewayOptions): Promise<F
     client,
     recordsFile,
     openConnections,
-    async waitForGatewayConnections(count, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
+    async waitForGatewayConnections(count, timeoutMs) {
       let n = await openConnections();
-      while (n !== count) {
-        if (Date.now() > deadline) throw new Error(`gateway: ${n} sockets open, expected ${count}`);
-        await new Promise((r) => setTimeout(r, 10));
-        n = await openConnections();
-      }
+      await waitUntil(async () => (n = await openConnections()) === count, () => `gateway: ${n} sockets open, expected ${count}`, { timeoutMs });
     },
-    async record(id) {
-      for (let i = 0; i < 300; i++) {
-        const found = (await readRecords(recordsFile)).find((r) => r.id === id);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error(`no record for request ${id}`);
-    },
+    record: (id) => waitForRecord(recordsFile, id),
     async post(body) {
       const res = await undiciFetch(`${gateway.url}/v1/chat/completions`, {
         method: "POST",
@@ -177,12 +166,8 @@ export async function startSilentServer(): Promise<SilentServer> {
     get accepted() {
       return accepted;
     },
-    async waitForConnections(count, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (sockets.size !== count) {
-        if (Date.now() > deadline) throw new Error(`silent server: ${sockets.size} sockets open, expected ${count}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+    waitForConnections(count, timeoutMs) {
+      return waitUntil(() => sockets.size === count, () => `silent server: ${sockets.size} sockets open, expected ${count}`, { timeoutMs, intervalMs: 5 });
     },
     close() {
       for (const s of sockets) s.destroy();

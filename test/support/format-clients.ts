@@ -6,6 +6,8 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { GoogleGenAI, type GenerateContentResponse } from "@google/genai";
 import OpenAI from "openai";
+import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
+import { ResponseStream } from "openai/lib/responses/ResponseStream";
 import type { UpstreamFormat } from "./upstream-formats.js";
 
 export type ClientApi = UpstreamFormat;
@@ -86,7 +88,9 @@ async function askChat(client: OpenAI, ask: Ask): Promise<Seen> {
   let backend: string | null;
   let streamedThinking: string | undefined;
   if (ask.stream) {
-    const stream = client.chat.completions.stream({ ...params, stream_options: { include_usage: true } });
+    // The SDK's stream helper accumulates the chunks; opened by hand so the response headers show.
+    const { data: raw, response } = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const stream = ChatCompletionStream.fromReadableStream(raw.toReadableStream());
     // The SDK's accumulator keeps only the last piece of fields outside OpenAI's schema, so
     // reasoning_content (DeepSeek's, vLLM's) is joined from the raw chunks.
     streamedThinking = "";
@@ -94,7 +98,7 @@ async function askChat(client: OpenAI, ask: Ask): Promise<Seen> {
       streamedThinking += (chunk.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
     });
     completion = await stream.finalChatCompletion();
-    backend = null;
+    backend = response.headers.get("x-switchyard-backend");
   } else {
     const { data, response } = await client.chat.completions.create(params).withResponse();
     completion = data;
@@ -126,7 +130,10 @@ async function askResponses(client: OpenAI, ask: Ask): Promise<Seen> {
   let response: OpenAI.Responses.Response;
   let backend: string | null = null;
   if (ask.stream) {
-    response = await client.responses.stream(params).finalResponse();
+    // The SDK's stream helper reads the events; opened by hand so the response headers show.
+    const { data: raw, response: http } = await client.responses.create({ ...params, stream: true }).withResponse();
+    response = await ResponseStream.fromReadableStream(raw.toReadableStream()).finalResponse();
+    backend = http.headers.get("x-switchyard-backend");
   } else {
     const result = await client.responses.create(params).withResponse();
     response = result.data;
@@ -156,7 +163,9 @@ async function askAnthropic(client: Anthropic, ask: Ask): Promise<Seen> {
   let message: Anthropic.Message;
   let backend: string | null = null;
   if (ask.stream) {
-    message = await client.messages.stream(params).finalMessage();
+    const { data: stream, response } = await client.messages.stream(params).withResponse();
+    message = await stream.finalMessage();
+    backend = response.headers.get("x-switchyard-backend");
   } else {
     const result = await client.messages.create(params).withResponse();
     message = result.data;

@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { waitUntil } from "./wait.js";
 
 export interface UpstreamBehaviour {
   /** Assistant text of successful replies. Default: "Hello from the test upstream." */
@@ -39,6 +40,10 @@ export interface UpstreamBehaviour {
   hangAfterHeaders?: boolean;
   /** Plain replies only: send the headers and half of the JSON body, then reset the connection. */
   resetMidBody?: boolean;
+  /** Answer only once this settles: holds a request in flight for as long as the test needs. */
+  holdUntil?: Promise<unknown>;
+  /** Streams only: before content chunk `index` (0-based), wait for what this returns (after chunkDelayMs). */
+  beforeChunk?: (index: number) => Promise<unknown>;
 }
 
 export interface RecordedRequest {
@@ -53,6 +58,13 @@ export interface RecordedRequest {
   connection: number;
   /** Settles when that socket closes (e.g. because the client aborted). */
   connectionClosed: Promise<void>;
+  /** `performance.now()` when its body had been read. */
+  receivedAt: number;
+}
+
+export interface UpstreamServerOptions {
+  /** The server's idle keep-alive (Node's default is 5 s; it is also the hint sent to clients). */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface OpenAiUpstream {
@@ -80,7 +92,7 @@ export interface OpenAiUpstream {
 
 const DEFAULT_REPLY = "Hello from the test upstream.";
 
-export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Promise<OpenAiUpstream> {
+export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}, options: UpstreamServerOptions = {}): Promise<OpenAiUpstream> {
   let defaults = initial;
   const pending: UpstreamBehaviour[] = [];
   const requests: RecordedRequest[] = [];
@@ -110,11 +122,12 @@ export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Prom
         body = undefined;
       }
       const socket = tracked.get(req.socket)!;
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, rawBody, connection: socket.number, connectionClosed: socket.closed });
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, rawBody, connection: socket.number, connectionClosed: socket.closed, receivedAt: performance.now() });
       const behaviour = { ...defaults, ...pending.shift() };
       answer(req, res, body, rawBody, behaviour, ++served, later);
     });
   });
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on("connection", (socket: Socket) => {
     tracked.set(socket, { number: ++total, closed: new Promise((resolve) => socket.once("close", () => resolve())) });
     sockets.add(socket);
@@ -156,12 +169,8 @@ export async function startOpenAiUpstream(initial: UpstreamBehaviour = {}): Prom
   };
 }
 
-async function until(done: () => boolean, describe: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`test upstream: ${describe()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function until(done: () => boolean, describe: () => string, timeoutMs?: number): Promise<void> {
+  return waitUntil(done, () => `test upstream: ${describe()}`, { timeoutMs, intervalMs: 5 });
 }
 
 /** A base URL on which nothing listens: connections to it are refused. */
@@ -183,6 +192,10 @@ function answer(
   later: (ms: number, fn: () => void) => void,
 ): void {
   if (b.hang) return;
+  if (b.holdUntil) {
+    void b.holdUntil.then(() => answer(req, res, body, rawBody, { ...b, holdUntil: undefined }, n, later));
+    return;
+  }
   if (b.resetBeforeHeaders) return reset(req.socket);
   later(b.headersDelayMs ?? 0, () => {
     if (res.destroyed) return;
@@ -245,9 +258,16 @@ function stream(
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   frame([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
   let sent = 0;
+  let gated = false;
   const next = (): void => {
     if (res.destroyed) return;
     if (b.resetAfterChunks !== undefined && sent >= b.resetAfterChunks) return reset(req.socket);
+    if (sent < pieces.length && b.beforeChunk && !gated) {
+      gated = true;
+      void b.beforeChunk(sent).then(next);
+      return;
+    }
+    gated = false;
     if (sent < pieces.length) {
       frame([{ index: 0, delta: { content: pieces[sent++] }, finish_reason: null }]);
       return later(b.chunkDelayMs ?? 0, next);

@@ -6,6 +6,7 @@ import { StoreUnavailableError, type StateStore } from "../../../core/contract/s
 import { createRedisStore, type RedisStateStore } from "../../../lib/state/redis.js";
 import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
 import { freePort } from "../../support/free-port.js";
+import { waitUntil } from "../../support/wait.js";
 import { describeStoreContract } from "./store-contract.js";
 
 let redis: RedisServer;
@@ -18,13 +19,6 @@ async function connect(options: { keyPrefix?: string; commandTimeoutMs?: number 
   return store;
 }
 
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -62,10 +56,12 @@ describe("redis store", () => {
 
   it("concurrency leases hold across instances, and an unreleased lease expires", async () => {
     const [a, b] = await Promise.all([connect(), connect()]);
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).acquire("slots:concurrent", 5, 300)));
+    // Leases of 2 s: long enough that none expires while the 40 calls race on a loaded machine.
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).acquire("slots:concurrent", 5, 2_000)));
     expect(results.filter((r) => r.acquired).length).toBe(5);
-    await new Promise((r) => setTimeout(r, 400));
-    expect((await a.acquire("slots:concurrent", 5, 300)).acquired).toBe(true);
+    expect((await a.acquire("slots:concurrent", 5, 2_000)).acquired).toBe(false);
+    // Nobody releases: a slot comes free only because the leases expire.
+    await waitUntil(async () => (await a.acquire("slots:concurrent", 5, 2_000)).acquired, () => "no slot came free", { intervalMs: 100 });
   });
 
   it("key prefixes keep deployments apart", async () => {
@@ -79,14 +75,14 @@ describe("redis store", () => {
     const store = await connect();
     await store.hit("outage:before", 60_000, 10);
     await redis.kill();
-    await waitFor(() => store.health() === "unavailable");
+    await waitUntil(() => store.health() === "unavailable", () => `store health ${store.health()}, expected unavailable`);
     expect(store.status()).toMatchObject({ kind: "redis", health: "unavailable" });
     expect(store.status().detail).toBeTruthy();
     expect(JSON.stringify(store.status())).not.toContain(String(redis.port));
     await expect(store.hit("outage:during", 60_000, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.reserve("outage:during", 1, 10, 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
     await redis.start();
-    await waitFor(() => store.health() === "ok");
+    await waitUntil(() => store.health() === "ok", () => `store health ${store.health()}, expected ok`);
     // A fresh server has no scripts cached: the client must load them again.
     expect((await store.hit("outage:after", 60_000, 10)).allowed).toBe(true);
     expect(store.status()).toMatchObject({ health: "ok" });

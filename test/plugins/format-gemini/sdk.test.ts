@@ -138,16 +138,56 @@ describe("format-gemini with the official Google Gen AI SDK", () => {
     expect((err as Error).message).toContain("Quota exceeded");
   });
 
-  it("makes the SDK raise when a stream ends with an error", async () => {
-    handler = (body, info, res) => streamEvents(body, info, res, events.slice(0, 3), new GatewayError({ status: 503, type: "unavailable", code: "c", message: "overloaded" }));
+  it("makes the SDK raise an ApiError with the status and message of an error that ends a stream", async () => {
+    // The encoder frames the error as an SSE event and then writes it bare, because Google's SDK
+    // raises only on bare JSON that arrives in a network chunk of its own. Each write here waits
+    // until the SDK handed the chunk before it to the loop, so every write is read on its own.
+    let delivered: () => void = () => undefined;
+    handler = (body, info, res) => {
+      const writes: string[] = [];
+      const encoder = t.createStreamEncoder(t.requestToIr(body, info), (text) => writes.push(text));
+      for (const e of events.slice(0, 3)) encoder.push(e);
+      encoder.error(new GatewayError({ status: 503, type: "unavailable", code: "c", message: "overloaded" }));
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      void (async () => {
+        for (const [i, text] of writes.entries()) {
+          const read = i < writes.length - 1 ? new Promise<void>((resolve) => (delivered = resolve)) : undefined;
+          res.write(text);
+          await read;
+        }
+        res.end();
+      })();
+    };
+    const texts: string[] = [];
+    const err = await (async () => {
+      const stream = await ai.models.generateContentStream({ model: "gemini-sdk", contents: "x" });
+      for await (const chunk of stream) {
+        texts.push(chunk.text ?? "");
+        delivered();
+      }
+    })().catch((e: unknown) => e);
+    expect(texts.join("")).toBe("Checking ");
+    expect(err).toMatchObject({ name: "ApiError", status: 503 });
+    expect((err as Error).message).toContain("overloaded");
+  });
+
+  it("makes the SDK raise, not finish quietly, when the error arrives in one network chunk with the events before it", async () => {
+    handler = (body, info, res) => {
+      let text = "";
+      const encoder = t.createStreamEncoder(t.requestToIr(body, info), (w) => (text += w));
+      for (const e of events.slice(0, 3)) encoder.push(e);
+      encoder.error(new GatewayError({ status: 503, type: "unavailable", code: "c", message: "overloaded" }));
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(text);
+    };
     const err = await (async () => {
       const stream = await ai.models.generateContentStream({ model: "gemini-sdk", contents: "x" });
       for await (const _chunk of stream) {
         // consume
       }
     })().catch((e: unknown) => e);
-    // An ApiError when the bare JSON arrives in a network chunk of its own, otherwise the SDK's
-    // "Incomplete JSON segment" error: either way the client does not mistake it for a success.
+    // The bare JSON is left over after the last event: the SDK's end-of-stream check raises.
     expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe("Incomplete JSON segment at the end");
   });
 });

@@ -25,12 +25,14 @@ function clientView(response: IrResponse, c: FormatCase) {
   return { text, thinking, signatures, calls, finishReason: response.finishReason, usage: usageAs(c, response.usage) };
 }
 
-function onlyGatewayErrors(fn: () => void): void {
+/** Runs `fn`; anything it throws must be a GatewayError, with exactly `status` when given (else any error status). */
+function onlyGatewayErrors(fn: () => void, status?: number): void {
   try {
     fn();
   } catch (err) {
     if (!(err instanceof GatewayError)) throw err;
-    expect(err.status).toBeGreaterThanOrEqual(400);
+    if (status === undefined) expect(err.status).toBeGreaterThanOrEqual(400);
+    else expect(err.status, err.message).toBe(status);
   }
 }
 
@@ -139,7 +141,7 @@ for (const c of FORMATS) {
       fc.assert(
         fc.property(fc.oneof(fc.anything(), wireLikeJson), (body) => {
           t.peek(body, c.info({ model: "m", stream: false, messages: [] }));
-          onlyGatewayErrors(() => t.requestToIr(body, c.info({ model: "m", stream: false, messages: [] })));
+          onlyGatewayErrors(() => t.requestToIr(body, c.info({ model: "m", stream: false, messages: [] })), 400);
         }),
         RUNS,
       );

@@ -4,6 +4,7 @@ import { createTestBackend, createTestExchange, createTestProvider, createTestSt
 import healthActive from "../../../plugins/health-active/index.js";
 import providerHttp from "../../../plugins/provider-http/index.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
+import { WAIT_MS } from "../../support/wait.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -50,16 +51,16 @@ describe("health-active", () => {
     const a = await service();
     const b = await service();
     const hc = await checker({ unhealthyAfter: 3, healthyAfter: 2 }, [await httpBackend("a", a.url), await httpBackend("b", b.url)]);
-    await vi.waitFor(() => expect(a.health.probes.length).toBeGreaterThanOrEqual(2));
+    await vi.waitFor(() => expect(a.health.probes.length).toBeGreaterThanOrEqual(2), { timeout: WAIT_MS });
     expect(await hc.plan()).toBe("a,b");
 
     a.health.status = 503;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"), { timeout: WAIT_MS });
     expect(a.health.probes.filter((s) => s === 503).length).toBeGreaterThanOrEqual(3);
 
     const failedBefore = a.health.probes.length;
     a.health.status = 200;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"), { timeout: WAIT_MS });
     expect(a.health.probes.slice(failedBefore).filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
   });
 
@@ -75,7 +76,7 @@ describe("health-active", () => {
       await httpBackend("redirecting", redirecting.url),
       await httpBackend("fine", fine.url),
     ]);
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("fine,refused,hanging,redirecting"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("fine,refused,hanging,redirecting"), { timeout: WAIT_MS });
   });
 
   it("drops down backends by default, and leaves the plan whole when every backend is down", async () => {
@@ -83,16 +84,16 @@ describe("health-active", () => {
     const b = await service();
     const hc = await checker({ unhealthyAfter: 1 }, [await httpBackend("a", a.url), await httpBackend("b", b.url)]);
     a.health.status = 500;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"), { timeout: WAIT_MS });
     b.health.status = 500;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"), { timeout: WAIT_MS });
   });
 
   it("leaves backends that cannot be probed where the plan put them", async () => {
     const a = await service();
     a.health.status = 500;
     const hc = await checker({ unhealthyAfter: 1, drop: false }, [await httpBackend("a", a.url), createTestBackend("llm"), createTestBackend("llm2")]);
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("llm,llm2,a"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("llm,llm2,a"), { timeout: WAIT_MS });
   });
 
   it("logs when a backend goes down and when it comes back", async () => {
@@ -102,19 +103,23 @@ describe("health-active", () => {
     const log = { info: (_o: unknown, m: string) => lines.push(`info ${m}`), warn: (_o: unknown, m: string) => lines.push(`warn ${m}`), debug: () => {}, error: () => {}, child: () => log } as unknown as Logger;
     const hc = await checker({ unhealthyAfter: 2, healthyAfter: 1 }, [await httpBackend("a", a.url), await httpBackend("b", b.url)], log);
     a.health.status = 500;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("b"), { timeout: WAIT_MS });
     a.health.status = 200;
-    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"));
+    await vi.waitFor(async () => expect(await hc.plan()).toBe("a,b"), { timeout: WAIT_MS });
     expect(lines).toEqual(["warn health-active: backend failed 2 probes, taken out of rotation", "info health-active: backend passed 1 probes, back in rotation"]);
   });
 
   it("stops probing when closed", async () => {
     const a = await service();
     const hc = await checker({}, [await httpBackend("a", a.url)]);
-    await vi.waitFor(() => expect(a.health.probes.length).toBeGreaterThanOrEqual(2));
+    // A second checker on the same interval keeps running: its probes show that intervals went by.
+    const clock = await service();
+    await checker({}, [await httpBackend("clock", clock.url)]);
+    await vi.waitFor(() => expect(a.health.probes.length).toBeGreaterThanOrEqual(2), { timeout: WAIT_MS });
     await hc.instance.close!();
     const count = a.health.probes.length;
-    await new Promise((resolve) => setTimeout(resolve, 100)); // ten intervals
+    const ticks = clock.health.probes.length;
+    await vi.waitFor(() => expect(clock.health.probes.length).toBeGreaterThanOrEqual(ticks + 10), { timeout: WAIT_MS });
     // At most the probe already on the wire when close() aborted it.
     expect(a.health.probes.length).toBeLessThanOrEqual(count + 1);
   });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { keysFile, startGateway, type TestGateway } from "../../support/gateway.js";
 import { send } from "../../support/http-client.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
+import { WAIT_MS } from "../../support/wait.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -257,10 +258,10 @@ describe("http routes", () => {
     const req = request(`${g.url}/api/upload`, { method: "PUT", agent: false, headers: { "content-length": String(10 * 1024 * 1024) } });
     req.on("error", () => {});
     req.write(Buffer.alloc(1024 * 1024, 1));
-    await vi.waitFor(() => expect(upstreamBytes).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(upstreamBytes).toBeGreaterThan(0), { timeout: WAIT_MS });
     req.destroy();
     await aborted;
-    await vi.waitFor(async () => expect(await up.connections()).toBe(0));
+    await vi.waitFor(async () => expect(await up.connections()).toBe(0), { timeout: WAIT_MS });
   });
 
   it("falls back to the next backend when the first refuses connections, sending the body again", async () => {
@@ -374,7 +375,7 @@ describe("http routes", () => {
       req.end();
     });
     await closed;
-    await vi.waitFor(async () => expect(await up.connections()).toBe(0));
+    await vi.waitFor(async () => expect(await up.connections()).toBe(0), { timeout: WAIT_MS });
   });
 
   it("reuses pooled upstream sockets rather than opening one per request", async () => {

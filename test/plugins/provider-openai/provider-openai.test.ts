@@ -285,11 +285,18 @@ describe("provider-openai pooling", () => {
     expect(new Set(upstream.requests.map((r) => r.connection)).size).toBe(2);
   });
 
-  it("closes its sockets on close()", async () => {
-    const provider = await openai();
-    await readText((await provider.send(call())).body);
-    await provider.close();
-    await upstream.requests[0]!.connectionClosed;
+  it("closes its kept-alive sockets on close(), which would otherwise stay open for minutes", async () => {
+    // Both ends keep idle sockets for ten minutes: only close() can end this one within the test.
+    const patient = await startOpenAiUpstream({}, { keepAliveTimeoutMs: 600_000 });
+    try {
+      const provider = await createTestProvider(providerOpenai, { baseUrl: patient.url, apiKey: API_KEY, keepAliveTimeoutMs: 600_000, keepAliveMaxTimeoutMs: 600_000 });
+      await readText((await provider.send(call())).body);
+      expect(patient.connections).toBe(1);
+      await provider.close();
+      await patient.waitForConnections(0, 10_000);
+    } finally {
+      await patient.close();
+    }
   });
 });
 

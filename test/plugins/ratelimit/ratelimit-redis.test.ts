@@ -7,6 +7,7 @@ import { createRedisStore } from "../../../lib/state/redis.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import ratelimit from "../../../plugins/ratelimit/index.js";
 import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { waitUntil } from "../../support/wait.js";
 
 let redis: RedisServer;
 const stores: StateStore[] = [];
@@ -70,8 +71,7 @@ describe("ratelimit on a shared Redis", () => {
     await open.hooks.settle.promise(openExchange); // nothing held, nothing thrown
 
     await redis.start();
-    const until = Date.now() + 10_000;
-    while (closed.store.health() !== "ok" && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    await waitUntil(() => closed.store.health() === "ok", () => `store health ${closed.store.health()} after Redis came back`);
     expect(await closed.hooks.validate.promise(createTestExchange({ keyId: "k" }))).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { JsonlBatcher } from "../../../plugins/record-jsonl/jsonl-batcher.js";
 import { captureLog } from "./capture-log.js";
+import { WAIT_MS } from "../../support/wait.js";
 
 /** A writer that records each batch and fails while `failing` is true. */
 function recordingWriter() {
@@ -41,7 +42,7 @@ describe("JsonlBatcher", () => {
     b.add(line(2));
     expect(writes).toEqual([]);
     b.add(line(3));
-    await vi.waitFor(() => expect(writes).toEqual([line(1) + line(2) + line(3)]));
+    await vi.waitFor(() => expect(writes).toEqual([line(1) + line(2) + line(3)]), { timeout: WAIT_MS });
     expect(b.pendingRecords).toBe(0);
   });
 
@@ -58,7 +59,7 @@ describe("JsonlBatcher", () => {
     await vi.advanceTimersByTimeAsync(999);
     expect(writes).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    await vi.waitFor(() => expect(writes).toEqual([line(1)]));
+    await vi.waitFor(() => expect(writes).toEqual([line(1)]), { timeout: WAIT_MS });
   });
 
   it("never has two writes in flight, however many flushes are asked for", async () => {
@@ -88,7 +89,7 @@ describe("JsonlBatcher", () => {
     const b = new JsonlBatcher({ write, batchSize: 2, flushIntervalMs: 1000, maxPendingRecords: 100, log: captureLog().log, target: "t" });
     b.add(line(1));
     b.add(line(2)); // a full batch: its write starts and hangs on the gate
-    await vi.waitFor(() => expect(started).toBe(true));
+    await vi.waitFor(() => expect(started).toBe(true), { timeout: WAIT_MS });
     b.add(line(3));
     let cut: { taken: string; waiting: string[] } | undefined;
     const pending = b.betweenWrites(async () => written.join("")).then((c) => (cut = c));
@@ -123,7 +124,7 @@ describe("JsonlBatcher", () => {
     state.failing = false;
     b.add(line(3));
     await vi.advanceTimersByTimeAsync(1000);
-    await vi.waitFor(() => expect(writes).toEqual([line(1) + line(2) + line(3)]));
+    await vi.waitFor(() => expect(writes).toEqual([line(1) + line(2) + line(3)]), { timeout: WAIT_MS });
     expect(b.pendingRecords).toBe(0);
     expect(b.droppedRecords).toBe(0);
   });
@@ -138,9 +139,9 @@ describe("JsonlBatcher", () => {
     await new Promise((r) => setImmediate(r));
     expect(state.calls).toBe(1);
     await vi.advanceTimersByTimeAsync(1000);
-    await vi.waitFor(() => expect(state.calls).toBe(2));
+    await vi.waitFor(() => expect(state.calls).toBe(2), { timeout: WAIT_MS });
     // The retry took all 20 records in one call and put them back when it failed.
-    await vi.waitFor(() => expect(b.pendingRecords).toBe(20));
+    await vi.waitFor(() => expect(b.pendingRecords).toBe(20), { timeout: WAIT_MS });
     expect(state.calls).toBe(2);
   });
 

@@ -8,6 +8,8 @@ import { usageQueries } from "../../../lib/usage/report.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordJsonl from "../../../plugins/record-jsonl/index.js";
 import { captureLog } from "./capture-log.js";
+import { waitForRecords } from "../../support/records.js";
+import { WAIT_MS } from "../../support/wait.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -47,7 +49,7 @@ describe("record-jsonl", () => {
     const { hooks, instance } = await createTestStep(recordJsonl, { path: "./data/deep/records.jsonl", batchSize: 1 }, { baseDir: dir });
     const path = join(dir, "data/deep/records.jsonl");
     await hooks.record.promise(record(1), createTestExchange());
-    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(1));
+    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(1), { timeout: WAIT_MS });
     expect((await lines(path))[0]).toEqual(record(1));
     await instance.close?.();
   });
@@ -68,7 +70,7 @@ describe("record-jsonl", () => {
     await hooks.record.promise(record(2), createTestExchange());
     expect(await lines(path)).toEqual([]);
     await hooks.record.promise(record(3), createTestExchange());
-    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(3));
+    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(3), { timeout: WAIT_MS });
     await instance.close?.();
   });
 
@@ -76,7 +78,7 @@ describe("record-jsonl", () => {
     const path = join(dir, "r.jsonl");
     const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 100, flushIntervalMs: 20 }, { baseDir: dir });
     await hooks.record.promise(record(1), createTestExchange());
-    await vi.waitFor(async () => expect((await lines(path)).map((r) => r.id)).toEqual(["req-1"]));
+    await vi.waitFor(async () => expect((await lines(path)).map((r) => r.id)).toEqual(["req-1"]), { timeout: WAIT_MS });
     await instance.close?.();
   });
 
@@ -106,7 +108,7 @@ describe("record-jsonl", () => {
     // /dev/full accepts the open and fails every write with ENOSPC.
     const { hooks, instance } = await createTestStep(recordJsonl, { path: "/dev/full", batchSize: 1 }, { baseDir: dir, log });
     await expect(hooks.record.promise(record(1), createTestExchange())).resolves.toBeUndefined();
-    await vi.waitFor(() => expect(logged.some((l) => l.msg === "record write failed; will retry" && l.code === "ENOSPC")).toBe(true));
+    await vi.waitFor(() => expect(logged.some((l) => l.msg === "record write failed; will retry" && l.code === "ENOSPC")).toBe(true), { timeout: WAIT_MS });
     await expect(instance.close?.()).resolves.toBeUndefined();
     expect(logged.some((l) => l.msg === "records lost at close: the final write failed")).toBe(true);
   });
@@ -121,7 +123,7 @@ describe("record-jsonl", () => {
     await hooks.record.promise(record(1, { time: at(2), tenant: "acme", costUsd: 0.5 }), createTestExchange());
     await hooks.record.promise(record(2, { time: at(3), tenant: "globex", costUsd: null }), createTestExchange());
     await hooks.record.promise(record(3, { time: at(4), tenant: "globex", usage: { inputTokens: 7, outputTokens: 1, cachedReadTokens: 3 }, costUsd: 0.25 }), createTestExchange());
-    await vi.waitFor(async () => expect(await readFile(path, "utf8")).toContain('"req-3"'));
+    await vi.waitFor(async () => expect(await readFile(path, "utf8")).toContain('"req-3"'), { timeout: WAIT_MS });
     // These two wait in memory: below batchSize, and the flush interval is long.
     await hooks.record.promise(record(9, { time: "2026-07-01T00:00:00.000Z" }), createTestExchange());
     await hooks.record.promise(record(4, { time: at(5) }), createTestExchange());
@@ -144,7 +146,7 @@ describe("record-jsonl", () => {
     const { hooks, instance } = await createTestStep(recordJsonl, { path, batchSize: 1 }, { baseDir: dir });
     // ~100 KB per line of two-byte characters: lines and characters straddle every 64 KB chunk.
     for (let i = 0; i < 12; i++) await hooks.record.promise(record(i, { tenant: `t${i % 2}`, notes: ["é".repeat(50_001)] }), createTestExchange());
-    await vi.waitFor(async () => expect((await readFile(path, "utf8")).split("\n").filter(Boolean)).toHaveLength(12));
+    await waitForRecords(path, (rs) => rs.length === 12, { what: "12 long records" });
     const report = await usageQueries(hooks).promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
     expect(report!.rows.map((r) => [r.key, r.requests]).sort()).toEqual([["t0", 6], ["t1", 6]]);
     await instance.close?.();
