@@ -1,3 +1,4 @@
+/** Opening the store a pipeline's `store` property names, for whoever assembles a gateway (cli/assemble.ts). */
 import type { Logger, StateStore, StoreSpec } from "../../core/index.js";
 import { createMemoryStore } from "./memory.js";
 

@@ -1,3 +1,4 @@
+/** What a plugin does while its state store is unreachable: its `onUnavailable` policy, logged without flooding. */
 import { GatewayError, StoreUnavailableError, type Exchange, type Logger, type UnavailablePolicy } from "../../core/index.js";
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;

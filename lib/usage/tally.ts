@@ -1,3 +1,4 @@
+/** Usage sums for sinks that read whole records back (record-jsonl), by the rules lib/usage/report.ts writes down. */
 import type { RequestRecord } from "../../core/index.js";
 import type { UsageGroupBy, UsageQuery, UsageReport, UsageRow } from "./report.js";
 
