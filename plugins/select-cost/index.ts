@@ -8,6 +8,7 @@ import { definePlugin, type Attempt } from "../../core/index.js";
 import { loadPricing } from "../../lib/pricing/price-table.js";
 import type { SelectCostConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-cost";
 
@@ -30,7 +31,7 @@ export default definePlugin<SelectCostConfig>({
 
     return {
       apply(hooks) {
-        hooks.plan.tap(PLUGIN, (attempts: Attempt[]) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts: Attempt[]) => {
           const n = attempts.length;
           if (n === 0 || (n === 1 && !dropUnpriced)) return attempts;
           order.length = n;
@@ -46,7 +47,7 @@ export default definePlugin<SelectCostConfig>({
             out.push(attempts[i]!);
           }
           return out;
-        });
+        }));
       },
     };
   },
