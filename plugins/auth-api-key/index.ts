@@ -21,6 +21,10 @@ export default definePlugin<AuthApiKeyConfig>({
   description: "Checks an API key (Authorization: Bearer, x-api-key, x-goog-api-key) against hashed keys; sets tenant and keyId.",
   configSchema,
   commands: { keys: createKeysCommand() },
+  // The same read and checks as create's, so that check refuses what serve would.
+  async check(config, env) {
+    await loadKeysFile(env.resolvePath(config.keysFile));
+  },
   async create(config, env) {
     const path = env.resolvePath(config.keysFile);
     const log = env.log.child({ step: env.id, plugin: PLUGIN });

@@ -17,6 +17,10 @@ export default definePlugin<SelectCostConfig>({
   name: PLUGIN,
   description: "Orders the planned attempts cheapest first by a pricing file; unpriced models go last or are dropped.",
   configSchema,
+  // The same read and checks as create's, so that check refuses what serve would.
+  async check(config, env) {
+    await loadPricing(env.resolvePath(config.pricingFile));
+  },
   async create(config, env) {
     const prices = await loadPricing(env.resolvePath(config.pricingFile));
     const outputPerInput = config.outputPerInput ?? 0.3;
