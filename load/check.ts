@@ -13,7 +13,7 @@ export async function checkPipelines(
   fs?: LoaderFs,
   env?: Record<string, string | undefined>,
 ): Promise<Problem[]> {
-  const { problems } = await loadPipelines(paths, { registry, fs, env });
+  const { problems } = await loadPipelines(paths, { registry, fs, env, checkPlugins: true });
   return problems;
 }
 

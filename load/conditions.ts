@@ -13,6 +13,7 @@ import { isObject } from "../core/contract/json-object.js";
 import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
+import { superLinearReason } from "./regex-safety.js";
 import type { Predicate } from "../core/contract/loaded-pipeline.js";
 
 /** The keys a condition object may hold, exactly one at a time. */
@@ -159,6 +160,8 @@ function compileStringTest(name: string, operand: unknown, pointer: string): Val
       } catch (err) {
         throw new ConditionError(pointer, `invalid regular expression: ${(err as Error).message}`);
       }
+      const slow = superLinearReason(operand as string);
+      if (slow !== undefined) throw new ConditionError(pointer, `regular expression refused: ${slow}`);
       return (value) => typeof value === "string" && re.test(value);
     }
     case "exists": {

@@ -31,6 +31,11 @@ export interface LoadOptions {
   registry: PluginRegistry;
   fs?: LoaderFs;
   env?: Record<string, string | undefined>;
+  /**
+   * Also run the steps' own load-time checks (`StepPlugin.check`: keys and pricing files…), as
+   * `switchyard check` does. `serve` leaves them to `create`, which reads the same files anyway.
+   */
+  checkPlugins?: boolean;
 }
 
 export interface LoadResult {
@@ -48,7 +53,7 @@ export async function loadPipelines(paths: string[], opts: LoadOptions): Promise
   const claims = new Claims();
   const pipelines: LoadedPipeline[] = [];
   for (const file of files) {
-    const loaded = await loadFile(file, { registry: opts.registry, fs, env: opts.env ?? process.env, claims });
+    const loaded = await loadFile(file, { registry: opts.registry, fs, env: opts.env ?? process.env, claims, checkPlugins: opts.checkPlugins ?? false });
     problems.push(...loaded.problems);
     if (loaded.pipeline) pipelines.push(loaded.pipeline);
   }
@@ -84,6 +89,7 @@ interface FileContext {
   fs: LoaderFs;
   env: Record<string, string | undefined>;
   claims: Claims;
+  checkPlugins: boolean;
 }
 
 async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: LoadedPipeline; problems: Problem[] }> {
@@ -122,6 +128,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   }
   const backends = await loadBackends(spec, dir, ctx.registry, issues, flawed);
   const steps = await loadSteps(spec, dir, ctx.registry, issues, flawed);
+  if (ctx.checkPlugins) await checkSteps(steps, dir, issues);
   const endpoints = declaredEndpoints(steps, issues);
   issues.push(...checkRoutes(spec, methodless, endpoints, ctx, where));
 
@@ -194,6 +201,19 @@ async function loadSteps(spec: Record<string, unknown>, dir: string, registry: P
     steps.push({ id, index: i, use: step.use, plugin, config, when, onError: step.onError === "continue" ? "continue" : "fail" });
   }
   return steps;
+}
+
+/** Each step's own check of what it would load, as a problem at the step's `config`. */
+async function checkSteps(steps: readonly LoadedStep[], dir: string, issues: PointerIssue[]): Promise<void> {
+  const env = { resolvePath: (path: string) => resolve(dir, path) };
+  for (const step of steps) {
+    if (step.plugin.kind !== "step" || step.plugin.check === undefined) continue;
+    try {
+      await step.plugin.check(step.config, env);
+    } catch (err) {
+      issues.push({ pointer: joinPointer("/steps", step.index, "config"), message: (err as Error).message });
+    }
+  }
 }
 
 async function findPlugin(use: string, kind: "step" | "provider", dir: string, registry: PluginRegistry, pointer: string, issues: PointerIssue[]): Promise<Plugin | undefined> {

@@ -9,7 +9,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import pipelineSchema from "../schemas/pipeline.schema.json" with { type: "json" };
 import { CONDITION_KEYS } from "./conditions.js";
 import { compileSchema, compileSubschema, describeAjvError } from "../lib/schema/check-config.js";
-import { joinPointer, type PointerIssue } from "./json-locations.js";
+import { joinPointer, parsePointer, type PointerIssue } from "./json-locations.js";
 import { isObject } from "../core/contract/json-object.js";
 import type { Pipeline } from "../core/contract/generated/pipeline.js";
 
@@ -47,9 +47,46 @@ export function checkPipelineSchema(spec: Record<string, unknown>): PointerIssue
     oneOfs.some((o) => e.instancePath.startsWith(o.instancePath) && e.schemaPath.startsWith(`${o.schemaPath}/`));
   for (const e of rest) {
     if (e.keyword === "propertyNames" || insideOneOf(e)) continue;
-    issues.push(describeSchemaError(e));
+    const tagged = e.keyword === "oneOf" ? explainTaggedForm(e, valueAt(spec, e.instancePath), rest) : undefined;
+    if (tagged !== undefined) issues.push(...tagged);
+    else issues.push(describeSchemaError(e));
   }
   return issues;
+}
+
+function valueAt(spec: unknown, pointer: string): unknown {
+  let node = spec;
+  for (const token of parsePointer(pointer)) node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[token] : undefined;
+  return node;
+}
+
+/**
+ * A `oneOf` of object forms told apart by a constant property (the store's `kind`): "must be an
+ * object, or an object" says nothing an operator can act on, so the mistake is explained against
+ * the form the value names (a missing `url` for redis), or the tag's accepted values.
+ */
+function explainTaggedForm(e: ErrorObject, value: unknown, errors: readonly ErrorObject[]): PointerIssue[] | undefined {
+  const branches = schemaNode(e.schemaPath);
+  if (!Array.isArray(branches) || branches.length === 0) return undefined;
+  const forms = branches as Array<{ type?: unknown; required?: unknown; properties?: Record<string, { const?: unknown }> }>;
+  const tag = Array.isArray(forms[0]!.required) ? (forms[0]!.required as string[]).find((name) => forms.every((f) => Array.isArray(f.required) && f.required.includes(name) && f.properties?.[name]?.const !== undefined)) : undefined;
+  if (tag === undefined || forms.some((f) => f.type !== "object")) return undefined;
+  const tags = forms.map((f) => f.properties![tag]!.const);
+  const accepted = tags.map((t) => JSON.stringify(t)).join(" or ");
+  if (!isObject(value)) return [{ pointer: e.instancePath, message: `must be an object whose "${tag}" is ${accepted}` }];
+  const chosen = tags.findIndex((t) => t === value[tag]);
+  if (chosen === -1) {
+    const named = value[tag] === undefined ? `missing "${tag}"` : `unknown "${tag}" ${JSON.stringify(value[tag])}`;
+    return [{ pointer: value[tag] === undefined ? e.instancePath : joinPointer(e.instancePath, tag), message: `${named}: expected ${accepted}` }];
+  }
+  const within = `${e.schemaPath}/${chosen}/`;
+  return errors.filter((b) => b.instancePath.startsWith(e.instancePath) && b.schemaPath.startsWith(within)).map(describeSchemaError);
+}
+
+function schemaNode(schemaPath: string): unknown {
+  let node: unknown = pipelineSchema;
+  for (const segment of schemaPath.replace(/^#\//, "").split("/")) node = (node as Record<string, unknown> | undefined)?.[segment];
+  return node;
 }
 
 /**
@@ -80,8 +117,7 @@ function describeSchemaError(e: ErrorObject): PointerIssue {
 
 /** "one of A, or B" for a `oneOf` outside conditions, read from the schema itself. */
 function describeForms(schemaPath: string): string {
-  let node: unknown = pipelineSchema;
-  for (const segment of schemaPath.replace(/^#\//, "").split("/")) node = (node as Record<string, unknown> | undefined)?.[segment];
+  const node = schemaNode(schemaPath);
   const branches = Array.isArray(node) ? (node as Record<string, unknown>[]) : [];
   const forms = branches.map((b) => {
     if (Array.isArray(b.enum)) return `one of ${b.enum.map((v) => JSON.stringify(v)).join(", ")}`;

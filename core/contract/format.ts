@@ -44,8 +44,8 @@ export interface StreamDecoder {
 /** Reads usage from a stream passed through to a client of the same format. */
 export interface StreamObserver {
   /**
-   * Sees every event; returns false to keep one from the client: an event the gateway asked the
-   * upstream for and the client did not (OpenAI's usage chunk when the client did not ask for it).
+   * Sees every event; returns false to keep one from the client (OpenAI's usage chunk it did not ask
+   * for); throws a GatewayError to end the stream with the format's own error event in its place.
    */
   push(event: SseEvent): boolean | void;
   /**

@@ -68,10 +68,8 @@ export interface StepInstance {
 }
 
 /**
- * A kind of route a step plugin serves (`routes[].endpoint`), declared on the plugin so the loader
- * can check every route before anything runs: a route whose endpoint no step of its pipeline
- * declares is a load error at its `file:line:col`. The step answers it by tapping
- * `hooks.endpoint.for(kind)`.
+ * A kind of route a step plugin serves (`routes[].endpoint`), answered by tapping `hooks.endpoint.for(kind)`;
+ * declared so the loader checks every route first: one no step declares is an error at its `file:line:col`.
  */
 export interface EndpointSpec {
   /** What the route answers, for `switchyard plugins` and load errors. */
@@ -103,6 +101,8 @@ export interface StepPlugin<Config = unknown> extends PluginBase {
   /** Kinds of route this step serves, by the name routes give in `endpoint`. */
   readonly endpoints?: Readonly<Record<string, EndpointSpec>>;
   create(config: Config, env: PluginEnv): StepInstance | Promise<StepInstance>;
+  /** `switchyard check`: load what `create` would read (a keys file…); reject with what an operator must fix. */
+  check?(config: Config, env: Pick<PluginEnv, "resolvePath">): Promise<void>;
 }
 
 export interface ProviderPlugin<Config = unknown> extends PluginBase {

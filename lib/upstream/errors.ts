@@ -145,10 +145,43 @@ function str(v: unknown): string | undefined {
 }
 
 /**
+ * A short identifier from an upstream error (`code`, `type`, `status`, `param`) when it is safe to
+ * show: of the expected shape and untouched by scrubbing. An upstream that echoes the key in such
+ * a field ("code": "sk-…", or the backend's own key) loses the field rather than showing a
+ * redacted stub, since an identifier that was a secret carries no meaning for the client.
+ */
+function safeIdentifier(v: unknown, shape: RegExp, secrets: readonly string[]): string | undefined {
+  const s = str(v);
+  return s !== undefined && shape.test(s) && scrubUpstreamText(s, secrets) === s ? s : undefined;
+}
+
+/** An upstream's error code (or `type`, or `status`) as a safe identifier; undefined when not usable. */
+export function safeUpstreamCode(v: unknown, secrets: readonly string[] = []): string | undefined {
+  return safeIdentifier(v, SAFE_CODE, secrets);
+}
+
+/**
+ * The fields of an error object an upstream sent inside a reply (a mid-stream error event, a 200
+ * body carrying an error), scrubbed as readUpstreamErrorDetail scrubs an error body: the format
+ * plugins' decoders and passthrough observers build their GatewayError from these only.
+ */
+export function scrubbedUpstreamErrorFields(error: unknown, secrets: readonly string[] = []): { message: string | undefined; code: string | undefined; type: string | undefined; status: string | undefined; param: string | undefined } {
+  const obj = isObject(error) ? error : {};
+  const message = str(obj.message);
+  return {
+    message: message === undefined ? undefined : scrubUpstreamText(message, secrets),
+    code: safeUpstreamCode(obj.code, secrets),
+    type: safeUpstreamCode(obj.type, secrets),
+    status: safeUpstreamCode(obj.status, secrets),
+    param: safeIdentifier(obj.param, SAFE_PARAM, secrets),
+  };
+}
+
+/**
  * Message, code and param from an upstream error body, whatever its family: OpenAI
  * `{error:{message,code,type,param}}`, Anthropic `{type:"error",error:{type,message}}`, Gemini
  * `{error:{code,message,status}}` (also wrapped in an array), vLLM/FastAPI `{message}` /
- * `{detail}`, Ollama `{error:"…"}`, or plain text. The message is scrubbed; HTML is ignored.
+ * `{detail}`, Ollama `{error:"…"}`, or plain text. Every field is scrubbed; HTML is ignored.
  */
 export function readUpstreamErrorDetail(text: string, contentType: string | undefined, secrets: readonly string[] = []): UpstreamErrorDetail {
   let parsed: unknown;
@@ -164,12 +197,13 @@ export function readUpstreamErrorDetail(text: string, contentType: string | unde
   const root = parsed;
   const inner = isObject(root.error) ? root.error : root;
   const message = str(inner.message) ?? str(root.error) ?? str(root.message) ?? str(root.detail);
-  const rawCode = str(inner.code) ?? str(inner.type) ?? str(inner.status);
-  const code = rawCode && SAFE_CODE.test(rawCode) && rawCode !== "error" ? rawCode.toLowerCase() : undefined;
-  const param = str(inner.param);
+  // The first of code, type and status the upstream gave; when it is not safe to show it is
+  // dropped, not replaced by the next, which would only be a guess at what it meant.
+  const rawCode = [inner.code, inner.type, inner.status].find((v) => str(v) !== undefined);
+  const code = safeUpstreamCode(rawCode, secrets);
   return {
     message: message === undefined ? undefined : scrubUpstreamText(message, secrets),
-    code,
-    param: param && SAFE_PARAM.test(param) ? param : undefined,
+    code: code && code !== "error" ? code.toLowerCase() : undefined,
+    param: safeIdentifier(inner.param, SAFE_PARAM, secrets),
   };
 }

@@ -3,7 +3,8 @@
  * Responses) and their SDKs read it, both ways. Here, not in each OpenAI-family format plugin, so
  * the two cannot drift apart: an SDK maps `type` and the status to its error classes.
  */
-import { GatewayError, isObject, type GatewayErrorType } from "../../core/index.js";
+import { GatewayError, type GatewayErrorType } from "../../core/index.js";
+import { scrubbedUpstreamErrorFields } from "../upstream/errors.js";
 
 const OPENAI_TYPE_NAMES: Record<GatewayErrorType, string> = {
   invalid_request: "invalid_request_error",
@@ -35,9 +36,9 @@ export function openAiErrorObject(err: GatewayError): OpenAiErrorObject {
  * `{"error":…}` chunk, a Responses `error` event), as the attempt loop's GatewayError.
  */
 export function gatewayErrorFromOpenAi(error: unknown, options: { stream: boolean; source: string }): GatewayError {
-  const obj = isObject(error) ? error : {};
-  const message = typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error";
-  const kind = `${typeof obj.type === "string" ? obj.type : ""} ${typeof obj.code === "string" ? obj.code : ""}`;
+  const obj = scrubbedUpstreamErrorFields(error);
+  const message = obj.message || "upstream reported an error";
+  const kind = `${obj.type ?? ""} ${obj.code ?? ""}`;
   let status = 502;
   let type: GatewayErrorType = "upstream_error";
   if (/rate_limit|insufficient_quota/.test(kind)) [status, type] = [429, "rate_limit"];
@@ -45,7 +46,7 @@ export function gatewayErrorFromOpenAi(error: unknown, options: { stream: boolea
   return new GatewayError({
     status,
     type,
-    code: typeof obj.code === "string" ? obj.code : "upstream_error",
+    code: obj.code ?? "upstream_error",
     message,
     source: options.source,
     ...(options.stream ? { failure: "stream" as const } : {}),

@@ -10,6 +10,7 @@ import type { AuthApiKeyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { createKeysCommand } from "./keys-command.js";
 import { followKeysFile, loadKeysFile, type KeyTable } from "./keys-file.js";
+import { markCredentialHeaders } from "../../lib/auth/credential-headers.js";
 
 const PLUGIN = "auth-api-key";
 const BEARER = /^Bearer[ \t]+(\S.*)$/i;
@@ -20,6 +21,10 @@ export default definePlugin<AuthApiKeyConfig>({
   description: "Checks an API key (Authorization: Bearer, x-api-key, x-goog-api-key) against hashed keys; sets tenant and keyId.",
   configSchema,
   commands: { keys: createKeysCommand() },
+  // The same read and checks as create's, so that check refuses what serve would.
+  async check(config, env) {
+    await loadKeysFile(env.resolvePath(config.keysFile));
+  },
   async create(config, env) {
     const path = env.resolvePath(config.keysFile);
     const log = env.log.child({ step: env.id, plugin: PLUGIN });
@@ -35,6 +40,9 @@ export default definePlugin<AuthApiKeyConfig>({
     const missingMessage = `missing API key: send it as ${headerNames.map((h) => (h === "authorization" ? "Authorization: Bearer <key>" : `${h}: <key>`)).join(" or ")}`;
 
     function authenticate(exchange: Exchange): Answer | undefined {
+      // Every header a key is looked for in, not only the one that carried it: a second one may
+      // hold another gateway key, and none of them is meant for an upstream.
+      markCredentialHeaders(exchange, headerNames);
       const presented = presentedKey(exchange.headers, headerNames);
       if (presented === undefined) return unauthorized("missing_api_key", missingMessage);
       // One-shot hash: half the cost of a createHash object, on every request.

@@ -111,13 +111,17 @@ function describeIssue(e: ErrorObject): string {
  * Re-reads the file whenever its stats change. fs.watchFile polls by path, so it survives editors
  * and deploy tools that replace the file by rename (an fs.watch handle would stay on the old inode).
  * A bad new version is logged and skipped: the keys in use stay valid until a good one arrives.
+ * A removed file is different: deleting it is how an operator may revoke every key at once, so
+ * from then on every key is refused (fail closed) until a file is back.
  */
 export function followKeysFile(path: string, intervalMs: number, log: Logger, onLoad: (table: KeyTable) => void): () => void {
   let reloading = Promise.resolve();
   const listener = (curr: Stats) => {
     reloading = reloading.then(async () => {
+      // fs.watchFile reports a missing file as zeroed stats (nlink 0).
       if (curr.nlink === 0) {
-        log.warn({ file: path }, "keys file removed; keeping the keys loaded before");
+        onLoad(new Map());
+        log.error({ file: path }, "keys file removed; refusing every key until it is back");
         return;
       }
       try {

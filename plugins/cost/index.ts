@@ -15,6 +15,10 @@ export default definePlugin<CostConfig>({
   name: PLUGIN,
   description: "Prices each request from its token usage and a pricing file; sets costUsd and x-switchyard-cost-usd.",
   configSchema,
+  // The same read and checks as create's, so that check refuses what serve would.
+  async check(config, env) {
+    await loadPricing(env.resolvePath(config.pricingFile));
+  },
   async create(config, env) {
     const prices = await loadPricing(env.resolvePath(config.pricingFile));
     const header = config.header ?? true;

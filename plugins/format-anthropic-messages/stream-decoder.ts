@@ -253,6 +253,7 @@ export class AnthropicUsageObserver implements StreamObserver {
 
   push(event: SseEvent): void {
     const data = event.data;
+    if (event.event === "error") throw passedThroughError(data);
     if (!data.includes('"message_start"') && !data.includes('"message_delta"')) return;
     try {
       const parsed: unknown = JSON.parse(data);
@@ -265,4 +266,19 @@ export class AnthropicUsageObserver implements StreamObserver {
       // A malformed event is the client's to see; the observer only loses this reading.
     }
   }
+}
+
+/**
+ * An upstream's `event: error` is never relayed as it came: its fields may carry the upstream's
+ * key or address. Thrown, it ends the stream with the gateway's own error event, built from the
+ * scrubbed fields, exactly as on the translated path.
+ */
+function passedThroughError(data: string): GatewayError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return malformedUpstream("error data is not JSON", true);
+  }
+  return upstreamError(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed, true);
 }

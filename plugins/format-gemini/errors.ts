@@ -3,7 +3,7 @@
  * clients, and Google error objects (error bodies, in-stream error chunks) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { isObject } from "../../core/index.js";
+import { scrubbedUpstreamErrorFields, scrubUpstreamText } from "../../lib/upstream/errors.js";
 
 export const PLUGIN = "format-gemini";
 
@@ -35,7 +35,8 @@ export function malformedUpstream(message: string, stream: boolean): GatewayErro
     status: 502,
     type: "upstream_error",
     code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    message: `upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`,
+    // The detail names what the upstream sent (an event type, a field): scrubbed like its own text.
+    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
     source: PLUGIN,
     ...(stream ? { failure: "stream" as const } : {}),
   });
@@ -49,14 +50,14 @@ const UPSTREAM_STATUSES: Record<string, [number, GatewayErrorType]> = {
 
 /** A Google `error` object the upstream sent in place of a result. */
 export function upstreamError(error: unknown, stream: boolean): GatewayError {
-  const obj = isObject(error) ? error : {};
-  const status = typeof obj.status === "string" ? obj.status : "INTERNAL";
+  const obj = scrubbedUpstreamErrorFields(error);
+  const status = obj.status ?? "INTERNAL";
   const [code, type] = UPSTREAM_STATUSES[status] ?? [502, "upstream_error"];
   return new GatewayError({
     status: code,
     type,
     code: status.toLowerCase(),
-    message: typeof obj.message === "string" && obj.message.length > 0 ? obj.message : "upstream reported an error",
+    message: obj.message || "upstream reported an error",
     source: PLUGIN,
     ...(stream ? { failure: "stream" as const } : {}),
   });

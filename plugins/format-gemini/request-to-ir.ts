@@ -41,17 +41,28 @@ export function parseTarget(info: InboundRequestInfo): { model: string | undefin
   return { model: model.length > 0 ? model : undefined, method: colon === -1 ? undefined : target.slice(colon + 1) };
 }
 
-export function peekGemini(info: InboundRequestInfo): { model: string | undefined; stream: boolean } {
-  const { model, method } = parseTarget(info);
-  return { model, stream: method === "streamGenerateContent" };
-}
-
-export function geminiRequestToIr(body: unknown, info: InboundRequestInfo): IrRequest {
+/**
+ * The model and method of a generate request, refused in Google's terms when the path names no
+ * model or another method (`:countTokens`, `:embedContent`, a bare model). Checked in peek, which
+ * runs for every request before anything else: a passed-through request never reaches
+ * requestToIr, and would otherwise go upstream as a billed generateContent.
+ */
+function generateTarget(info: InboundRequestInfo): { model: string; method: string } {
   const { model, method } = parseTarget(info);
   if (model === undefined) throw invalidField("target", "the path must name a model, as in models/gemini-2.0-flash:generateContent");
   if (method === undefined || !METHODS.has(method)) {
     throw new GatewayError({ status: 404, type: "not_found", code: "unsupported_method", param: "target", message: `target: method ${method ?? "(none)"} is not served; use generateContent or streamGenerateContent` });
   }
+  return { model, method };
+}
+
+export function peekGemini(info: InboundRequestInfo): { model: string | undefined; stream: boolean } {
+  const { model, method } = generateTarget(info);
+  return { model, stream: method === "streamGenerateContent" };
+}
+
+export function geminiRequestToIr(body: unknown, info: InboundRequestInfo): IrRequest {
+  const { model, method } = generateTarget(info);
   const stream = method === "streamGenerateContent";
   // Without alt=sse Google streams one JSON array, a framing this gateway does not write.
   if (stream && info.query.alt !== "sse") throw invalidField("alt", "streamGenerateContent is served as server-sent events only: add ?alt=sse");

@@ -210,9 +210,19 @@ export class GeminiUsageObserver implements StreamObserver {
   readonly filters = false;
 
   push(event: SseEvent): void {
-    if (!event.data.includes('"usageMetadata"')) return;
+    const hasError = event.data.includes('"error"');
+    if (!hasError && !event.data.includes('"usageMetadata"')) return;
+    let chunk: unknown;
     try {
-      const chunk: unknown = JSON.parse(event.data);
+      chunk = JSON.parse(event.data);
+    } catch {
+      // A malformed chunk is the client's to see; the observer only loses this reading.
+      return;
+    }
+    // An in-stream error chunk is never relayed as it came: its fields may carry the upstream's
+    // key or address. Thrown, it ends the stream with the gateway's own scrubbed error chunk.
+    if (hasError && isObject(chunk) && chunk.error != null) throw upstreamError(chunk.error, true);
+    try {
       const usage = isObject(chunk) ? usageToIr(chunk.usageMetadata) : undefined;
       if (usage !== undefined) this.usage = usage;
     } catch {

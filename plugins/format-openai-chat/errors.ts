@@ -4,6 +4,7 @@
  * -> GatewayError for the attempt loop.
  */
 import { GatewayError, type RenderedError } from "../../core/index.js";
+import { scrubUpstreamText } from "../../lib/upstream/errors.js";
 import { gatewayErrorFromOpenAi } from "../../lib/wire/openai-error.js";
 import { openAiErrorObject } from "../../lib/wire/openai-error.js";
 
@@ -20,7 +21,8 @@ export function malformedUpstream(message: string, stream: boolean): GatewayErro
     status: 502,
     type: "upstream_error",
     code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    message: `upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`,
+    // The detail names what the upstream sent (an event type, a field): scrubbed like its own text.
+    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
     source: PLUGIN,
     ...(stream ? { failure: "stream" as const } : {}),
   });

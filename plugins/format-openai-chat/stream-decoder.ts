@@ -225,16 +225,21 @@ export class OpenAiChatUsageObserver implements StreamObserver {
   }
 
   push(event: SseEvent): boolean {
+    const hasError = event.data.includes('"error"');
     // With include_usage every chunk says `"usage":null`; only the real one names prompt_tokens.
-    if (!event.data.includes('"prompt_tokens"')) return true;
+    if (!hasError && !event.data.includes('"prompt_tokens"')) return true;
     try {
       const chunk: unknown = JSON.parse(event.data);
       if (!isObject(chunk)) return true;
+      // An in-stream error chunk is never relayed as it came: its fields may carry the
+      // upstream's key or address. Thrown, it ends the stream with the gateway's own error chunk.
+      if (hasError && chunk.error != null) throw upstreamError(chunk.error, true);
       const usage = usageToIr(chunk.usage);
       if (usage !== undefined) this.usage = usage;
       const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
       return !(this.filters && usageOnly);
-    } catch {
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
       // A malformed chunk is the client's to see; the observer only loses this reading.
       return true;
     }

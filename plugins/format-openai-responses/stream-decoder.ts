@@ -237,6 +237,9 @@ export class ResponsesUsageObserver implements StreamObserver {
 
   push(event: SseEvent): void {
     const named = event.event;
+    // An `error` event is never relayed as it came: its fields may carry the upstream's key or
+    // address. Thrown, it ends the stream with the gateway's own event, built from scrubbed fields.
+    if (named === "error" || (named === undefined && event.data.includes('"type":"error"'))) throw passedThroughError(event.data);
     if (named !== undefined ? !FINAL_EVENTS.has(named) : !/"response\.(completed|incomplete|failed)"/.test(event.data)) return;
     try {
       const data: unknown = JSON.parse(event.data);
@@ -246,4 +249,14 @@ export class ResponsesUsageObserver implements StreamObserver {
       // A malformed event is the client's to see; the observer only loses this reading.
     }
   }
+}
+
+function passedThroughError(data: string): GatewayError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return malformedUpstream("error data is not JSON", true);
+  }
+  return upstreamError(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed, true);
 }

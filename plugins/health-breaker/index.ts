@@ -10,6 +10,7 @@
  * is left alone instead: the request is still sent and the client gets the backends' own errors.
  */
 import { definePlugin, type Attempt, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
+import { markHealthyPart } from "../../lib/plan/held-back.js";
 import { Circuit, type CircuitChange, type CircuitRules } from "./circuit.js";
 import type { HealthBreakerConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -106,7 +107,8 @@ export function healthBreakerPlugin(options: HealthBreakerOptions = {}): StepPlu
             // Said whenever backends are left out: a later step may still empty the plan.
             if (kept === 0 || drop) noteHeldBack(exchange, attempts, healthy, t);
             if (kept === 0) return [];
-            return healthyFirst(attempts, healthy, drop ? kept : attempts.length);
+            // Marked, so that a selector after this step spreads over the healthy ones only.
+            return markHealthyPart(healthyFirst(attempts, healthy, drop ? kept : attempts.length), kept);
           });
         },
       };

@@ -53,11 +53,13 @@ function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[
 
 /**
  * The client's headers as they go upstream: end-to-end ones only (`host` kept: the provider
- * decides whether it passes on), x-forwarded-for appended to, x-forwarded-proto and
- * x-forwarded-host set to what this hop saw.
+ * decides whether it passes on), without the headers auth read the gateway's key from
+ * (`credentials`), x-forwarded-for appended to, x-forwarded-proto and x-forwarded-host set to
+ * what this hop saw.
  */
-export function headersUpstream(req: IncomingMessage): ForwardHeaders {
-  const out = endToEnd(req.headers, ANSWERED_HERE);
+export function headersUpstream(req: IncomingMessage, credentials: ReadonlySet<string>): ForwardHeaders {
+  const skip = credentials.size === 0 ? ANSWERED_HERE : new Set([...ANSWERED_HERE, ...credentials]);
+  const out = endToEnd(req.headers, skip);
   const client = req.socket.remoteAddress;
   if (client !== undefined) {
     const prior = req.headers["x-forwarded-for"];

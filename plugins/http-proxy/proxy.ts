@@ -9,6 +9,7 @@ import type { Readable } from "node:stream";
 import { GatewayError, readBody, type Attempt, type AttemptOutcome, type EndpointIo, type Exchange, type PipelineHooks, type UpstreamReply } from "../../core/index.js";
 import { parseRetryAfter, upstreamStatusError } from "../../lib/upstream/errors.js";
 import { ForwardBody } from "./forward-body.js";
+import { credentialHeadersOf } from "../../lib/auth/credential-headers.js";
 import { headersDownstream, headersUpstream } from "./proxy-headers.js";
 
 export const PLUGIN = "http-proxy";
@@ -32,7 +33,7 @@ export async function proxyRequest(x: Exchange, io: EndpointIo, hooks: PipelineH
   const body = await ForwardBody.read(req, { maxBytes: p.limits.maxBodyBytes, replayBytes: p.limits.replayBodyBytes });
   const method = req.method ?? "GET";
   const path = originForm(req.url);
-  const headers = headersUpstream(req);
+  const headers = headersUpstream(req, credentialHeadersOf(x));
   const idempotent = IDEMPOTENT.has(method);
   try {
     await io.walkAttempts(attempts, {

@@ -8,6 +8,7 @@ import { definePlugin, type Attempt } from "../../core/index.js";
 import { loadPricing } from "../../lib/pricing/price-table.js";
 import type { SelectCostConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-cost";
 
@@ -16,6 +17,10 @@ export default definePlugin<SelectCostConfig>({
   name: PLUGIN,
   description: "Orders the planned attempts cheapest first by a pricing file; unpriced models go last or are dropped.",
   configSchema,
+  // The same read and checks as create's, so that check refuses what serve would.
+  async check(config, env) {
+    await loadPricing(env.resolvePath(config.pricingFile));
+  },
   async create(config, env) {
     const prices = await loadPricing(env.resolvePath(config.pricingFile));
     const outputPerInput = config.outputPerInput ?? 0.3;
@@ -30,7 +35,7 @@ export default definePlugin<SelectCostConfig>({
 
     return {
       apply(hooks) {
-        hooks.plan.tap(PLUGIN, (attempts: Attempt[]) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts: Attempt[]) => {
           const n = attempts.length;
           if (n === 0 || (n === 1 && !dropUnpriced)) return attempts;
           order.length = n;
@@ -46,7 +51,7 @@ export default definePlugin<SelectCostConfig>({
             out.push(attempts[i]!);
           }
           return out;
-        });
+        }));
       },
     };
   },

@@ -7,6 +7,7 @@
 import { definePlugin, type Attempt, type AttemptOutcome, type StepPlugin } from "../../core/index.js";
 import type { SelectLatencyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-latency";
 
@@ -84,7 +85,7 @@ export function selectLatencyPlugin(options: SelectLatencyOptions = {}): StepPlu
             estimate.observe(sampleOf(outcome, failurePenaltyMs), now());
             estimate.measured = true;
           });
-          hooks.plan.tap(PLUGIN, (attempts) => {
+          hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts) => {
             const n = attempts.length;
             if (n < 2) return attempts;
             const t = now();
@@ -102,7 +103,7 @@ export function selectLatencyPlugin(options: SelectLatencyOptions = {}): StepPlu
               chosen = loads[second]! < loads[first]! ? second : first;
             }
             return chosenThenCheapest(attempts, chosen, loads, sortedLoads);
-          });
+          }));
         },
       };
     },

@@ -6,6 +6,7 @@
  */
 import { definePlugin, type Attempt } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-least-busy";
 
@@ -45,7 +46,7 @@ export default definePlugin({
           // Never below zero: a finish without a start (the step's `when` matched only one of the two) must not make a backend look idler than idle.
           if (load.inFlight > 0) load.inFlight--;
         });
-        hooks.plan.tap(PLUGIN, (attempts) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts) => {
           if (attempts.length < 2) return attempts;
           plans++;
           let chosen = 0;
@@ -59,7 +60,7 @@ export default definePlugin({
           }
           best.pickedInPlan = plans;
           return chosenThenLeastBusy(attempts, chosen, inFlightOf);
-        });
+        }));
       },
     };
   },

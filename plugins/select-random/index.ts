@@ -6,6 +6,7 @@
 import { definePlugin, GatewayError, type Attempt, type Backend, type StepPlugin } from "../../core/index.js";
 import type { SelectRandomConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-random";
 
@@ -37,7 +38,7 @@ export function selectRandomPlugin(options: SelectRandomOptions = {}): StepPlugi
 
       return {
         apply(hooks) {
-          hooks.plan.tap(PLUGIN, (attempts) => {
+          hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts) => {
             if (attempts.length < 2) return attempts;
             pass++;
             // A backend listed twice in one plan (two models) takes part once, at its first place.
@@ -61,7 +62,7 @@ export function selectRandomPlugin(options: SelectRandomOptions = {}): StepPlugi
               if (left < 0) break;
             }
             return chosenThenPlanOrder(attempts, chosen);
-          });
+          }));
         },
       };
     },

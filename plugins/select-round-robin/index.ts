@@ -5,6 +5,7 @@
  */
 import { definePlugin, type Attempt } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-round-robin";
 
@@ -21,14 +22,14 @@ export default definePlugin({
 
     return {
       apply(hooks) {
-        hooks.plan.tap(PLUGIN, (attempts: Attempt[]) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts: Attempt[]) => {
           if (attempts.length < 2) return attempts;
           const key = attempts.map((a) => a.backend.id).join("\n");
           const start = nextStart.get(key) ?? 0;
           nextStart.set(key, (start + 1) % attempts.length);
           // Rotate rather than pick one: the other backends stay behind, in order, as fallbacks.
           return [...attempts.slice(start), ...attempts.slice(0, start)];
-        });
+        }));
       },
     };
   },

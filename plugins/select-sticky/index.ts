@@ -14,6 +14,7 @@ import { definePlugin, GatewayError, type Attempt } from "../../core/index.js";
 import { compileAffinityKey } from "./affinity-key.js";
 import type { SelectStickyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-sticky";
 
@@ -55,13 +56,13 @@ export default definePlugin<SelectStickyConfig>({
 
     return {
       apply(hooks) {
-        hooks.plan.tap(PLUGIN, (attempts, exchange) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts, exchange) => {
           const value = key.read(exchange);
           if (value === undefined) return attempts.length === 0 ? attempts : missingKey(attempts);
           if (attempts.length < 2) return attempts;
           const keyHash = fmix32(fnv1a32(value));
           return byDescendingScore(attempts, scores, keyHash, backendHash);
-        });
+        }));
       },
     };
   },

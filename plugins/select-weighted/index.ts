@@ -10,6 +10,7 @@
 import { definePlugin, GatewayError, type Attempt, type Backend } from "../../core/index.js";
 import type { SelectWeightedConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { spreadOverHealthy } from "../../lib/plan/held-back.js";
 
 const PLUGIN = "select-weighted";
 
@@ -43,7 +44,7 @@ export default definePlugin<SelectWeightedConfig>({
 
     return {
       apply(hooks) {
-        hooks.plan.tap(PLUGIN, (attempts) => {
+        hooks.plan.tap(PLUGIN, spreadOverHealthy((attempts) => {
           if (attempts.length < 2) return attempts;
           pick++;
           let total = 0;
@@ -63,7 +64,7 @@ export default definePlugin<SelectWeightedConfig>({
           if (best === undefined) return attempts.slice();
           best.current -= total;
           return chosenThenByWeight(attempts, bestIndex, weightOf);
-        });
+        }));
       },
     };
   },

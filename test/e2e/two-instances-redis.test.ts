@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve, type ServeProcess } from "../support/cli-process.js";
 import { keysFile } from "../support/gateway.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { skipWithoutRedis, startRedisServer, type RedisServer } from "../support/redis-server.js";
 
 const KEYS = { turns: "sk-shared-turns", burst: "sk-shared-burst" };
 
@@ -55,7 +55,7 @@ async function chat(gw: ServeProcess, key: string) {
   return { status: res.status, remaining: res.headers.get("x-ratelimit-remaining-requests") };
 }
 
-describe("two gateway processes sharing one Redis", () => {
+describe.skipIf(skipWithoutRedis())("two gateway processes sharing one Redis", () => {
   it("count one rate-limit window between them: requests taken in turns by each instance use up one shared limit", async () => {
     const [one, two] = instances as [ServeProcess, ServeProcess];
     expect(one.url).not.toBe(two.url);

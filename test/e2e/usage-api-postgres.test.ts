@@ -2,7 +2,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
-import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
+import { skipWithoutPostgres, startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 
 const KEY_A = "sk-test-tenant-a";
 const KEY_B = "sk-test-tenant-b";
@@ -23,7 +23,7 @@ interface StoredRow {
   cost_usd: string | null;
 }
 
-describe("usage API through a gateway with record-postgres", () => {
+describe.skipIf(skipWithoutPostgres())("usage API through a gateway with record-postgres", () => {
   let server: PostgresServer;
   let gw: TestGateway;
   let fromIso: string;

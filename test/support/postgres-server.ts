@@ -13,6 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./free-port.js";
+import { missingBinaryError, onPath, skipWithout } from "./required-binaries.js";
+
+const POSTGRES = { what: "PostgreSQL (initdb, pg_ctl)", debianPackage: "postgresql" };
+
+/** For `describe.skipIf`: true (said once on stderr) when PostgreSQL is missing and CI is not set. */
+export const skipWithoutPostgres = (): boolean => skipWithout({ ...POSTGRES, found: binDir() !== "" || (onPath("initdb") && onPath("pg_ctl")) });
 
 const run = promisify(execFile);
 
@@ -38,6 +44,7 @@ function binDir(): string {
 
 export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = binDir();
+  if (bin === "" && !onPath("initdb")) throw missingBinaryError(POSTGRES);
   const tool = (name: string) => (bin ? join(bin, name) : name);
   const asRoot = process.getuid?.() === 0;
   const exec = async (file: string, args: string[]) => {

@@ -9,6 +9,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { missingBinaryError, onPath, skipWithout } from "./required-binaries.js";
+
+const REDIS = { what: "redis-server", debianPackage: "redis-server" };
+
+/** For `describe.skipIf`: true (said once on stderr) when redis-server is missing and CI is not set. */
+export const skipWithoutRedis = (): boolean => skipWithout({ ...REDIS, found: onPath("redis-server") });
 
 export interface RedisServer {
   readonly port: number;
@@ -60,7 +66,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       }
       proc.stdout?.on("data", onData);
       proc.stderr?.on("data", onData);
-      proc.once("error", fail);
+      proc.once("error", (err: NodeJS.ErrnoException) => fail(err.code === "ENOENT" ? missingBinaryError(REDIS) : err));
       proc.once("exit", (code) => fail(new Error(`redis-server exited with ${code}:\n${output}`)));
     });
   }

@@ -4,7 +4,7 @@ import { silentLogger } from "../../../lib/log.js";
 import { openStateStore } from "../../../lib/state/open.js";
 import { StoreUnavailableError, type StateStore } from "../../../core/contract/store.js";
 import { createRedisStore, type RedisStateStore } from "../../../lib/state/redis.js";
-import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { skipWithoutRedis, startRedisServer, type RedisServer } from "../../support/redis-server.js";
 import { freePort } from "../../support/free-port.js";
 import { waitUntil } from "../../support/wait.js";
 import { describeStoreContract } from "./store-contract.js";
@@ -30,7 +30,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe("redis store", () => {
+describe.skipIf(skipWithoutRedis())("redis store", () => {
   let shared: Promise<RedisStateStore> | undefined;
   describeStoreContract("redis", () => (shared ??= connect()));
 

@@ -125,3 +125,24 @@ describe("scrubUpstreamText", () => {
     expect(scrubUpstreamText("x".repeat(5000)).length).toBeLessThanOrEqual(1001);
   });
 });
+
+describe("readUpstreamErrorDetail: secrets in any error field", () => {
+  const BACKEND_KEY = "plainbackendkey1234";
+  it.each([
+    ["code", { error: { message: "no", code: "sk-proj-abcdef123456", type: "invalid_request_error" } }],
+    ["type", { error: { message: "no", type: "sk-proj-abcdef123456" } }],
+    ["status", { error: { message: "no", status: BACKEND_KEY, code: 401 } }],
+    ["param", { error: { message: "no", code: "bad", param: BACKEND_KEY } }],
+    ["code (the backend's own key)", { error: { message: "no", code: BACKEND_KEY } }],
+  ])("drops a %s that carries the upstream key instead of relaying it", (_field, body) => {
+    const detail = readUpstreamErrorDetail(JSON.stringify(body), "application/json", [BACKEND_KEY]);
+    const shown = JSON.stringify(detail);
+    expect(shown).not.toContain("sk-proj-abcdef123456");
+    expect(shown.toLowerCase()).not.toContain(BACKEND_KEY.toLowerCase());
+    expect(detail.message).toBe("no");
+  });
+
+  it("keeps a plain code and param", () => {
+    expect(readUpstreamErrorDetail(JSON.stringify({ error: { message: "m", code: "Model_Not_Found", param: "model" } }), "application/json", ["plainbackendkey1234"])).toEqual({ message: "m", code: "model_not_found", param: "model" });
+  });
+});

@@ -210,9 +210,20 @@ describe("auth-api-key", () => {
     const { ex } = await auth(hooks, { "x-api-key": KEY_B });
     expect(ex.tenant).toBe("initech");
 
+  });
+
+  it("refuses every key once the keys file is deleted (revocation by deletion fails closed), and accepts them again when it is back", async () => {
+    const { log, lines } = captureLog();
+    const { hooks } = await step({ reloadIntervalMs: 10 }, { log });
+    const path = join(dir, "keys.json");
+    expect((await auth(hooks, { "x-api-key": KEY_A })).reply).toBeUndefined();
+
     await rm(path);
-    await vi.waitFor(() => expect(lines.some((l) => l.msg === "keys file removed; keeping the keys loaded before")).toBe(true), { timeout: 5000 });
-    expect((await auth(hooks, { "x-api-key": KEY_B })).reply).toBeUndefined();
+    await vi.waitFor(async () => expect((await auth(hooks, { "x-api-key": KEY_A })).reply).toMatchObject({ status: 401, code: "invalid_api_key" }), { timeout: 5000 });
+    expect(lines.some((l) => l.msg === "keys file removed; refusing every key until it is back" && l.level === 50)).toBe(true);
+
+    await writeFile(path, keysFile(baseKeys));
+    await vi.waitFor(async () => expect((await auth(hooks, { "x-api-key": KEY_A })).reply).toBeUndefined(), { timeout: 5000 });
   });
 
   it("never writes a presented key to the logs", async () => {

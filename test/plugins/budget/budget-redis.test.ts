@@ -5,7 +5,7 @@ import type { StateStore } from "../../../core/contract/store.js";
 import { createRedisStore } from "../../../lib/state/redis.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import budget, { periodOf } from "../../../plugins/budget/index.js";
-import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { skipWithoutRedis, startRedisServer, type RedisServer } from "../../support/redis-server.js";
 
 let redis: RedisServer;
 const stores: StateStore[] = [];
@@ -26,7 +26,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe("budget on a shared Redis", () => {
+describe.skipIf(skipWithoutRedis())("budget on a shared Redis", () => {
   it("two instances under waves of concurrent requests never spend past the cap", async () => {
     const config = { budgets: [{ id: "cap", by: "tenant", limitUsd: 5, period: "day" }], estimate: { flatUsd: 0.1 } };
     const [a, b] = await Promise.all([instance(config), instance(config)]);

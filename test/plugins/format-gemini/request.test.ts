@@ -41,7 +41,13 @@ describe("format-gemini requests", () => {
     expect(t.peek({}, infoFor("gemini-2.0-flash:streamGenerateContent", { alt: "sse" }))).toEqual({ model: "gemini-2.0-flash", stream: true });
     expect(t.peek({ model: "ignored" }, infoFor("gemini-2.0-flash:generateContent"))).toEqual({ model: "gemini-2.0-flash", stream: false });
     expect(t.peek({}, infoFor("models/gemini-pro:generateContent"))).toEqual({ model: "gemini-pro", stream: false });
-    expect(t.peek({}, { path: "/", params: {}, query: {} })).toEqual({ model: undefined, stream: false });
+  });
+
+  it("refuses in peek (which passthrough requests also go through) a path with no model or another method", () => {
+    expect(() => t.peek({}, { path: "/", params: {}, query: {} })).toThrow(expect.objectContaining({ status: 400, param: "target" }));
+    for (const target of ["gemini-2.0-flash:countTokens", "gemini-2.0-flash:embedContent", "gemini-2.0-flash", "models/gemini-2.0-flash"]) {
+      expect(() => t.peek({}, infoFor(target)), target).toThrow(expect.objectContaining({ status: 404, code: "unsupported_method" }));
+    }
   });
 
   it("refuses streamGenerateContent without alt=sse, and methods it does not serve", () => {

@@ -122,7 +122,7 @@ for (const c of FORMATS) {
       );
     });
 
-    it("turns any malformed upstream stream into a GatewayError and never crashes the observer", () => {
+    it("turns any malformed upstream stream into a GatewayError, in the decoder and the observer alike", () => {
       fc.assert(
         fc.property(brokenSseEvents, (events) => {
           onlyGatewayErrors(() => {
@@ -130,8 +130,11 @@ for (const c of FORMATS) {
             for (const e of events) decoder.push(e);
             decoder.end();
           });
-          const observer = t.createStreamObserver({});
-          for (const e of events) observer.push(e);
+          // An observer throws only to replace an upstream error event with the gateway's own.
+          onlyGatewayErrors(() => {
+            const observer = t.createStreamObserver({});
+            for (const e of events) observer.push(e);
+          });
         }),
         RUNS,
       );

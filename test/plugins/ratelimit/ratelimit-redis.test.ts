@@ -6,7 +6,7 @@ import type { StateStore } from "../../../core/contract/store.js";
 import { createRedisStore } from "../../../lib/state/redis.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import ratelimit from "../../../plugins/ratelimit/index.js";
-import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { skipWithoutRedis, startRedisServer, type RedisServer } from "../../support/redis-server.js";
 import { waitUntil } from "../../support/wait.js";
 
 let redis: RedisServer;
@@ -28,7 +28,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe("ratelimit on a shared Redis", () => {
+describe.skipIf(skipWithoutRedis())("ratelimit on a shared Redis", () => {
   it("two instances under concurrent load let no more than the global limit through", async () => {
     const config = { rules: [{ id: "global-load", by: "global", requests: { limit: 40, window: "1m" } }] };
     const [a, b] = await Promise.all([instance(config), instance(config)]);

@@ -10,7 +10,7 @@ import type { RequestRecord } from "../../../core/index.js";
 import { silentLogger } from "../../../lib/log.js";
 import { configFor, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordPostgres, { PostgresRecordSink } from "../../../plugins/record-postgres/index.js";
-import { startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";
+import { skipWithoutPostgres, startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";
 
 let server: PostgresServer;
 let dir: string;
@@ -76,7 +76,7 @@ function sink(table: string, overrides: Partial<ConstructorParameters<typeof Pos
 
 const count = async (table: string) => Number((await query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
 
-describe("record-postgres", () => {
+describe.skipIf(skipWithoutPostgres())("record-postgres", () => {
   it("creates the table at start (twice is fine) and stores records from the record hook, with no prompt text", async () => {
     const config = { connectionString: server.url, table: "requests_basic", spoolPath: join(dir, "basic.spool.jsonl"), flushIntervalMs: 20 };
     const first = await createTestStep(recordPostgres, config);

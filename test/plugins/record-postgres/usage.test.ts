@@ -10,7 +10,7 @@ import { USAGE_GROUPS, usageQueries, type UsageGroupBy, type UsageQuery, type Us
 import { silentLogger } from "../../../lib/log.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordPostgres, { PostgresRecordSink } from "../../../plugins/record-postgres/index.js";
-import { startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";
+import { skipWithoutPostgres, startPostgresServer, type PostgresServer } from "../../support/postgres-server.js";
 
 let server: PostgresServer;
 let dir: string;
@@ -135,7 +135,7 @@ function expectSameRows(got: readonly UsageRow[], want: readonly UsageRow[]): vo
 
 const rowCount = async (table: string) => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
 
-describe("record-postgres usage queries", () => {
+describe.skipIf(skipWithoutPostgres())("record-postgres usage queries", () => {
   it.each(USAGE_GROUPS)("sums group_by=%s exactly as the records in [from, to) add up, the still-batched ones included", async (groupBy) => {
     const table = `usage_${groupBy}`;
     const records = fixture();
