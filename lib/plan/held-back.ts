@@ -17,6 +17,17 @@ export function markHealthyPart(plan: Attempt[], healthy: number): Attempt[] {
   return plan;
 }
 
+/** The healthy front of `plan` and the held-back rest (empty when no health step marked the plan). */
+export function splitHealthy(plan: Attempt[]): [healthy: Attempt[], heldBack: Attempt[]] {
+  const healthy = healthyCounts.get(plan);
+  return healthy === undefined ? [plan, []] : [plan.slice(0, healthy), plan.slice(healthy)];
+}
+
+/** A selector's order of the healthy part, then the held-back rest, marked the same way for the next step. */
+export function rejoinHealthy(ordered: Attempt[], heldBack: Attempt[]): Attempt[] {
+  return heldBack.length === 0 ? ordered : markHealthyPart([...ordered, ...heldBack], ordered.length);
+}
+
 type PlanOrder = (attempts: Attempt[], exchange: Exchange) => Attempt[];
 
 /**
@@ -25,9 +36,7 @@ type PlanOrder = (attempts: Attempt[], exchange: Exchange) => Attempt[];
  */
 export function spreadOverHealthy(order: PlanOrder): PlanOrder {
   return (attempts, exchange) => {
-    const healthy = healthyCounts.get(attempts);
-    if (healthy === undefined) return order(attempts, exchange);
-    const front = order(attempts.slice(0, healthy), exchange);
-    return markHealthyPart([...front, ...attempts.slice(healthy)], front.length);
+    const [healthy, heldBack] = splitHealthy(attempts);
+    return heldBack.length === 0 ? order(attempts, exchange) : rejoinHealthy(order(healthy, exchange), heldBack);
   };
 }

@@ -6,6 +6,7 @@
  * The same step serves routes with `"endpoint": "feedback"` (feedback.ts).
  */
 import { definePlugin, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
+import { rejoinHealthy, splitHealthy } from "../../lib/plan/held-back.js";
 import { ArmStats } from "./arm-stats.js";
 import { blendWithGlobal, orderArms, type Chooser } from "./choose.js";
 import type { SelectBanditConfig } from "./config.generated.js";
@@ -77,20 +78,22 @@ export function selectBanditPlugin(options: SelectBanditOptions = {}): StepPlugi
 
       return {
         apply(hooks) {
-          hooks.plan.tapPromise(PLUGIN, async (attempts, x) => {
+          hooks.plan.tapPromise(PLUGIN, async (plan, x) => {
+            // After a health step, the bandit chooses among the healthy backends only; the held-back ones stay behind.
+            const [attempts, heldBack] = splitHealthy(plan);
             try {
               const contexts = await contextsOf(x);
               routed.set(x, { contexts, outcomes: [] });
-              if (attempts.length < 2) return attempts;
+              if (attempts.length < 2) return plan;
               const arms = attempts.map((a) => armOf(a.backend.id, a.model));
               const global = await stats.evidence(GLOBAL_CONTEXT, arms);
               const local = contexts.length > 1 ? await stats.evidence(contexts[0]!, arms) : global;
               const evidence = arms.map((arm) => (local === global ? global.get(arm)! : blendWithGlobal(local.get(arm), global.get(arm), minContextObservations)));
-              return orderArms(evidence, chooser).map((i) => attempts[i]!);
+              return rejoinHealthy(orderArms(evidence, chooser).map((i) => attempts[i]!), heldBack);
             } catch (err) {
               // Learning must never cost a request: without the store the plan goes on as it came.
               env.log.warn({ request: x.id, err: String(err) }, `${PLUGIN}: statistics unavailable, plan left in file order`);
-              return attempts;
+              return plan;
             }
           });
           hooks.attemptFinished.tap(PLUGIN, (x, outcome) => {

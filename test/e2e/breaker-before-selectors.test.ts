@@ -23,6 +23,7 @@ const SELECTORS: Record<string, Record<string, unknown> | undefined> = {
   "select-latency": undefined,
   "select-sticky": { key: "header:x-session" },
   "select-cost": { pricingFile: "./pricing.json" },
+  "select-bandit": { seed: 7 },
 };
 
 describe("health-breaker before each load-spreading selector", () => {
