@@ -4,12 +4,14 @@
  * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
  */
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
 import { GatewayError } from "../contract/errors.js";
 import { isObject } from "../contract/json-object.js";
+import { canonicalPath } from "../contract/request-path.js";
 import type { Exchange, RouteInfo } from "../contract/exchange.js";
 import type { FormatTranslator } from "../contract/format.js";
 import type { Logger } from "../contract/log.js";
@@ -77,21 +79,21 @@ export class GatewayServer {
       const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       ctx.state.requestId = id;
       ctx.res.setHeader("x-switchyard-request-id", id);
-      return next();
-    });
-    this.app.use((ctx, next) => {
+      // Everything after this (router, conditions, records, proxies) sees the canonical path only.
       const url = ctx.req.url ?? "/";
+      const path = canonicalPath(url);
+      ctx.respond = path !== undefined;
+      if (path === undefined) return this.refuse(ctx.req, ctx.res, url, GatewayError.invalidRequest("the request path has an escaped slash or is not a path", undefined, "invalid_path"));
       const queryAt = url.indexOf("?");
-      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(queryAt < 0 ? url : url.slice(0, queryAt));
+      ctx.req.url = queryAt < 0 ? path : path + url.slice(queryAt);
+      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(path);
       return handle ? handle(ctx) : next();
     });
     this.app.use(router.routes());
     this.app.use((ctx) => {
-      if (ctx.respond === false) return;
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.respond = false;
-        this.unknownRoute(ctx.req, ctx.res, ctx.state.requestId as string, ctx.path);
-      }
+      if (ctx.respond === false || ctx.status !== 404 || ctx.body !== undefined) return;
+      ctx.respond = false;
+      this.refuse(ctx.req, ctx.res, ctx.path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${ctx.path}` }));
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
   }
@@ -100,10 +102,7 @@ export class GatewayServer {
     const server = this.app.listen(port, host);
     this.server = server;
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
-    });
+    await once(server, "listening"); // rejects on "error" (a port in use)
     this.ready = true;
     return server.address() as AddressInfo;
   }
@@ -153,9 +152,7 @@ export class GatewayServer {
     });
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const url = req.url ?? route.path;
-    const queryAt = url.indexOf("?");
-    const inbound = { path: queryAt < 0 ? url : url.slice(0, queryAt), params, query };
+    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query };
     const x = newExchange({
       id: res.getHeader("x-switchyard-request-id") as string,
       pipelineId: pipeline.id,
@@ -194,22 +191,13 @@ export class GatewayServer {
     await runExchange(pipeline, x, req, res, this.records);
   }
 
-  private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
+  /** A request no route takes, in the format of the route sharing the longest prefix with its path. */
+  private refuse(req: IncomingMessage, res: ServerResponse, path: string, err: GatewayError): void {
     const best = this.fallbackFormats.reduce<(typeof this.fallbackFormats)[number] | undefined>((acc, r) => {
       return commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc;
     }, undefined);
-    res.setHeader("x-switchyard-request-id", id);
-    const err = new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${req.method} ${path}` });
-    if (!best) {
-      res.statusCode = 404;
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ error: { message: err.message, type: "not_found_error", code: err.code } }));
-      return;
-    }
-    const rendered = best.format.renderError(err);
-    res.statusCode = rendered.status;
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(rendered.body));
+    const rendered = best ? best.format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
+    res.writeHead(rendered.status, { "content-type": "application/json" }).end(JSON.stringify(rendered.body));
     req.resume();
   }
 }

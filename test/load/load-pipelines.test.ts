@@ -402,6 +402,15 @@ describe("duplicates", () => {
     expect(show(problems)).toEqual(["/p/x.pipeline.json:5:33: route POST /v1/models/:name is already claimed at /p/x.pipeline.json:4:15"]);
   });
 
+  it("routes differing only in case or a trailing slash clash across files, as the router takes both alike", async () => {
+    const first = `{ "id": "one", "routes": [{ "path": "/v1/chat/completions", "format": "fake-chat" }], "steps": [] }`;
+    const second = `{ "id": "two", "routes": [{ "path": "/V1/Chat/Completions/", "format": "fake-chat" }], "steps": [] }`;
+    const { problems } = await load({ "/p/1.pipeline.json": first, "/p/2.pipeline.json": second }, ["/p"]);
+    expect(show(problems)).toEqual([
+      `/p/2.pipeline.json:${at(second, '"/V1/Chat/Completions/"')}: route POST /V1/Chat/Completions/ is already claimed at /p/1.pipeline.json:${at(first, '"/v1/chat/completions"')}`,
+    ]);
+  });
+
   it("a route and a pipeline id claimed by two files are reported in the second file; the first still loads", async () => {
     const first = `{ "id": "chat", "routes": [{ "path": "/a", "format": "fake-chat" }], "steps": [] }`;
     const second = `{ "id": "chat", "routes": [{ "path": "/b", "format": "fake-chat" }, { "path": "/a", "format": "fake-chat" }], "steps": [] }`;

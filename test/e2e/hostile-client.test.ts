@@ -1,0 +1,151 @@
+/**
+ * What a hostile client sends (issue 11), over raw sockets where a client library would normalize
+ * it first: absolute-form and non-canonical paths, dot segments, traversing model names, invalid
+ * UTF-8, duplicate keys, deep nesting, forged request ids, slow headers and bodies. Each test is
+ * a finding that got past the gateway once.
+ */
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_KEY, startDefaultPipeline } from "../support/default-pipeline.js";
+import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
+import { startUpstream, type HttpUpstream } from "../support/http-upstream.js";
+
+interface RawReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends `head` (request line and headers, without the blank line) and `body` as written, on a connection of its own. */
+async function raw(url: string, head: string, body: string | Buffer = ""): Promise<RawReply> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const payload = Buffer.isBuffer(body) ? body : Buffer.from(body);
+  const lengthHeader = payload.length > 0 ? `\r\ncontent-length: ${payload.length}` : "";
+  // Written, not ended: node's server takes a half-closed connection for a client gone and aborts its request.
+  socket.write(Buffer.concat([Buffer.from(`${head}\r\nhost: ${hostname}\r\nconnection: close${lengthHeader}\r\n\r\n`), payload]));
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return parseReply(Buffer.concat(chunks).toString("utf8"));
+}
+
+function parseReply(text: string): RawReply {
+  const split = text.indexOf("\r\n\r\n");
+  const [statusLine = "", ...lines] = text.slice(0, split).split("\r\n");
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  let body = text.slice(split + 4);
+  if (headers["transfer-encoding"] === "chunked") body = unchunk(body);
+  return { status: Number(statusLine.split(" ")[1]), headers, body };
+}
+
+function unchunk(body: string): string {
+  let out = "";
+  for (let at = 0; ; ) {
+    const lineEnd = body.indexOf("\r\n", at);
+    const size = parseInt(body.slice(at, lineEnd), 16);
+    if (!(size > 0)) return out;
+    out += body.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+const CLIENT_KEY = "sk-hostile-test";
+
+describe("an http route with a key required under a path condition", () => {
+  let gw: TestGateway;
+  let up: HttpUpstream;
+
+  beforeAll(async () => {
+    up = await startUpstream((req, res) => {
+      req.resume();
+      res.end("reached");
+    });
+    gw = await startGateway({
+      "web.pipeline.json": {
+        id: "web",
+        routes: [{ path: "/api", format: "http", endpoint: "proxy" }],
+        backends: { app: { use: "provider-http", config: { baseUrl: `${up.url}/base` } } },
+        steps: [
+          { use: "auth-api-key", when: { path: { prefix: "/api/private" } }, config: { keysFile: "./keys.json" } },
+          { use: "auth-api-key", id: "admin-auth", when: { path: { prefix: "/api/admin" } }, config: { keysFile: "./keys.json" } },
+          { use: "http-proxy" },
+        ],
+      },
+      "keys.json": await keysFile([{ key: CLIENT_KEY, id: "c", tenant: "t" }]),
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await up?.close();
+  });
+
+  it.each([
+    ["absolute form", "GET http://elsewhere.example/api/private/data HTTP/1.1"],
+    ["other case", "GET /API/private/data HTTP/1.1"],
+    ["double slash", "GET /api//private/data HTTP/1.1"],
+    ["percent-encoded unreserved letter", "GET /api/%70rivate/data HTTP/1.1"],
+    ["trailing slash", "GET /api/private/ HTTP/1.1"],
+  ])("asks for the key on the %s of a guarded path, and nothing reaches the upstream", async (_, head) => {
+    const before = up.seen.length;
+    const reply = await raw(gw.url, head);
+    expect(reply.status).toBe(401);
+    expect(up.seen.length).toBe(before);
+  });
+
+  it("sends the canonical path upstream: merged slashes, unreserved characters decoded, origin form", async () => {
+    const reply = await raw(gw.url, "GET http://elsewhere.example/api//public/%7Euser/%41?q=%2F HTTP/1.1");
+    expect(reply.status).toBe(200);
+    expect(up.seen.at(-1)?.url).toBe("/base/api/public/~user/A?q=%2F");
+  });
+
+  it.each([
+    ["..", "GET /api/public/../admin/users HTTP/1.1"],
+    ["%2e%2e", "GET /api/public/%2e%2e/admin/users HTTP/1.1"],
+    [".%2E and .", "GET /api/./public/.%2E/admin/users HTTP/1.1"],
+  ])("resolves %s dot segments before conditions and the upstream see the path", async (_, head) => {
+    const before = up.seen.length;
+    expect((await raw(gw.url, head)).status).toBe(401);
+    expect(up.seen.length).toBe(before);
+    const withKey = await raw(gw.url, `${head}\r\nauthorization: Bearer ${CLIENT_KEY}`);
+    expect(withKey.status).toBe(200);
+    expect(up.seen.at(-1)?.url).toBe("/base/api/admin/users");
+  });
+
+  it("never lets dot segments climb above the route's own path upstream", async () => {
+    const reply = await raw(gw.url, "GET /api/../../../api/public/x HTTP/1.1");
+    expect(reply.status).toBe(200);
+    expect(up.seen.at(-1)?.url).toBe("/base/api/public/x");
+  });
+
+  it.each(["%2f", "%2F", "%5c"])("refuses an escaped slash (%s) in the path with a 400", async (escaped) => {
+    const before = up.seen.length;
+    const reply = await raw(gw.url, `GET /api/public/..${escaped}admin HTTP/1.1`);
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).error.code).toBe("invalid_path");
+    expect(up.seen.length).toBe(before);
+  });
+});
+
+describe("the default pipeline with a blocking guard under a path condition", () => {
+  let gw: Awaited<ReturnType<typeof startDefaultPipeline>>;
+  const card = JSON.stringify({ model: "mock-small", messages: [{ role: "user", content: "my card is 4111 1111 1111 1111" }] });
+
+  beforeAll(async () => {
+    gw = await startDefaultPipeline((p) => {
+      const validate = p.steps.findIndex((s: { use: string }) => s.use === "validate");
+      p.steps.splice(validate + 1, 0, { use: "guard-pii", when: { path: "/v1/chat/completions" }, config: { mode: "block" } });
+    });
+  });
+  afterAll(() => gw?.close());
+
+  it.each([
+    ["upper case", "POST /V1/CHAT/COMPLETIONS HTTP/1.1"],
+    ["trailing slash", "POST /v1/chat/completions/ HTTP/1.1"],
+    ["absolute form", "POST http://elsewhere.example/v1/chat/completions HTTP/1.1"],
+    ["double slash", "POST /v1//chat/completions HTTP/1.1"],
+  ])("blocks a card number sent to the %s of the guarded path", async (_, head) => {
+    const reply = await raw(gw.url, `${head}\r\nauthorization: Bearer ${DEMO_KEY}\r\ncontent-type: application/json`, card);
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).error.type).toBe("invalid_request_error");
+  });
+});
