@@ -33,6 +33,18 @@ export class ConditionError extends Error {
 type ValueTest = (value: unknown) => boolean;
 
 const STRING_TESTS = ["equals", "in", "glob", "prefix", "regex", "exists"];
+
+/**
+ * How a leaf's strings are tested. `/` separates segments of paths and model names (a glob's `*`
+ * stays within one, issue 11 item 3) but is only a character in headers, tenants and body values;
+ * a path's regexes ignore case, as the router does.
+ */
+interface StringRules {
+  acrossSlashes: boolean;
+  regexFlags: string;
+}
+const FREE_TEXT: StringRules = { acrossSlashes: true, regexFlags: "" };
+const LEAF_RULES: Record<string, StringRules> = { model: { acrossSlashes: false, regexFlags: "" }, path: { acrossSlashes: false, regexFlags: "i" } };
 const BODY_TESTS = [...STRING_TESTS, "gt", "lt"];
 
 const leafReaders: Record<"model" | "path" | "method" | "tenant", (exchange: Exchange) => string | undefined> = {
@@ -115,8 +127,8 @@ function compileNode(cond: unknown, pointer: string): Predicate {
     default: {
       const read = leafReaders[key as keyof typeof leafReaders];
       const operands = key === "path" ? pathOperands(spec) : spec;
-      const regexFlags = key === "path" ? "i" : "";
-      const test = typeof operands === "string" ? compileStringTest("glob", operands, at) : compileTests(operands, at, STRING_TESTS, regexFlags);
+      const rules = LEAF_RULES[key] ?? FREE_TEXT;
+      const test = typeof operands === "string" ? compileStringTest("glob", operands, at, rules) : compileTests(operands, at, STRING_TESTS, rules);
       return (exchange) => test(read(exchange));
     }
   }
@@ -130,18 +142,18 @@ function pathOperands(spec: unknown): unknown {
   return Object.fromEntries(Object.entries(spec).map(([name, operand]) => [name, name === "regex" ? operand : key(operand)]));
 }
 
-function compileTests(spec: unknown, pointer: string, allowed: string[], regexFlags = ""): ValueTest {
+function compileTests(spec: unknown, pointer: string, allowed: string[], rules = FREE_TEXT): ValueTest {
   if (!isObject(spec)) throw new ConditionError(pointer, `must be a string (a glob) or an object with ${allowed.join(", ")}`);
   const entries = Object.entries(spec);
   if (entries.length === 0) throw new ConditionError(pointer, `needs at least one of ${allowed.join(", ")}`);
   const tests = entries.map(([name, operand]) => {
     if (!allowed.includes(name)) throw new ConditionError(joinPointer(pointer, name), `unknown test "${name}"; expected one of ${allowed.join(", ")}`);
-    return compileStringTest(name, operand, joinPointer(pointer, name), regexFlags);
+    return compileStringTest(name, operand, joinPointer(pointer, name), rules);
   });
   return tests.length === 1 ? (tests[0] as ValueTest) : (value) => tests.every((t) => t(value));
 }
 
-function compileStringTest(name: string, operand: unknown, pointer: string, regexFlags = ""): ValueTest {
+function compileStringTest(name: string, operand: unknown, pointer: string, rules: StringRules): ValueTest {
   const expect = (ok: boolean, what: string): void => {
     if (!ok) throw new ConditionError(pointer, `"${name}" must be ${what}`);
   };
@@ -155,7 +167,7 @@ function compileStringTest(name: string, operand: unknown, pointer: string, rege
     }
     case "glob": {
       expect(typeof operand === "string", "a string");
-      const match = compileGlob(operand as string);
+      const match = compileGlob(operand as string, { acrossSlashes: rules.acrossSlashes });
       return (value) => typeof value === "string" && match(value);
     }
     case "prefix": {
@@ -167,7 +179,7 @@ function compileStringTest(name: string, operand: unknown, pointer: string, rege
       expect(typeof operand === "string", "a string");
       let re: RegExp;
       try {
-        re = new RegExp(operand as string, regexFlags);
+        re = new RegExp(operand as string, rules.regexFlags);
       } catch (err) {
         throw new ConditionError(pointer, `invalid regular expression: ${(err as Error).message}`);
       }

@@ -23,6 +23,8 @@ import { writeError } from "../engine/respond.js";
 import { runExchange } from "../engine/run-exchange.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A model name is kept, recorded and may become part of a backend's URL: bounded, printable, no dot segment (issue 11, items 3, 5). */
+const MODEL_NAME = /^(?=[^\x00-\x1f\x7f]{1,256}$)(?!(.*\/)?\.\.?(\/|$))/;
 /** RouteInfo.method of a prefix route that names no method: it takes every one. */
 const ANY_METHOD = "*";
 /** A route path with no parameters or patterns: matched by string equality. */
@@ -181,6 +183,7 @@ export class GatewayServer {
         x.body = parseJsonObject(bytes);
         x.received = { bytes, body: x.body };
         const peeked = format.peek(x.body, x.inbound);
+        if (peeked.model !== undefined && !MODEL_NAME.test(peeked.model)) throw GatewayError.invalidRequest("model must be 1 to 256 printable characters with no . or .. segment", "model", "invalid_model");
         x.model = peeked.model;
         x.stream = peeked.stream;
       } catch (err) {

@@ -149,3 +149,42 @@ describe("the default pipeline with a blocking guard under a path condition", ()
     expect(JSON.parse(reply.body).error.type).toBe("invalid_request_error");
   });
 });
+
+describe("model names a client chooses, on the default pipeline", () => {
+  let gw: Awaited<ReturnType<typeof startDefaultPipeline>>;
+  beforeAll(async () => {
+    gw = await startDefaultPipeline();
+  });
+  afterAll(() => gw?.close());
+
+  const chat = (model: string) => raw(gw.url, `POST /v1/chat/completions HTTP/1.1\r\nauthorization: Bearer ${DEMO_KEY}\r\ncontent-type: application/json`, JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }));
+
+  it.each([
+    ["a dot segment", "mock-x/../../../stats"],
+    ["a lone dot segment", "."],
+    ["a control character", "mock-small\u0000"],
+    ["a line break", "mock-small\nx"],
+    ["257 characters", `mock-${"x".repeat(252)}`],
+    ["0.9 MB", `mock-${"x".repeat(900_000)}`],
+  ])("refuses a model name with %s with a 400 invalid_model", async (_, model) => {
+    const reply = await raw(gw.url, `POST /v1/chat/completions HTTP/1.1\r\nauthorization: Bearer ${DEMO_KEY}\r\ncontent-type: application/json`, JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }));
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).error).toMatchObject({ type: "invalid_request_error", code: "invalid_model", param: "model" });
+  });
+
+  it("does not let a backend's mock-* take a model with a / in it", async () => {
+    const reply = await chat("mock-x/y");
+    expect(reply.status).toBe(404);
+    expect(JSON.parse(reply.body).error.code).toBe("model_not_found");
+  });
+
+  it("still serves a model of 256 characters that a pattern matches", async () => {
+    expect((await chat(`mock-${"x".repeat(251)}`)).status).toBe(200);
+  });
+
+  it("refuses Gemini's ..%2f traversal in the model path with a 400 in Gemini's format", async () => {
+    const reply = await raw(gw.url, `POST /v1beta/models/..%2f..%2fadmin:generateContent HTTP/1.1\r\nx-goog-api-key: ${DEMO_KEY}\r\ncontent-type: application/json`, JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }));
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+  });
+});
