@@ -379,6 +379,20 @@ describe("plugins", () => {
   });
 });
 
+describe("deep nesting", () => {
+  it("a file nested thousands of levels deep is one problem at the first bracket too deep, not a stack overflow", async () => {
+    const text = `{ "id": "deep", "routes": [], "steps": [], "x": ${"[".repeat(5000)}${"]".repeat(5000)} }`;
+    const { problems } = await load({ "/p/x.pipeline.json": text });
+    expect(show(problems)).toEqual([`/p/x.pipeline.json:1:${text.indexOf("[[[") + 64}: nested deeper than 64 levels; no pipeline file needs that many`]);
+  });
+
+  it("brackets inside strings do not count as nesting", async () => {
+    const text = `{ "id": "deep", "description": "${"[".repeat(100)}\\"", "routes": [], "steps": [] }`;
+    const { problems } = await load({ "/p/x.pipeline.json": text });
+    expect(show(problems).filter((p) => p.includes("nested"))).toEqual([]);
+  });
+});
+
 describe("duplicates", () => {
   it("a step id used twice is reported at the second step", async () => {
     const text = pipeline(`    { "use": "step-echo" },\n    { "use": "step-echo", "id": "two" },\n    { "use": "step-echo" }`);
