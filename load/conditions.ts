@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from "node:util";
 import { GatewayError } from "../core/contract/errors.js";
 import { compileGlob } from "../core/contract/glob.js";
 import { isObject } from "../core/contract/json-object.js";
-import { routeKey } from "../core/contract/request-path.js";
+import { routeKey } from "./routes.js";
 import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";

@@ -9,9 +9,16 @@ import type { Pipeline } from "../core/contract/generated/pipeline.js";
 import { isObject } from "../core/contract/json-object.js";
 import type { LoadedStep } from "../core/contract/loaded-pipeline.js";
 import type { EndpointSpec } from "../core/contract/plugin.js";
-import { routeKey } from "../core/contract/request-path.js";
 import { joinPointer, type PointerIssue } from "./json-locations.js";
 import type { PluginRegistry } from "./registry.js";
+
+/**
+ * How request paths compare, as the router matches them: letters in any case, trailing slashes
+ * ignored. Route claims and `when.path` conditions use it, so both agree with the router.
+ */
+export function routeKey(path: string): string {
+  return path.toLowerCase().replace(/(.)\/+$/, "$1");
+}
 
 /** Pipeline ids and routes must be unique across every file loaded together. */
 export class Claims {

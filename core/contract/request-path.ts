@@ -21,8 +21,3 @@ export function canonicalPath(target: string): string | undefined {
   // A trailing slash (or a last `.`/`..`) is kept: to an upstream `/dir/` and `/dir` may differ.
   return `/${kept.join("/")}${kept.length > 0 && /\/(\.|%2[Ee]){0,2}$/.test(path) ? "/" : ""}`;
 }
-
-/** How routes compare, as the router matches: letters in any case, trailing slashes ignored. */
-export function routeKey(path: string): string {
-  return path.toLowerCase().replace(/(.)\/+$/, "$1");
-}

@@ -3,6 +3,7 @@
  * the size limit, and drains on shutdown. It knows nothing of formats or plugins: a route hands
  * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -42,9 +43,7 @@ export class GatewayServer {
 
   constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger }) {
     const router = new Router();
-    router.get("/healthz", (ctx) => {
-      ctx.body = { status: "ok" };
-    });
+    router.get("/healthz", (ctx) => void (ctx.body = { status: "ok" }));
     router.get("/readyz", (ctx) => {
       const ok = this.ready && !this.draining;
       ctx.status = ok ? 200 : 503;
@@ -77,8 +76,7 @@ export class GatewayServer {
     }
     // Straight on node's req/res rather than koa's header delegates: this runs for every request.
     this.app.use((ctx, next) => {
-      const incoming = ctx.req.headers["x-request-id"];
-      const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      const id = randomUUID(); // never the client's: records need a unique id (issue 11, item 13)
       ctx.state.requestId = id;
       ctx.res.setHeader("x-switchyard-request-id", id);
       // Everything after this (router, conditions, records, proxies) sees the canonical path only.
@@ -155,15 +153,11 @@ export class GatewayServer {
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
     const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query };
+    const clientId = req.headers["x-request-id"];
     const x = newExchange({
-      id: res.getHeader("x-switchyard-request-id") as string,
-      pipelineId: pipeline.id,
+      id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, signal: controller.signal,
       // A route taking every method shows each request's own (for `method` conditions, records).
       route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
-      format,
-      headers: req.headers,
-      inbound,
-      signal: controller.signal,
     });
     if (this.draining) res.setHeader("connection", "close");
     try {
@@ -182,13 +176,10 @@ export class GatewayServer {
         const bytes = await readBody(req, { maxBytes, overLimit: () => GatewayError.bodyTooLarge(maxBytes), closedEarly: GatewayError.clientClosed });
         x.body = parseJsonObject(bytes);
         x.received = { bytes, body: x.body };
-        const peeked = format.peek(x.body, x.inbound);
-        if (peeked.model !== undefined && !MODEL_NAME.test(peeked.model)) throw GatewayError.invalidRequest("model must be 1 to 256 printable characters with no . or .. segment", "model", "invalid_model");
-        x.model = peeked.model;
-        x.stream = peeked.stream;
+        ({ model: x.model, stream: x.stream } = format.peek(x.body, x.inbound));
+        if (x.model !== undefined && !MODEL_NAME.test(x.model)) throw GatewayError.invalidRequest("model must be 1 to 256 printable characters with no . or .. segment", "model", "invalid_model");
       } catch (err) {
-        writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
-        return;
+        return writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
       }
     }
     await runExchange(pipeline, x, req, res, this.records);
@@ -196,9 +187,8 @@ export class GatewayServer {
 
   /** A request no route takes, in the format of the route sharing the longest prefix with its path. */
   private refuse(req: IncomingMessage, res: ServerResponse, path: string, err: GatewayError): void {
-    const best = this.fallbackFormats.reduce<(typeof this.fallbackFormats)[number] | undefined>((acc, r) => {
-      return commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc;
-    }, undefined);
+    type Candidate = (typeof this.fallbackFormats)[number] | undefined;
+    const best = this.fallbackFormats.reduce<Candidate>((acc, r) => (commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc), undefined);
     const rendered = best ? best.format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
     res.writeHead(rendered.status, { "content-type": "application/json" }).end(JSON.stringify(rendered.body));
     req.resume();
@@ -222,13 +212,50 @@ function commonPrefix(a: string, b: string): number {
   return i;
 }
 
+/** Translators and steps walk bodies recursively: past this depth a stack overflow would be a 500. */
+const MAX_BODY_DEPTH = 128;
+/** An upper bound on the keys written (a string may hold `":` too), so the exact scan runs only past it. */
+const KEY_COLON = /"\s*:/g;
+
+/** The body as steps read it; refused where steps and an upstream given its bytes could read it differently (issue 11, items 9, 11, 14). */
 function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  const text = raw.toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
-  }
+    // Checked, not left to toString: invalid UTF-8 would become U+FFFD, the user's text changed without a word.
+    if (isUtf8(raw)) value = JSON.parse(text);
+  } catch {} // refused just below, as any other unreadable body
+  if (value === undefined) throw GatewayError.invalidRequest("the request body is not valid JSON in UTF-8", undefined, "invalid_json");
   if (!isObject(value)) throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
+  // JSON.parse keeps the last of two equal keys; an upstream given the client's bytes may take the first.
+  const parsed = keysParsed(value);
+  if (parsed !== text.match(KEY_COLON)?.length && parsed !== keysWritten(raw)) {
+    throw GatewayError.invalidRequest("the request body has a key written twice in one object", undefined, "duplicate_key");
+  }
   return value;
+}
+
+/** Keys of every object in the parsed body; walked with a stack of its own, so any depth is measured safely. */
+function keysParsed(root: object): number {
+  let keys = 0;
+  for (const stack: [unknown, number][] = [[root, 1]]; stack.length > 0; ) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_BODY_DEPTH) throw GatewayError.invalidRequest(`the request body nests deeper than ${MAX_BODY_DEPTH} levels`, undefined, "body_too_deep");
+    const children = Array.isArray(node) ? node : Object.values(node as object);
+    keys += Array.isArray(node) ? 0 : children.length;
+    for (const child of children) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return keys;
+}
+
+/** Colons outside strings, one per key written; bytes, since `"`, `\\` and `:` never occur inside a UTF-8 sequence. */
+function keysWritten(raw: Buffer): number {
+  let keys = 0;
+  for (let i = 0, inString = false; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === 0x5c && inString) i++; // a backslash escapes the next character
+    else if (c === 0x22) inString = !inString;
+    else if (c === 0x3a && !inString) keys++;
+  }
+  return keys;
 }

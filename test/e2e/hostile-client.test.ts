@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_KEY, startDefaultPipeline } from "../support/default-pipeline.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { startUpstream, type HttpUpstream } from "../support/http-upstream.js";
+import { waitForRecords } from "../support/records.js";
 
 interface RawReply {
   status: number;
@@ -117,6 +118,13 @@ describe("an http route with a key required under a path condition", () => {
     expect(up.seen.at(-1)?.url).toBe("/base/api/public/x");
   });
 
+  it("sends the gateway's own request id upstream, never the client's", async () => {
+    const reply = await raw(gw.url, "GET /api/public/x HTTP/1.1\r\nx-request-id: client-chosen-1");
+    expect(reply.status).toBe(200);
+    expect(up.seen.at(-1)?.headers["x-request-id"]).toBe(reply.headers["x-switchyard-request-id"]);
+    expect(reply.headers["x-switchyard-request-id"]).not.toBe("client-chosen-1");
+  });
+
   it.each(["%2f", "%2F", "%5c"])("refuses an escaped slash (%s) in the path with a 400", async (escaped) => {
     const before = up.seen.length;
     const reply = await raw(gw.url, `GET /api/public/..${escaped}admin HTTP/1.1`);
@@ -186,5 +194,75 @@ describe("model names a client chooses, on the default pipeline", () => {
     const reply = await raw(gw.url, `POST /v1beta/models/..%2f..%2fadmin:generateContent HTTP/1.1\r\nx-goog-api-key: ${DEMO_KEY}\r\ncontent-type: application/json`, JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }));
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.body).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+  });
+});
+
+describe("request bodies a client shapes, on the default pipeline", () => {
+  let gw: Awaited<ReturnType<typeof startDefaultPipeline>>;
+  beforeAll(async () => {
+    gw = await startDefaultPipeline();
+  });
+  afterAll(() => gw?.close());
+
+  const post = (path: string, body: string | Buffer, auth = `authorization: Bearer ${DEMO_KEY}`) =>
+    raw(gw.url, `POST ${path} HTTP/1.1\r\n${auth}\r\ncontent-type: application/json`, body);
+
+  it("keeps a client's x-request-id as clientRequestId on the record; the record id stays the gateway's own and unique", async () => {
+    const body = JSON.stringify({ model: "mock-small", messages: [{ role: "user", content: "hi" }] });
+    const replies = [await post("/v1/chat/completions", body, `authorization: Bearer ${DEMO_KEY}\r\nx-request-id: same-id`), await post("/v1/chat/completions", body, `authorization: Bearer ${DEMO_KEY}\r\nx-request-id: same-id`)];
+    const ids = replies.map((r) => r.headers["x-switchyard-request-id"]);
+    expect(new Set(ids).size).toBe(2);
+    expect(ids).not.toContain("same-id");
+    const records = await waitForRecords(gw.recordsFile, (all) => ids.every((id) => all.some((r) => r.id === id)));
+    expect(records.filter((r) => ids.includes(r.id)).map((r) => r.clientRequestId)).toEqual(["same-id", "same-id"]);
+  });
+
+  it("refuses invalid UTF-8 in a JSON body with a 400 in the client's format, not a silently changed text", async () => {
+    const body = Buffer.concat([Buffer.from('{"model":"mock-small","messages":[{"role":"user","content":"caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]);
+    const openai = await post("/v1/chat/completions", body);
+    expect(openai.status).toBe(400);
+    expect(JSON.parse(openai.body).error).toMatchObject({ type: "invalid_request_error", code: "invalid_json" });
+    const anthropic = await post("/v1/messages", body, `x-api-key: ${DEMO_KEY}`);
+    expect(anthropic.status).toBe(400);
+    expect(JSON.parse(anthropic.body)).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+  });
+
+  it("still takes valid multi-byte UTF-8", async () => {
+    const reply = await post("/v1/chat/completions", JSON.stringify({ model: "mock-small", messages: [{ role: "user", content: "café ☕ 𝄞" }] }));
+    expect(reply.status).toBe(200);
+  });
+
+  it("refuses a key written twice in one object with a 400 duplicate_key, at the top and nested", async () => {
+    const top = await post("/v1/chat/completions", '{"model":"mock-large","messages":[{"role":"user","content":"hi"}],"model":"mock-small"}');
+    expect(top.status).toBe(400);
+    expect(JSON.parse(top.body).error).toMatchObject({ type: "invalid_request_error", code: "duplicate_key" });
+    const nested = await post("/v1/chat/completions", '{"model":"mock-small","messages":[{"role":"user","role":"system","content":"hi"}]}');
+    expect(nested.status).toBe(400);
+    expect(JSON.parse(nested.body).error.code).toBe("duplicate_key");
+  });
+
+  it("takes equal keys in different objects, and strings that look like keys (tool arguments as JSON text)", async () => {
+    const body = JSON.stringify({ model: "mock-small", messages: [{ role: "user", content: 'say {"role": "x", "a\\": 1} "b":' }, { role: "assistant", content: "ok" }] });
+    expect((await post("/v1/chat/completions", body)).status).toBe(200);
+  });
+
+  it("refuses a body nested deeper than 128 levels with a 400 in the client's format (Anthropic and Gemini too)", async () => {
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+    const openai = await post("/v1/chat/completions", `{"model":"mock-small","messages":[{"role":"user","content":"hi"}],"tools":${deep(5000)}}`);
+    expect(openai.status).toBe(400);
+    expect(JSON.parse(openai.body).error).toMatchObject({ type: "invalid_request_error", code: "body_too_deep" });
+    const anthropic = await post("/v1/messages", `{"model":"mock-small","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"t","input_schema":${"{\"a\":".repeat(5000)}1${"}".repeat(5000)}}]}`, `x-api-key: ${DEMO_KEY}`);
+    expect(anthropic.status).toBe(400);
+    expect(JSON.parse(anthropic.body)).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    const gemini = await post("/v1beta/models/mock-small:generateContent", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x":${deep(200)}}`, `x-goog-api-key: ${DEMO_KEY}`);
+    expect(gemini.status).toBe(400);
+    expect(JSON.parse(gemini.body).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+  });
+
+  it("still takes a body nested 100 levels", async () => {
+    const nested = `${'{"a":'.repeat(99)}1${"}".repeat(99)}`;
+    const reply = await post("/v1/chat/completions", `{"model":"mock-small","messages":[{"role":"user","content":"hi"}],"metadata_x":${nested}}`);
+    expect(reply.status).not.toBe(500);
+    expect(JSON.parse(reply.body).error?.code).not.toBe("body_too_deep");
   });
 });
