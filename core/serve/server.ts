@@ -6,7 +6,7 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { METHODS, createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
@@ -41,7 +41,8 @@ export class GatewayServer {
   /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
   private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
 
-  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger }) {
+  /** `createListener`: the HTTP server to serve on, with its socket limits (timeouts, connection caps); node's plain one by default. */
+  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger; createListener?: (handler: RequestListener) => Server }) {
     const router = new Router();
     router.get("/healthz", (ctx) => void (ctx.body = { status: "ok" }));
     router.get("/readyz", (ctx) => {
@@ -99,7 +100,7 @@ export class GatewayServer {
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
-    const server = this.app.listen(port, host);
+    const server = (this.options.createListener ?? createServer)(this.app.callback()).listen(port, host);
     this.server = server;
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     await once(server, "listening"); // rejects on "error" (a port in use)

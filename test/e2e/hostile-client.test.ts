@@ -4,7 +4,7 @@
  * UTF-8, duplicate keys, deep nesting, forged request ids, slow headers and bodies. Each test is
  * a finding that got past the gateway once.
  */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_KEY, startDefaultPipeline } from "../support/default-pipeline.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
@@ -264,5 +264,65 @@ describe("request bodies a client shapes, on the default pipeline", () => {
     const reply = await post("/v1/chat/completions", `{"model":"mock-small","messages":[{"role":"user","content":"hi"}],"metadata_x":${nested}}`);
     expect(reply.status).not.toBe(500);
     expect(JSON.parse(reply.body).error?.code).not.toBe("body_too_deep");
+  });
+});
+
+/** A connection whose bytes the test writes when it likes; `closed` resolves with all it received. */
+async function openConnection(url: string): Promise<{ socket: Socket; closed: Promise<string> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  // Events, not an async iterator: a connection the test destroys itself is no failure.
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk)).on("error", () => undefined);
+  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(Buffer.concat(chunks).toString("utf8"))));
+  return { socket, closed };
+}
+
+describe("slow and greedy clients, with the listener's limits set low", () => {
+  let gw: TestGateway;
+  let up: HttpUpstream;
+  const opened: Socket[] = [];
+
+  beforeAll(async () => {
+    up = await startUpstream((req, res) => {
+      req.resume();
+      res.end("reached");
+    });
+    const files = {
+      "web.pipeline.json": { id: "web", routes: [{ path: "/api", format: "http", endpoint: "proxy" }], backends: { app: { use: "provider-http", config: { baseUrl: up.url } } }, steps: [{ use: "http-proxy" }] },
+      "chat.pipeline.json": { id: "chat", routes: [{ method: "POST", path: "/v1/chat/completions", format: "openai-chat" }], backends: { mock: { use: "provider-mock", models: ["mock-*"] } }, steps: [] },
+    };
+    gw = await startGateway(files, undefined, { headersTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 4, maxConnectionsPerClient: 3 });
+  });
+  afterAll(async () => {
+    for (const s of opened) s.destroy();
+    await gw?.close();
+    await up?.close();
+  });
+
+  it("answers headers trickled past the header timeout with a 408 and closes the connection", async () => {
+    const { socket, closed } = await openConnection(gw.url);
+    socket.write("GET /api/slow HTTP/1.1\r\nhost: x\r\nx-slow: ");
+    expect(await closed).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it("answers a JSON body trickled past the request timeout with a 408 and closes the connection", async () => {
+    const { socket, closed } = await openConnection(gw.url);
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 62\r\n\r\n{"model":');
+    expect(await closed).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it("refuses a client's connection past its cap with a 503 saying why, and serves it again once one closes", async () => {
+    const held = await Promise.all([1, 2, 3].map(() => openConnection(gw.url)));
+    opened.push(...held.map((h) => h.socket));
+    const extra = await openConnection(gw.url);
+    const refused = await extra.closed;
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+    expect(JSON.parse(refused.slice(refused.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "too_many_connections", message: expect.stringContaining("your address") });
+    held[0]!.socket.destroy();
+    await held[0]!.closed;
+    await expect.poll(async () => (await raw(gw.url, "GET /api/again HTTP/1.1")).status).toBe(200);
+    for (const h of held) h.socket.destroy();
   });
 });
