@@ -325,4 +325,17 @@ describe("slow and greedy clients, with the listener's limits set low", () => {
     await expect.poll(async () => (await raw(gw.url, "GET /api/again HTTP/1.1")).status).toBe(200);
     for (const h of held) h.socket.destroy();
   });
+
+  it("refuses a connection past the listener's cap, whoever opens it, with a 503 naming the listener", async () => {
+    const capped = await startGateway({ "web.pipeline.json": { id: "web", routes: [{ path: "/api", format: "http", endpoint: "proxy" }], backends: { app: { use: "provider-http", config: { baseUrl: up.url } } }, steps: [{ use: "http-proxy" }] } }, undefined, { maxConnections: 2, maxConnectionsPerClient: 100 });
+    try {
+      const held = await Promise.all([1, 2].map(() => openConnection(capped.url)));
+      const refused = await (await openConnection(capped.url)).closed;
+      expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+      expect(refused).toContain("too many open connections to this listener");
+      for (const h of held) h.socket.destroy();
+    } finally {
+      await capped.close();
+    }
+  });
 });
