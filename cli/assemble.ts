@@ -9,12 +9,15 @@ import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.j
 import { GatewayServer } from "../core/serve/server.js";
 import { openStateStore } from "../lib/state/open.js";
 import { loadPipelines } from "../load/load-pipelines.js";
+import { listenerFactory, type ListenerLimits } from "./listener.js";
 import type { PluginRegistry } from "../load/registry.js";
 
 export interface AssembleOptions {
   registry: PluginRegistry;
   log: Logger;
   env?: Record<string, string | undefined>;
+  /** Socket limits of the listener (timeouts, connection caps); DEFAULT_LISTENER_LIMITS where unset. */
+  listener?: Partial<ListenerLimits>;
 }
 
 export type Assembled = { ok: true; server: GatewayServer; pipelines: CompiledPipeline[] } | { ok: false; problems: Problem[] };
@@ -30,5 +33,5 @@ export async function assembleGateway(paths: string[], options: AssembleOptions)
     await Promise.allSettled(pipelines.map((p) => p.close()));
     throw err;
   }
-  return { ok: true, server: new GatewayServer(pipelines, { log: options.log }), pipelines };
+  return { ok: true, server: new GatewayServer(pipelines, { log: options.log, createListener: listenerFactory(options.listener) }), pipelines };
 }

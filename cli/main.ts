@@ -6,14 +6,18 @@
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
+import type { ListenerLimits } from "./listener.js";
 import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
 
 const USAGE = `usage:
   switchyard serve [files|dirs...] [--port N] [--host H] [--drain-ms N]
+                   [--headers-timeout-ms N] [--request-timeout-ms N] [--max-connections N] [--max-connections-per-client N]
       serve pipeline files (a dir serves its *.pipeline.json); default dir: pipelines
-      defaults: --host 127.0.0.1 (env HOST), --port 8080 (env PORT)
+      defaults: --host 127.0.0.1 (env HOST), --port 8080 (env PORT); a client sends its headers within
+      10000 ms and its whole request within 15000 ms (408 past them); 10000 connections per listener,
+      512 per client address (503 too_many_connections past them)
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
   switchyard plugins
@@ -68,12 +72,33 @@ async function check(args: string[]): Promise<number> {
   return problems.length === 0 ? 0 : 1;
 }
 
+/** serve's flags for the listener's limits (cli/listener.ts). */
+const LISTENER_FLAGS: Record<string, keyof ListenerLimits> = {
+  "headers-timeout-ms": "headersTimeoutMs",
+  "request-timeout-ms": "requestTimeoutMs",
+  "max-connections": "maxConnections",
+  "max-connections-per-client": "maxConnectionsPerClient",
+};
+
 async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { port: { type: "string" }, host: { type: "string" }, "drain-ms": { type: "string" } },
+    options: {
+      port: { type: "string" }, host: { type: "string" }, "drain-ms": { type: "string" },
+      ...Object.fromEntries(Object.keys(LISTENER_FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    },
   });
+  const listener: Partial<ListenerLimits> = {};
+  for (const [flag, limit] of Object.entries(LISTENER_FLAGS)) {
+    const raw = (values as Record<string, string | undefined>)[flag];
+    if (raw === undefined) continue;
+    if (!/^[1-9][0-9]*$/.test(raw)) {
+      process.stderr.write(`invalid --${flag} "${raw}": expected a positive whole number\n`);
+      return 1;
+    }
+    listener[limit] = Number(raw);
+  }
   const port = Number(values.port ?? process.env.PORT ?? 8080);
   const host = values.host ?? process.env.HOST ?? "127.0.0.1";
   const drainMs = Number(values["drain-ms"] ?? 30_000);
@@ -84,7 +109,7 @@ async function serve(args: string[]): Promise<number> {
   const log = createLogger();
   const registry = await PluginRegistry.builtIn();
   const paths = positionals.length > 0 ? positionals : ["pipelines"];
-  const assembled = await assembleGateway(paths, { registry, log });
+  const assembled = await assembleGateway(paths, { registry, log, listener });
   if (!assembled.ok) {
     for (const p of assembled.problems) process.stderr.write(formatProblem(p) + "\n");
     return 1;

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from "node:util";
 import { GatewayError } from "../core/contract/errors.js";
 import { compileGlob } from "../core/contract/glob.js";
 import { isObject } from "../core/contract/json-object.js";
+import { routeKey } from "./routes.js";
 import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
@@ -33,11 +34,25 @@ export class ConditionError extends Error {
 type ValueTest = (value: unknown) => boolean;
 
 const STRING_TESTS = ["equals", "in", "glob", "prefix", "regex", "exists"];
+
+/**
+ * How a leaf's strings are tested. `/` separates segments of paths and model names (a glob's `*`
+ * stays within one, issue 11 item 3) but is only a character in headers, tenants and body values;
+ * a path's regexes ignore case, as the router does.
+ */
+interface StringRules {
+  acrossSlashes: boolean;
+  regexFlags: string;
+}
+const FREE_TEXT: StringRules = { acrossSlashes: true, regexFlags: "" };
+const LEAF_RULES: Record<string, StringRules> = { model: { acrossSlashes: false, regexFlags: "" }, path: { acrossSlashes: false, regexFlags: "i" } };
 const BODY_TESTS = [...STRING_TESTS, "gt", "lt"];
 
 const leafReaders: Record<"model" | "path" | "method" | "tenant", (exchange: Exchange) => string | undefined> = {
   model: (exchange) => exchange.model,
-  path: (exchange) => exchange.inbound.path,
+  // The canonical path compared as the router compares it (any case, no trailing slash), so a
+  // condition holds for every spelling of a path that reaches its route (issue 11, item 1).
+  path: (exchange) => routeKey(exchange.inbound.path),
   method: (exchange) => exchange.route.method,
   tenant: (exchange) => exchange.tenant,
 };
@@ -112,25 +127,34 @@ function compileNode(cond: unknown, pointer: string): Predicate {
     }
     default: {
       const read = leafReaders[key as keyof typeof leafReaders];
-      const test = typeof spec === "string" ? compileStringTest("glob", spec, at) : compileTests(spec, at, STRING_TESTS);
+      const operands = key === "path" ? pathOperands(spec) : spec;
+      const rules = LEAF_RULES[key] ?? FREE_TEXT;
+      const test = typeof operands === "string" ? compileStringTest("glob", operands, at, rules) : compileTests(operands, at, STRING_TESTS, rules);
       return (exchange) => test(read(exchange));
     }
   }
 }
 
 /** An object of tests (`{ prefix: "gpt-", exists: true }`): all of them must hold. */
-function compileTests(spec: unknown, pointer: string, allowed: string[]): ValueTest {
+/** A `path` condition's strings in the form paths are compared in (see leafReaders.path). */
+function pathOperands(spec: unknown): unknown {
+  const key = (v: unknown): unknown => (typeof v === "string" ? routeKey(v) : Array.isArray(v) ? v.map(key) : v);
+  if (!isObject(spec)) return key(spec);
+  return Object.fromEntries(Object.entries(spec).map(([name, operand]) => [name, name === "regex" ? operand : key(operand)]));
+}
+
+function compileTests(spec: unknown, pointer: string, allowed: string[], rules = FREE_TEXT): ValueTest {
   if (!isObject(spec)) throw new ConditionError(pointer, `must be a string (a glob) or an object with ${allowed.join(", ")}`);
   const entries = Object.entries(spec);
   if (entries.length === 0) throw new ConditionError(pointer, `needs at least one of ${allowed.join(", ")}`);
   const tests = entries.map(([name, operand]) => {
     if (!allowed.includes(name)) throw new ConditionError(joinPointer(pointer, name), `unknown test "${name}"; expected one of ${allowed.join(", ")}`);
-    return compileStringTest(name, operand, joinPointer(pointer, name));
+    return compileStringTest(name, operand, joinPointer(pointer, name), rules);
   });
   return tests.length === 1 ? (tests[0] as ValueTest) : (value) => tests.every((t) => t(value));
 }
 
-function compileStringTest(name: string, operand: unknown, pointer: string): ValueTest {
+function compileStringTest(name: string, operand: unknown, pointer: string, rules: StringRules): ValueTest {
   const expect = (ok: boolean, what: string): void => {
     if (!ok) throw new ConditionError(pointer, `"${name}" must be ${what}`);
   };
@@ -144,7 +168,7 @@ function compileStringTest(name: string, operand: unknown, pointer: string): Val
     }
     case "glob": {
       expect(typeof operand === "string", "a string");
-      const match = compileGlob(operand as string);
+      const match = compileGlob(operand as string, { acrossSlashes: rules.acrossSlashes });
       return (value) => typeof value === "string" && match(value);
     }
     case "prefix": {
@@ -156,7 +180,7 @@ function compileStringTest(name: string, operand: unknown, pointer: string): Val
       expect(typeof operand === "string", "a string");
       let re: RegExp;
       try {
-        re = new RegExp(operand as string);
+        re = new RegExp(operand as string, rules.regexFlags);
       } catch (err) {
         throw new ConditionError(pointer, `invalid regular expression: ${(err as Error).message}`);
       }

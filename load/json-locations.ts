@@ -48,6 +48,28 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidCharacter: "invalid character in string (control characters must be escaped)",
 };
 
+/**
+ * jsonc-parser, getNodeValue and the checks after them recurse once per level: a file nested a few
+ * thousand levels deep would end `check` with "Maximum call stack size exceeded" and no location.
+ */
+const MAX_FILE_DEPTH = 64;
+
+/** The offset of the first `{` or `[` (outside strings) past `limit` levels, if any. */
+function offsetPastDepth(text: string, limit: number): number | undefined {
+  let depth = 0;
+  for (let i = 0, inString = false; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") {
+      if (++depth > limit) return i;
+    } else if (c === "}" || c === "]") depth--;
+  }
+  return undefined;
+}
+
 export class JsonDocument {
   readonly root: Node | undefined;
   readonly syntaxErrors: LocatedMessage[];
@@ -75,6 +97,12 @@ export class JsonDocument {
   static parse(text: string): JsonDocument {
     // A UTF-8 BOM is invisible in editors; blank it so offsets and columns stay as the user sees them.
     const source = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+    const tooDeep = offsetPastDepth(source, MAX_FILE_DEPTH);
+    if (tooDeep !== undefined) {
+      const doc = new JsonDocument(source, undefined, []);
+      doc.syntaxErrors.push({ ...doc.positionAt(tooDeep), message: `nested deeper than ${MAX_FILE_DEPTH} levels; no pipeline file needs that many` });
+      return doc;
+    }
     const errors: ParseError[] = [];
     const root = parseTree(source, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
     return new JsonDocument(source, root, errors);

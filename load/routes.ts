@@ -12,6 +12,14 @@ import type { EndpointSpec } from "../core/contract/plugin.js";
 import { joinPointer, type PointerIssue } from "./json-locations.js";
 import type { PluginRegistry } from "./registry.js";
 
+/**
+ * How request paths compare, as the router matches them: letters in any case, trailing slashes
+ * ignored. Route claims and `when.path` conditions use it, so both agree with the router.
+ */
+export function routeKey(path: string): string {
+  return path.toLowerCase().replace(/(.)\/+$/, "$1");
+}
+
 /** Pipeline ids and routes must be unique across every file loaded together. */
 export class Claims {
   private readonly owners = new Map<string, string>();
@@ -86,13 +94,13 @@ export function checkRoutes(spec: Record<string, unknown>, methodless: ReadonlyS
       }
     }
     if (typeof route.path !== "string" || typeof route.method !== "string") return;
-    // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide.
-    const shape = route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":");
+    // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide; nor do
+    // case and trailing slashes, which the router ignores: /v1/x and /V1/X/ collide too.
+    const shape = routeKey(route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":"));
     if (declared?.spec.match === "prefix") {
       // Prefixes claim apart from exact paths: /api (a prefix) and POST /api (an exact route) can live together, the exact one winning.
-      const prefix = shape.replace(/\/+$/, "") || "/";
       for (const method of methodless.has(i) ? ROUTE_METHODS : [route.method]) {
-        const first = ctx.claims.claim(`prefix ${method} ${prefix}`, where(`${at}/path`));
+        const first = ctx.claims.claim(`prefix ${method} ${shape}`, where(`${at}/path`));
         if (first) {
           issues.push({ pointer: `${at}/path`, message: `prefix route ${method} ${route.path} is already claimed at ${first}` });
           break;

@@ -36,28 +36,20 @@ export interface GatewayErrorInit {
 }
 
 export class GatewayError extends Error {
-  readonly status: number;
-  readonly type: GatewayErrorType;
-  readonly code: string;
-  readonly param?: string;
-  readonly failure?: AttemptFailure;
-  readonly upstreamStatus?: number;
-  readonly retryAfterMs?: number;
-  readonly headers?: Record<string, string>;
-  readonly source?: string;
+  // `declare`d, not initialised: the constructor copies them from the init in one go.
+  declare readonly status: number;
+  declare readonly type: GatewayErrorType;
+  declare readonly code: string;
+  declare readonly param?: string;
+  declare readonly failure?: AttemptFailure;
+  declare readonly upstreamStatus?: number;
+  declare readonly retryAfterMs?: number;
+  declare readonly headers?: Record<string, string>;
+  declare readonly source?: string;
 
-  constructor(init: GatewayErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = "GatewayError";
-    this.status = init.status;
-    this.type = init.type;
-    this.code = init.code;
-    this.param = init.param;
-    this.failure = init.failure;
-    this.upstreamStatus = init.upstreamStatus;
-    this.retryAfterMs = init.retryAfterMs;
-    this.headers = init.headers;
-    this.source = init.source;
+  constructor({ message, cause, ...fields }: GatewayErrorInit) {
+    super(message, cause === undefined ? undefined : { cause });
+    Object.assign(this, { name: "GatewayError", param: undefined, failure: undefined, upstreamStatus: undefined, retryAfterMs: undefined, headers: undefined, source: undefined }, fields);
   }
 
   static invalidRequest(message: string, param?: string, code = "invalid_request"): GatewayError {

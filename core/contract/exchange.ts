@@ -84,7 +84,10 @@ export interface HeldBack {
 export type Answer = GatewayError | { status: number; body: unknown; headers?: Record<string, string> };
 
 export interface Exchange {
+  /** The gateway's own id, unique: the record's id and the `x-request-id` upstreams get. */
   readonly id: string;
+  /** The client's `x-request-id` (when well-formed), for its own correlation; never trusted as unique. */
+  readonly clientRequestId?: string;
   /** Epoch milliseconds at arrival. */
   readonly startedAt: number;
   /** `performance.now()` at arrival, for durations. */

@@ -11,6 +11,8 @@ export interface RequestRecord {
   format: string;
   tenant?: string;
   keyId?: string;
+  /** The client's own `x-request-id`, kept apart: `id` is the gateway's and unique. */
+  clientRequestId?: string;
   backend?: string;
   model?: string;
   upstreamModel?: string;

@@ -27,10 +27,8 @@ function fallbackAllowed(err: GatewayError, on: readonly FallbackRule[]): boolea
 }
 
 function noTranslation(x: Exchange, backendFormat: string): GatewayError {
-  return new GatewayError({
-    status: 400, type: "invalid_request", code: "translation_unavailable",
-    message: `pipeline ${x.pipelineId} cannot translate ${x.route.format} requests for a ${backendFormat} backend: add a translate step`,
-  });
+  const message = `pipeline ${x.pipelineId} cannot translate ${x.route.format} requests for a ${backendFormat} backend: add a translate step`;
+  return new GatewayError({ status: 400, type: "invalid_request", code: "translation_unavailable", message });
 }
 
 /** The backend's format: the client's own when the backend speaks it (bytes pass through), else its first. */
@@ -142,8 +140,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
       return async (outcome, { sentAt }) => {
         const reply = await attempt.backend.provider.send({
           format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id,
-          headersTimeoutMs: p.timeouts.firstByteMs,
-          bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
+          headersTimeoutMs: p.timeouts.firstByteMs, bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
         });
         outcome.status = reply.status;
         outcome.ttfbMs = performance.now() - sentAt;

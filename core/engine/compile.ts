@@ -41,13 +41,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   const pipelineLog = options.log.child({ pipeline: spec.id });
   const store = await options.openStore(spec.store, pipelineLog);
   const envFor = (id: string, backends: ReadonlyMap<string, Backend>): PluginEnv => ({
-    pipelineId: spec.id,
-    id,
-    baseDir: loaded.dir,
-    log: pipelineLog.child({ plugin: id }),
-    formats: loaded.formats,
-    backends,
-    store,
+    pipelineId: spec.id, id, baseDir: loaded.dir, log: pipelineLog.child({ plugin: id }), formats: loaded.formats, backends, store,
     resolvePath: (p: string) => resolve(loaded.dir, p),
   });
 
@@ -77,17 +71,10 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       models: createModelIndex([...backends.values()], spec.models ?? {}),
       limits: { maxBodyBytes: spec.limits?.maxBodyBytes ?? 4 * 1024 * 1024, replayBodyBytes: spec.limits?.replayBodyBytes ?? 64 * 1024 },
       attempts: {
-        maxAttempts: spec.attempts?.maxAttempts ?? 3,
-        on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"],
-        backoffMs: spec.attempts?.backoffMs ?? 200,
-        maxBackoffMs: spec.attempts?.maxBackoffMs ?? 5000,
-        maxRetryAfterMs: spec.attempts?.maxRetryAfterMs ?? 30_000,
+        maxAttempts: spec.attempts?.maxAttempts ?? 3, on: spec.attempts?.on ?? ["connect", "timeout", 429, "5xx"], backoffMs: spec.attempts?.backoffMs ?? 200,
+        maxBackoffMs: spec.attempts?.maxBackoffMs ?? 5000, maxRetryAfterMs: spec.attempts?.maxRetryAfterMs ?? 30_000,
       },
-      timeouts: {
-        firstByteMs: spec.timeouts?.firstByteMs ?? 120_000,
-        idleMs: spec.timeouts?.idleMs ?? 120_000,
-        totalMs: spec.timeouts?.totalMs ?? 600_000,
-      },
+      timeouts: { firstByteMs: spec.timeouts?.firstByteMs ?? 120_000, idleMs: spec.timeouts?.idleMs ?? 120_000, totalMs: spec.timeouts?.totalMs ?? 600_000 },
       log: pipelineLog,
       store,
       close: () => closeAll(instances, backends, store, pipelineLog),

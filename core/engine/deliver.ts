@@ -8,7 +8,6 @@ import type { CompiledPipeline } from "./compile.js";
 import { GatewayError } from "../contract/errors.js";
 import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
 import type { RelayTarget, RelayWrite, StreamRelay, Translation } from "../contract/translation.js";
-import type { IrRequest } from "../contract/ir.js";
 import type { UpstreamReply } from "../contract/provider.js";
 import { readBody } from "./read-body.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
@@ -28,16 +27,10 @@ export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: Server
     throw GatewayError.upstreamBodyBroke(err);
   });
   const parsed = parseUpstreamJson(raw);
-  let out: string | Buffer = raw;
-  if (translation) {
-    const translated = translation.response(parsed);
-    x.usage = translated.usage;
-    out = JSON.stringify(translated.body);
-  } else {
-    x.usage = x.format.usageOf(parsed);
-  }
+  const translated = translation?.response(parsed);
+  x.usage = translated ? translated.usage : x.format.usageOf(parsed);
   if (x.usage) p.hooks.usage.call(x);
-  writeJson(x, res, 200, out);
+  writeJson(x, res, 200, translated ? JSON.stringify(translated.body) : raw);
 }
 
 export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, relay: StreamRelay, outcome: AttemptOutcome): Promise<void> {
@@ -67,7 +60,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
       push: (ev) => observer.push(ev),
       end: () => {},
       // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
-      error: (err) => x.format.createStreamEncoder(x.ir ?? minimalIr(x), write).error(err),
+      error: (err) => x.format.createStreamEncoder(x.ir ?? { model: x.model ?? "", messages: [], stream: true }, write).error(err),
     };
   };
   const result = await relay(reply.body, res, commit, makeTarget);
@@ -79,8 +72,4 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
     x.error = result.error;
     if (result.clientGone) throw GatewayError.clientClosed();
   }
-}
-
-function minimalIr(x: Exchange): IrRequest {
-  return { model: x.model ?? "", messages: [], stream: true };
 }

@@ -5,7 +5,6 @@
 import type { ServerResponse } from "node:http";
 import { GatewayError } from "../contract/errors.js";
 import type { Exchange } from "../contract/exchange.js";
-import type { StreamPolicy } from "../contract/translation.js";
 import { runAttempts } from "./attempts.js";
 import type { CompiledPipeline } from "./compile.js";
 
@@ -15,11 +14,8 @@ export async function generate(p: CompiledPipeline, x: Exchange, res: ServerResp
   if (candidates.length === 0) throw GatewayError.modelNotFound(x.model);
   const attempts = await p.hooks.plan.promise(candidates, x);
   if (attempts.length === 0) throw nothingAvailable(x, x.model);
-  let policy: StreamPolicy | undefined;
-  if (x.stream) {
-    policy = p.hooks.streamPolicy.call({ idleTimeoutMs: p.timeouts.idleMs, relay: undefined }, x);
-    if (policy.relay === undefined) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
-  }
+  const policy = x.stream ? p.hooks.streamPolicy.call({ idleTimeoutMs: p.timeouts.idleMs, relay: undefined }, x) : undefined;
+  if (policy && policy.relay === undefined) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
   await runAttempts(p, x, attempts, res, policy);
 }
 

@@ -5,11 +5,12 @@
  */
 import type { Exchange } from "../contract/exchange.js";
 
-export type ExchangeStart = Pick<Exchange, "id" | "pipelineId" | "route" | "format" | "headers" | "inbound" | "signal">;
+export type ExchangeStart = Pick<Exchange, "id" | "clientRequestId" | "pipelineId" | "route" | "format" | "headers" | "inbound" | "signal">;
 
 export function newExchange(start: ExchangeStart): Exchange {
   return {
     id: start.id,
+    clientRequestId: start.clientRequestId,
     startedAt: Date.now(),
     startedHr: performance.now(),
     pipelineId: start.pipelineId,

@@ -52,15 +52,10 @@ export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise
       cleanup();
       reject(closedEarly ? closedEarly() : new Error("the stream closed before it ended"));
     };
+    const listeners = { data: onData, end: onEnd, error: onError, close: onClose };
     const cleanup = () => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("error", onError);
-      body.off("close", onClose);
+      for (const [event, listener] of Object.entries(listeners)) body.off(event, listener);
     };
-    body.on("data", onData);
-    body.on("end", onEnd);
-    body.on("error", onError);
-    body.on("close", onClose);
+    for (const [event, listener] of Object.entries(listeners)) body.on(event, listener);
   });
 }

@@ -63,15 +63,13 @@ function toRecord(p: CompiledPipeline, x: Exchange): RequestRecord {
     costUsd: x.costUsd ?? null,
     attempts: x.attempts.map((a) => ({ ...a, latencyMs: round(a.latencyMs), ...(a.ttfbMs === undefined ? {} : { ttfbMs: round(a.ttfbMs) }) })),
   };
-  if (x.tenant !== undefined) record.tenant = x.tenant;
-  if (x.keyId !== undefined) record.keyId = x.keyId;
-  if (x.backend !== undefined) record.backend = x.backend;
-  if (x.model !== undefined) record.model = x.model;
-  if (x.upstreamModel !== undefined) record.upstreamModel = x.upstreamModel;
-  if (x.ttfbMs !== undefined) record.ttfbMs = round(x.ttfbMs);
-  if (x.usage !== undefined) record.usage = x.usage;
-  if (x.error !== undefined) record.error = { type: x.error.type, code: x.error.code, message: x.error.message };
-  if (x.notes.length > 0) record.notes = [...x.notes];
+  const optional: Partial<RequestRecord> = {
+    tenant: x.tenant, keyId: x.keyId, clientRequestId: x.clientRequestId, backend: x.backend, model: x.model, upstreamModel: x.upstreamModel,
+    ttfbMs: x.ttfbMs === undefined ? undefined : round(x.ttfbMs), usage: x.usage, notes: x.notes.length > 0 ? [...x.notes] : undefined,
+    error: x.error === undefined ? undefined : { type: x.error.type, code: x.error.code, message: x.error.message },
+  };
+  // Absent rather than undefined: sinks store what is there.
+  for (const [key, value] of Object.entries(optional)) if (value !== undefined) Object.assign(record, { [key]: value });
   return record;
 }
 

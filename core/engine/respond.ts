@@ -16,10 +16,7 @@ export function writeJson(x: Exchange, res: ServerResponse, status: number, body
   if (res.headersSent || res.destroyed) return;
   applyExchangeHeaders(x, res);
   if (extraHeaders) for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
-  res.setHeader("content-type", "application/json");
-  res.setHeader("content-length", Buffer.byteLength(body));
-  res.statusCode = status;
-  x.status = status;
+  res.writeHead((x.status = status), { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   x.headersSent = true;
   x.ttfbMs ??= performance.now() - x.startedHr;
   res.end(body);

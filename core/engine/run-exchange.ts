@@ -50,12 +50,8 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
 
 async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const io: EndpointIo = {
-    req,
-    res,
-    pipeline: p,
-    walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
-    prepareRequest: (attempt) => prepareRequest(p, x, attempt),
-    applyExchangeHeaders: () => applyExchangeHeaders(x, res),
+    req, res, pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
+    prepareRequest: (attempt) => prepareRequest(p, x, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
   };
   const result = await p.hooks.endpoint.get(x.route.endpoint)?.promise(x, io);
   if (result === undefined) {
@@ -71,12 +67,8 @@ function logAdminCall(p: CompiledPipeline, x: Exchange): void {
   else p.log.warn(entry, "admin call refused or failed");
 }
 
-async function settle(p: CompiledPipeline, x: Exchange): Promise<void> {
-  try {
-    await p.hooks.settle.promise(x);
-  } catch (err) {
-    p.log.warn({ request: x.id, err: String(err) }, "settle failed");
-  }
+function settle(p: CompiledPipeline, x: Exchange): Promise<void> {
+  return p.hooks.settle.promise(x).catch((err: unknown) => p.log.warn({ request: x.id, err: String(err) }, "settle failed"));
 }
 
 function describeCause(err: GatewayError): string {

@@ -3,13 +3,16 @@
  * the size limit, and drains on shutdown. It knows nothing of formats or plugins: a route hands
  * the request to its pipeline and the pipeline's format translator renders whatever goes wrong.
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import { METHODS, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { once } from "node:events";
+import { METHODS, createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
 import { GatewayError } from "../contract/errors.js";
 import { isObject } from "../contract/json-object.js";
+import { canonicalPath } from "../contract/request-path.js";
 import type { Exchange, RouteInfo } from "../contract/exchange.js";
 import type { FormatTranslator } from "../contract/format.js";
 import type { Logger } from "../contract/log.js";
@@ -21,6 +24,8 @@ import { writeError } from "../engine/respond.js";
 import { runExchange } from "../engine/run-exchange.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A model name is kept, recorded and may become part of a backend's URL: bounded, printable, no dot segment (issue 11, items 3, 5). */
+const MODEL_NAME = /^(?=[^\x00-\x1f\x7f]{1,256}$)(?!(.*\/)?\.\.?(\/|$))/;
 /** RouteInfo.method of a prefix route that names no method: it takes every one. */
 const ANY_METHOD = "*";
 /** A route path with no parameters or patterns: matched by string equality. */
@@ -36,11 +41,10 @@ export class GatewayServer {
   /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
   private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
 
-  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger }) {
+  /** `createListener`: the HTTP server to serve on, with its socket limits (timeouts, connection caps); node's plain one by default. */
+  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger; createListener?: (handler: RequestListener) => Server }) {
     const router = new Router();
-    router.get("/healthz", (ctx) => {
-      ctx.body = { status: "ok" };
-    });
+    router.get("/healthz", (ctx) => void (ctx.body = { status: "ok" }));
     router.get("/readyz", (ctx) => {
       const ok = this.ready && !this.draining;
       ctx.status = ok ? 200 : 503;
@@ -73,37 +77,33 @@ export class GatewayServer {
     }
     // Straight on node's req/res rather than koa's header delegates: this runs for every request.
     this.app.use((ctx, next) => {
-      const incoming = ctx.req.headers["x-request-id"];
-      const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      const id = randomUUID(); // never the client's: records need a unique id (issue 11, item 13)
       ctx.state.requestId = id;
       ctx.res.setHeader("x-switchyard-request-id", id);
-      return next();
-    });
-    this.app.use((ctx, next) => {
+      // Everything after this (router, conditions, records, proxies) sees the canonical path only.
       const url = ctx.req.url ?? "/";
+      const path = canonicalPath(url);
+      ctx.respond = path !== undefined;
+      if (path === undefined) return this.refuse(ctx.req, ctx.res, url, GatewayError.invalidRequest("the request path has an escaped slash or is not a path", undefined, "invalid_path"));
       const queryAt = url.indexOf("?");
-      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(queryAt < 0 ? url : url.slice(0, queryAt));
+      ctx.req.url = queryAt < 0 ? path : path + url.slice(queryAt);
+      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(path);
       return handle ? handle(ctx) : next();
     });
     this.app.use(router.routes());
     this.app.use((ctx) => {
-      if (ctx.respond === false) return;
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.respond = false;
-        this.unknownRoute(ctx.req, ctx.res, ctx.state.requestId as string, ctx.path);
-      }
+      if (ctx.respond === false || ctx.status !== 404 || ctx.body !== undefined) return;
+      ctx.respond = false;
+      this.refuse(ctx.req, ctx.res, ctx.path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${ctx.path}` }));
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
-    const server = this.app.listen(port, host);
+    const server = (this.options.createListener ?? createServer)(this.app.callback()).listen(port, host);
     this.server = server;
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
-    });
+    await once(server, "listening"); // rejects on "error" (a port in use)
     this.ready = true;
     return server.address() as AddressInfo;
   }
@@ -153,18 +153,12 @@ export class GatewayServer {
     });
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const url = req.url ?? route.path;
-    const queryAt = url.indexOf("?");
-    const inbound = { path: queryAt < 0 ? url : url.slice(0, queryAt), params, query };
+    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query };
+    const clientId = req.headers["x-request-id"];
     const x = newExchange({
-      id: res.getHeader("x-switchyard-request-id") as string,
-      pipelineId: pipeline.id,
+      id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, signal: controller.signal,
       // A route taking every method shows each request's own (for `method` conditions, records).
       route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
-      format,
-      headers: req.headers,
-      inbound,
-      signal: controller.signal,
     });
     if (this.draining) res.setHeader("connection", "close");
     try {
@@ -183,33 +177,21 @@ export class GatewayServer {
         const bytes = await readBody(req, { maxBytes, overLimit: () => GatewayError.bodyTooLarge(maxBytes), closedEarly: GatewayError.clientClosed });
         x.body = parseJsonObject(bytes);
         x.received = { bytes, body: x.body };
-        const peeked = format.peek(x.body, x.inbound);
-        x.model = peeked.model;
-        x.stream = peeked.stream;
+        ({ model: x.model, stream: x.stream } = format.peek(x.body, x.inbound));
+        if (x.model !== undefined && !MODEL_NAME.test(x.model)) throw GatewayError.invalidRequest("model must be 1 to 256 printable characters with no . or .. segment", "model", "invalid_model");
       } catch (err) {
-        writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
-        return;
+        return writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
       }
     }
     await runExchange(pipeline, x, req, res, this.records);
   }
 
-  private unknownRoute(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
-    const best = this.fallbackFormats.reduce<(typeof this.fallbackFormats)[number] | undefined>((acc, r) => {
-      return commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc;
-    }, undefined);
-    res.setHeader("x-switchyard-request-id", id);
-    const err = new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${req.method} ${path}` });
-    if (!best) {
-      res.statusCode = 404;
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ error: { message: err.message, type: "not_found_error", code: err.code } }));
-      return;
-    }
-    const rendered = best.format.renderError(err);
-    res.statusCode = rendered.status;
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(rendered.body));
+  /** A request no route takes, in the format of the route sharing the longest prefix with its path. */
+  private refuse(req: IncomingMessage, res: ServerResponse, path: string, err: GatewayError): void {
+    type Candidate = (typeof this.fallbackFormats)[number] | undefined;
+    const best = this.fallbackFormats.reduce<Candidate>((acc, r) => (commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc), undefined);
+    const rendered = best ? best.format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
+    res.writeHead(rendered.status, { "content-type": "application/json" }).end(JSON.stringify(rendered.body));
     req.resume();
   }
 }
@@ -231,13 +213,50 @@ function commonPrefix(a: string, b: string): number {
   return i;
 }
 
+/** Translators and steps walk bodies recursively: past this depth a stack overflow would be a 500. */
+const MAX_BODY_DEPTH = 128;
+/** An upper bound on the keys written (a string may hold `":` too), so the exact scan runs only past it. */
+const KEY_COLON = /"\s*:/g;
+
+/** The body as steps read it; refused where steps and an upstream given its bytes could read it differently (issue 11, items 9, 11, 14). */
 function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  const text = raw.toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw GatewayError.invalidRequest("the request body is not valid JSON", undefined, "invalid_json");
-  }
+    // Checked, not left to toString: invalid UTF-8 would become U+FFFD, the user's text changed without a word.
+    if (isUtf8(raw)) value = JSON.parse(text);
+  } catch {} // refused just below, as any other unreadable body
+  if (value === undefined) throw GatewayError.invalidRequest("the request body is not valid JSON in UTF-8", undefined, "invalid_json");
   if (!isObject(value)) throw GatewayError.invalidRequest("the request body must be a JSON object", undefined, "invalid_body");
+  // JSON.parse keeps the last of two equal keys; an upstream given the client's bytes may take the first.
+  const parsed = keysParsed(value);
+  if (parsed !== text.match(KEY_COLON)?.length && parsed !== keysWritten(raw)) {
+    throw GatewayError.invalidRequest("the request body has a key written twice in one object", undefined, "duplicate_key");
+  }
   return value;
+}
+
+/** Keys of every object in the parsed body; walked with a stack of its own, so any depth is measured safely. */
+function keysParsed(root: object): number {
+  let keys = 0;
+  for (const stack: [unknown, number][] = [[root, 1]]; stack.length > 0; ) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_BODY_DEPTH) throw GatewayError.invalidRequest(`the request body nests deeper than ${MAX_BODY_DEPTH} levels`, undefined, "body_too_deep");
+    const children = Array.isArray(node) ? node : Object.values(node as object);
+    keys += Array.isArray(node) ? 0 : children.length;
+    for (const child of children) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return keys;
+}
+
+/** Colons outside strings, one per key written; bytes, since `"`, `\\` and `:` never occur inside a UTF-8 sequence. */
+function keysWritten(raw: Buffer): number {
+  let keys = 0;
+  for (let i = 0, inString = false; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === 0x5c && inString) i++; // a backslash escapes the next character
+    else if (c === 0x22) inString = !inString;
+    else if (c === 0x3a && !inString) keys++;
+  }
+  return keys;
 }

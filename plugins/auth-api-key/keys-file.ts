@@ -91,7 +91,7 @@ export function parseKeysFile(text: string, path: string): KeyTable {
       role: key.role ?? "client",
       disabled: key.disabled ?? false,
       expiresAtMs,
-      models: key.models?.map(compileGlob),
+      models: key.models?.map((pattern) => compileGlob(pattern)),
       pipelines: key.pipelines ? new Set(key.pipelines) : undefined,
     });
   });

@@ -58,9 +58,15 @@ class GeminiProvider implements Provider {
   }
 }
 
+/** A model resource and nothing else: the name becomes path segments of the upstream URL (issue 11, item 3). */
+const MODEL_RESOURCE = /^(models|tunedModels)\/(?!\.{1,2}$)[^/]+$/;
+
 /** `gemini-2.0-flash` -> `models/gemini-2.0-flash`; full names (`models/…`, `tunedModels/…`) stay as given. */
 function resourceOf(model: string): string {
   const name = model.includes("/") ? model : `models/${model}`;
+  if (!MODEL_RESOURCE.test(name)) {
+    throw GatewayError.invalidRequest('a Gemini model is named "name", "models/name" or "tunedModels/name", with no "/" and no dot segment in the name', "model", "invalid_model");
+  }
   return name.split("/").map(encodeURIComponent).join("/");
 }
 

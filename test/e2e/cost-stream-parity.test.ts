@@ -62,7 +62,8 @@ describe("plain and streamed replies cost the same for the same usage", () => {
     await gw.close();
     const { records, partial } = (await readWholeRecords(join(gw.dir, "records.jsonl"))) as { records: RequestRecord[]; partial: string };
     expect(partial).toBe("");
-    const byId = Object.fromEntries(records.map((r) => [r.id, r]));
+    // The client's x-request-id is kept on the record as clientRequestId; the record id is the gateway's own.
+    const byId = Object.fromEntries(records.map((r) => [r.clientRequestId, r]));
     expect(Object.keys(byId).sort()).toEqual(["parity-plain", "parity-stream", "parity-stream-quiet"]);
     expect(byId["parity-plain"]!.stream).toBe(false);
     expect(byId["parity-stream"]!.stream).toBe(true);

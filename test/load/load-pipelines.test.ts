@@ -379,6 +379,20 @@ describe("plugins", () => {
   });
 });
 
+describe("deep nesting", () => {
+  it("a file nested thousands of levels deep is one problem at the first bracket too deep, not a stack overflow", async () => {
+    const text = `{ "id": "deep", "routes": [], "steps": [], "x": ${"[".repeat(5000)}${"]".repeat(5000)} }`;
+    const { problems } = await load({ "/p/x.pipeline.json": text });
+    expect(show(problems)).toEqual([`/p/x.pipeline.json:1:${text.indexOf("[[[") + 64}: nested deeper than 64 levels; no pipeline file needs that many`]);
+  });
+
+  it("brackets inside strings do not count as nesting", async () => {
+    const text = `{ "id": "deep", "description": "${"[".repeat(100)}\\"", "routes": [], "steps": [] }`;
+    const { problems } = await load({ "/p/x.pipeline.json": text });
+    expect(show(problems).filter((p) => p.includes("nested"))).toEqual([]);
+  });
+});
+
 describe("duplicates", () => {
   it("a step id used twice is reported at the second step", async () => {
     const text = pipeline(`    { "use": "step-echo" },\n    { "use": "step-echo", "id": "two" },\n    { "use": "step-echo" }`);
@@ -400,6 +414,15 @@ describe("duplicates", () => {
 }`;
     const { problems } = await load({ "/p/x.pipeline.json": text });
     expect(show(problems)).toEqual(["/p/x.pipeline.json:5:33: route POST /v1/models/:name is already claimed at /p/x.pipeline.json:4:15"]);
+  });
+
+  it("routes differing only in case or a trailing slash clash across files, as the router takes both alike", async () => {
+    const first = `{ "id": "one", "routes": [{ "path": "/v1/chat/completions", "format": "fake-chat" }], "steps": [] }`;
+    const second = `{ "id": "two", "routes": [{ "path": "/V1/Chat/Completions/", "format": "fake-chat" }], "steps": [] }`;
+    const { problems } = await load({ "/p/1.pipeline.json": first, "/p/2.pipeline.json": second }, ["/p"]);
+    expect(show(problems)).toEqual([
+      `/p/2.pipeline.json:${at(second, '"/V1/Chat/Completions/"')}: route POST /V1/Chat/Completions/ is already claimed at /p/1.pipeline.json:${at(first, '"/v1/chat/completions"')}`,
+    ]);
   });
 
   it("a route and a pipeline id claimed by two files are reported in the second file; the first still loads", async () => {

@@ -6,6 +6,7 @@ import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { assembleGateway } from "../../cli/assemble.js";
+import type { ListenerLimits } from "../../cli/listener.js";
 import { silentLogger } from "../../lib/log.js";
 import type { GatewayServer } from "../../core/serve/server.js";
 import { formatProblem } from "../../load/check.js";
@@ -22,7 +23,7 @@ let registry: Promise<PluginRegistry> | undefined;
 export const builtInRegistry = () => (registry ??= PluginRegistry.builtIn());
 
 /** `files` maps relative paths to contents (objects are written as JSON). */
-export async function startGateway(files: Record<string, unknown>, env?: Record<string, string>): Promise<TestGateway> {
+export async function startGateway(files: Record<string, unknown>, env?: Record<string, string>, listener?: Partial<ListenerLimits>): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
   const pipelineFiles: string[] = [];
   for (const [name, content] of Object.entries(files)) {
@@ -31,7 +32,7 @@ export async function startGateway(files: Record<string, unknown>, env?: Record<
     await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
     if (name.endsWith(".pipeline.json")) pipelineFiles.push(path);
   }
-  const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log: silentLogger, env: { ...process.env, ...env } });
+  const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log: silentLogger, env: { ...process.env, ...env }, listener });
   if (!assembled.ok) throw new Error(assembled.problems.map(formatProblem).join("\n"));
   const server = assembled.server;
   const address = await server.listen(0, "127.0.0.1");

@@ -42,7 +42,7 @@ export type Condition =
       body: BodyMatch;
     };
 /**
- * A string test: a plain string is a glob (* matches any run of characters); an object combines tests, all of which must hold.
+ * A string test: a plain string is a glob (* matches any run of characters, except / in `model` and `path`, whose segments it stays within); an object combines tests, all of which must hold.
  */
 export type StringMatch =
   | string
@@ -58,7 +58,7 @@ export type StringMatch =
        */
       in?: [string, ...string[]];
       /**
-       * Matches the glob; * matches any run of characters.
+       * Matches the glob; * matches any run of characters (within one /-segment for `model` and `path`).
        */
       glob?: string;
       /**

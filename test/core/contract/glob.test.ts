@@ -19,6 +19,21 @@ describe("compileGlob", () => {
     expect(compileGlob("x*y")("x\ny")).toBe(true);
   });
 
+  it("never lets * run over a /: model names and paths keep their segments", () => {
+    expect(compileGlob("gemini-*")("gemini-x/../../../stats")).toBe(false);
+    expect(compileGlob("*")("openai/gpt-4o")).toBe(false);
+    expect(compileGlob("openai/*")("openai/gpt-4o")).toBe(true);
+    expect(compileGlob("openai/*")("openai/x/y")).toBe(false);
+    expect(compileGlob("*/*")("a/b")).toBe(true);
+    expect(compileGlob("/api/*/data")("/api/private/data")).toBe(true);
+    expect(compileGlob("/api/*/data")("/api/a/b/data")).toBe(false);
+  });
+
+  it("runs * over / in free text when asked (header and body values)", () => {
+    expect(compileGlob("*bot*", { acrossSlashes: true })("Mozilla/5.0 (compatible; Googlebot/2.1)")).toBe(true);
+    expect(compileGlob("*bot*")("Mozilla/5.0 (compatible; Googlebot/2.1)")).toBe(false);
+  });
+
   it("without * matches the exact text only", () => {
     expect(compileGlob("claude-3")("claude-3")).toBe(true);
     expect(compileGlob("claude-3")("claude-3-opus")).toBe(false);

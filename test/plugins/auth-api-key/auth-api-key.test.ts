@@ -107,6 +107,11 @@ describe("auth-api-key", () => {
     expect(ex.keyId).toBe("mini");
   });
 
+  it("keeps a model-restricted key's * within one segment: mock-* does not allow mock-x/../other", async () => {
+    const { hooks } = await step();
+    expect((await auth(hooks, { "x-api-key": KEY_MINI }, "mock-x/../other")).reply).toMatchObject({ status: 403, code: "model_not_allowed" });
+  });
+
   it("keeps admin keys off client routes (403) and marks each caller's role, which the core checks on admin routes", async () => {
     const KEY_ADMIN = "sk-test-admin-key";
     await writeFile(join(dir, "keys.json"), keysFile([...baseKeys, { id: "ops", hash: hash(KEY_ADMIN), tenant: "ops", role: "admin" }]));

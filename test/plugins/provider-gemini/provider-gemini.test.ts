@@ -97,6 +97,16 @@ async function failure(promise: Promise<unknown>): Promise<GatewayError> {
 }
 
 describe("provider-gemini", () => {
+  it.each(["gemini-x/../../../stats", "models/..", "models/a/b", "publishers/google/models/x", "../admin", "tunedModels/."])(
+    "refuses model %s with a 400 before anything goes upstream: the name would become URL path segments",
+    async (model) => {
+      const provider = await gemini();
+      const err = await failure(provider.send(call({ model })));
+      expect(err).toMatchObject({ status: 400, code: "invalid_model", param: "model" });
+      expect(seen).toEqual([]);
+    },
+  );
+
   it("posts to /v1beta/models/{model}:generateContent with x-goog-api-key and a body without model", async () => {
     const provider = await gemini();
     expect(provider.formats).toEqual(["gemini"]);

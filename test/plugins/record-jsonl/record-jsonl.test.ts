@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { RequestRecord } from "../../../core/index.js";
 import { usageQueries } from "../../../lib/usage/report.js";
+import { MAX_RECORD_LINE_BYTES } from "../../../plugins/record-jsonl/usage-scan.js";
 import { createTestExchange, createTestStep } from "../../../testkit/index.js";
 import recordJsonl from "../../../plugins/record-jsonl/index.js";
 import { captureLog } from "./capture-log.js";
@@ -149,6 +150,38 @@ describe("record-jsonl", () => {
     await waitForRecords(path, (rs) => rs.length === 12, { what: "12 long records" });
     const report = await usageQueries(hooks).promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
     expect(report!.rows.map((r) => [r.key, r.requests]).sort()).toEqual([["t0", 6], ["t1", 6]]);
+    await instance.close?.();
+  });
+
+  it("skips a line longer than any record the gateway writes, unparsed, and tallies the rest", async () => {
+    const path = join(dir, "r.jsonl");
+    const huge = JSON.stringify(record(0, { tenant: "huge", model: "m".repeat(MAX_RECORD_LINE_BYTES) }));
+    await writeFile(path, `${huge}\n${JSON.stringify(record(1, { tenant: "normal" }))}\n${huge}`);
+    const { log, lines: logged } = captureLog();
+    const { hooks, instance } = await createTestStep(recordJsonl, { path }, { baseDir: dir, log });
+    const report = await usageQueries(hooks).promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
+    expect(report!.rows.map((r) => [r.key, r.requests])).toEqual([["normal", 1]]);
+    expect(logged.some((l) => l.msg === "usage query skipped lines that are not JSON records" && l.lines === 2)).toBe(true);
+    await instance.close?.();
+  });
+
+  it("gives the event loop a turn for every chunk it scans, so probes are answered during a big scan", async () => {
+    const path = join(dir, "r.jsonl");
+    const line = `${JSON.stringify(record(1, { tenant: "t" }))}\n`;
+    const lines = Math.ceil((40 * 64 * 1024) / line.length);
+    await writeFile(path, line.repeat(lines));
+    const { hooks, instance } = await createTestStep(recordJsonl, { path }, { baseDir: dir });
+    let turns = 0;
+    let scanning = true;
+    const tick = () => {
+      turns++;
+      if (scanning) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const report = await usageQueries(hooks).promise({ fromMs: 0, toMs: Date.parse("2100-01-01T00:00:00Z"), groupBy: "tenant" }, createTestExchange());
+    scanning = false;
+    expect(report!.rows[0]!.requests).toBe(lines);
+    expect(turns).toBeGreaterThanOrEqual(40);
     await instance.close?.();
   });
 
