@@ -1,7 +1,4 @@
-/**
- * Model -> backends, built once at load. Exact names are a Map lookup; glob patterns are compiled
- * once and their answer for each model name is cached (bounded), so a request costs O(1).
- */
+/** Model -> backends, built once at load; each model name's answer is cached (bounded), so a request costs O(1). */
 import type { ModelIndex } from "../contract/endpoint.js";
 import type { Attempt, Backend } from "../contract/exchange.js";
 import { compileGlob } from "../contract/glob.js";
@@ -13,7 +10,8 @@ export type ModelAliases = Readonly<Record<string, string | readonly string[]>>;
 
 export function createModelIndex(backends: Backend[], aliases: ModelAliases = {}): ModelIndex {
   const patterns = backends.flatMap((backend, order) =>
-    backend.models.map((pattern) => ({ backend, order, pattern, test: pattern.includes("*") ? compileGlob(pattern) : undefined })),
+    // `*` alone (also the default) is every model, `/` included (org/model names on OpenAI-compatible servers).
+    backend.models.map((pattern) => ({ backend, order, pattern, test: pattern === "*" ? () => true : pattern.includes("*") ? compileGlob(pattern) : undefined })),
   );
   const cache = new Map<string, readonly Attempt[]>();
   const concrete = [...new Set(patterns.filter((p) => !p.test).map((p) => p.pattern))];

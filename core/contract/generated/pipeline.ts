@@ -152,7 +152,7 @@ export interface Backend {
    */
   use: string;
   /**
-   * Model names this backend serves; * matches any run of characters (gpt-4o*). A request for a model no backend serves gets a 404.
+   * Model names this backend serves; * matches any run of characters within one /-separated segment (gpt-4o*, meta-llama/*), and * alone (the default) matches every model name. A request for a model no backend serves gets a 404.
    */
   models?: string[];
   /**

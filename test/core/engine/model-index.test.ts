@@ -14,6 +14,15 @@ describe("model index", () => {
     expect(index.attemptsFor("llama3").map((a) => a.backend.id)).toEqual(["local"]);
   });
 
+  it("lets * alone (every model, the default) serve org/model names, while a pattern's * stays within its segment", () => {
+    const hf = createTestBackend("hf", undefined, ["meta-llama/*"]);
+    const gemini = createTestBackend("gemini", undefined, ["gemini-*"]);
+    const index = createModelIndex([hf, gemini, local]);
+    expect(index.attemptsFor("meta-llama/Llama-3-8B").map((a) => a.backend.id)).toEqual(["hf", "local"]);
+    expect(index.attemptsFor("gemini-x/../../admin").map((a) => a.backend.id)).toEqual(["local"]);
+    expect(index.attemptsFor("gemini-2.0-flash").map((a) => a.backend.id)).toEqual(["gemini", "local"]);
+  });
+
   it("renames the model per backend through modelMap", () => {
     const index = createModelIndex([openai, local]);
     expect(index.attemptsFor("gpt-4o").map((a) => a.model)).toEqual(["gpt-4o-2024-11-20", "gpt-4o"]);
