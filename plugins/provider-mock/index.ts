@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { definePlugin, GatewayError, type FormatRegistry, type FormatTranslator, type InboundRequestInfo, type IrRequest, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "../../lib/upstream/errors.js";
+import { seededRandom } from "../../lib/seeded-random.js";
 import { composeAnswer, estimateInputTokens, type MockAnswer } from "./answer.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -158,18 +159,6 @@ function encodeStream(translator: FormatTranslator, request: IrRequest, answer: 
   encoder.end();
   chunks.push(take());
   return chunks;
-}
-
-/** mulberry32: a tiny PRNG, enough to make `fail.probability` repeatable. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export default definePlugin<ProviderMockConfig>({

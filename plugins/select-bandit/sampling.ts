@@ -1,28 +1,12 @@
 /**
- * The bandit's randomness: a seedable uniform source and the Beta draws Thompson sampling needs.
- * Node has no seeded generator and no Beta sampler, and both are a few lines, so they live here
- * rather than in a dependency.
+ * The Beta draws Thompson sampling needs, over a seedable uniform source (lib/seeded-random.ts).
+ * Node has no Beta sampler, and it is a few lines, so it lives here rather than in a dependency.
  */
 
-/** Returns a number in [0, 1). */
-export type RandomSource = () => number;
+import type { RandomSource } from "../../lib/seeded-random.js";
 
-/**
- * mulberry32: a 32-bit generator with good enough statistics for choosing arms and a period
- * (2^32) far beyond any run, chosen because a seed makes simulations and tests repeatable.
- */
-export function seededRandom(seed: number): RandomSource {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom, type RandomSource } from "../../lib/seeded-random.js";
 
-/** A standard normal draw (Box-Muller); 1 - u keeps the logarithm's argument above 0. */
 function normal(random: RandomSource): number {
   const u = 1 - random();
   const v = random();
