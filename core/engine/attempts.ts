@@ -39,15 +39,15 @@ function backendFormatFor(x: Exchange, attempt: Attempt): string {
 
 /**
  * How long to wait before attempt `i`: nothing when moving on to a backend not yet tried;
- * otherwise exponential backoff with full jitter, or the upstream's retry-after when longer.
- * Undefined when the wait is not worth it (retry-after beyond the cap, or past the deadline).
+ * otherwise exponential backoff with full jitter, or the retry-after `asked` (by the last failure,
+ * or by the backend about to be retried on its own last try) when longer. Undefined when the wait
+ * is not worth it (retry-after beyond the cap, or past the deadline).
  */
-function waitBefore(p: CompiledPipeline, i: number, planned: number, last: GatewayError, deadline: number): number | undefined {
+function waitBefore(p: CompiledPipeline, i: number, planned: number, asked: number, deadline: number): number | undefined {
   if (i < planned) return 0;
-  const retry = Math.floor(i / planned);
-  const backoff = Math.random() * Math.min(p.attempts.maxBackoffMs, p.attempts.backoffMs * 2 ** (retry - 1));
-  if (last.retryAfterMs !== undefined && last.retryAfterMs > p.attempts.maxRetryAfterMs) return undefined;
-  const wait = Math.max(backoff, last.retryAfterMs ?? 0);
+  const backoff = Math.random() * Math.min(p.attempts.maxBackoffMs, p.attempts.backoffMs * 2 ** (Math.floor(i / planned) - 1));
+  if (asked > p.attempts.maxRetryAfterMs) return undefined;
+  const wait = Math.max(backoff, asked);
   return performance.now() + wait < deadline ? wait : undefined;
 }
 
@@ -83,7 +83,9 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
     const nextWait = (failure: GatewayError): number | undefined => {
       if (i === limit - 1 || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
       if (driver.mayRetry && !driver.mayRetry(failure)) return undefined;
-      return waitBefore(p, i + 1, attempts.length, failure, deadline);
+      // The next attempt's backend last tried attempts.length attempts ago, and may have asked for a wait then.
+      const askedBefore = x.attempts[x.attempts.length - attempts.length]?.retryAfterMs ?? 0;
+      return waitBefore(p, i + 1, attempts.length, Math.max(failure.retryAfterMs ?? 0, askedBefore), deadline);
     };
     // The backoff has jitter: a decision the send asked for is the one the loop keeps.
     let decided: { failure: GatewayError; wait: number | undefined } | undefined;

@@ -181,4 +181,15 @@ describe("when every attempt fails", () => {
     expect(retriedA!.receivedAt - failedB.receivedAt).toBeGreaterThanOrEqual(395);
     expect(retriedA!.receivedAt - failedA!.receivedAt).toBeGreaterThanOrEqual(395);
   });
+
+  it("honours the retry-after a backend asked for before retrying it, when the failure just before said none", async () => {
+    a.queue({ error: { status: 429, headers: { "retry-after-ms": "400" } } });
+    b.queue({ error: { status: 503 } });
+    const firstA = a.requests.length;
+    const r = await gw.client.chat.completions.create(ask()).withResponse();
+    expect(r.response.headers.get("x-switchyard-backend")).toBe("a");
+    expect(r.response.headers.get("x-switchyard-attempts")).toBe("3");
+    const [failedA, retriedA] = a.requests.slice(firstA);
+    expect(retriedA!.receivedAt - failedA!.receivedAt).toBeGreaterThanOrEqual(395);
+  });
 });
