@@ -147,8 +147,8 @@ function str(v: unknown): string | undefined {
 /**
  * A short identifier from an upstream error (`code`, `type`, `status`, `param`) when it is safe to
  * show: of the expected shape and untouched by scrubbing. An upstream that echoes the key in such
- * a field ("code": "sk-…", or the backend's own key) loses the field rather than showing a
- * redacted stub, since an identifier that was a secret carries no meaning for the client.
+ * a field ("code": "sk-…", or the backend's own key) loses the field rather than showing it
+ * redacted, since an identifier that was a secret carries no meaning for the client.
  */
 function safeIdentifier(v: unknown, shape: RegExp, secrets: readonly string[]): string | undefined {
   const s = str(v);
@@ -206,4 +206,20 @@ export function readUpstreamErrorDetail(text: string, contentType: string | unde
     code: code && code !== "error" ? code.toLowerCase() : undefined,
     param: safeIdentifier(inner.param, SAFE_PARAM, secrets),
   };
+}
+
+/**
+ * The failure an upstream's SSE error event stands for on a passed-through stream, which is never
+ * relayed as it came (its fields may carry the upstream's key or address): its error object
+ * (`{"error":{…}}` or bare) made into the format's own error by `fromObject`, or `malformed` when
+ * its data is not JSON.
+ */
+export function errorEventFailure(data: string, fromObject: (error: unknown) => GatewayError, malformed: () => GatewayError): GatewayError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return malformed();
+  }
+  return fromObject(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed);
 }

@@ -8,11 +8,11 @@
  * `encoder.error(err)`. After a throw the decoder ignores further input.
  */
 import { EventShape } from "../../lib/wire/event-shape.js";
-import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { GatewayError, isObject, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver, type WireObject } from "../../core/index.js";
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
+import { errorEventFailure } from "../../lib/upstream/errors.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { stopReasonToIr, usageToIr } from "./response.js";
-import { isObject, type WireObject } from "../../core/index.js";
 
 export class AnthropicStreamDecoder implements StreamDecoder {
   private started = false;
@@ -253,7 +253,8 @@ export class AnthropicUsageObserver implements StreamObserver {
 
   push(event: SseEvent): void {
     const data = event.data;
-    if (event.event === "error") throw passedThroughError(data);
+    // Thrown, an error event ends the stream with the gateway's own event, built from scrubbed fields.
+    if (event.event === "error") throw errorEventFailure(data, (error) => upstreamError(error, true), () => malformedUpstream("error data is not JSON", true));
     if (!data.includes('"message_start"') && !data.includes('"message_delta"')) return;
     try {
       const parsed: unknown = JSON.parse(data);
@@ -266,19 +267,4 @@ export class AnthropicUsageObserver implements StreamObserver {
       // A malformed event is the client's to see; the observer only loses this reading.
     }
   }
-}
-
-/**
- * An upstream's `event: error` is never relayed as it came: its fields may carry the upstream's
- * key or address. Thrown, it ends the stream with the gateway's own error event, built from the
- * scrubbed fields, exactly as on the translated path.
- */
-function passedThroughError(data: string): GatewayError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return malformedUpstream("error data is not JSON", true);
-  }
-  return upstreamError(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed, true);
 }

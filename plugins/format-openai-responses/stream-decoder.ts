@@ -8,11 +8,11 @@
  * After a throw the decoder ignores further input.
  */
 import { EventShape } from "../../lib/wire/event-shape.js";
-import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
+import { GatewayError, isObject, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver, type WireObject } from "../../core/index.js";
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
+import { errorEventFailure } from "../../lib/upstream/errors.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonOf, usageToIr } from "./response.js";
-import { isObject, type WireObject } from "../../core/index.js";
 
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
@@ -239,7 +239,9 @@ export class ResponsesUsageObserver implements StreamObserver {
     const named = event.event;
     // An `error` event is never relayed as it came: its fields may carry the upstream's key or
     // address. Thrown, it ends the stream with the gateway's own event, built from scrubbed fields.
-    if (named === "error" || (named === undefined && event.data.includes('"type":"error"'))) throw passedThroughError(event.data);
+    if (named === "error" || (named === undefined && event.data.includes('"type":"error"'))) {
+      throw errorEventFailure(event.data, (error) => upstreamError(error, true), () => malformedUpstream("error data is not JSON", true));
+    }
     if (named !== undefined ? !FINAL_EVENTS.has(named) : !/"response\.(completed|incomplete|failed)"/.test(event.data)) return;
     try {
       const data: unknown = JSON.parse(event.data);
@@ -249,14 +251,4 @@ export class ResponsesUsageObserver implements StreamObserver {
       // A malformed event is the client's to see; the observer only loses this reading.
     }
   }
-}
-
-function passedThroughError(data: string): GatewayError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return malformedUpstream("error data is not JSON", true);
-  }
-  return upstreamError(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed, true);
 }
