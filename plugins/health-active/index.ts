@@ -9,6 +9,7 @@
  * and the client gets the backends' real answers rather than one made up here.
  */
 import { definePlugin, GatewayError, type Attempt } from "../../core/index.js";
+import { answerBackendStates, stateOf } from "../../lib/health/report.js";
 import type { HealthActiveConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { Prober, type ProbeRules } from "./prober.js";
@@ -49,6 +50,9 @@ export default definePlugin<HealthActiveConfig>({
 
     return {
       apply(hooks) {
+        answerBackendStates(hooks, PLUGIN, (states) => {
+          for (const [backend, prober] of probers) stateOf(states, backend).probe = { healthy: prober.healthy };
+        });
         hooks.plan.tap(PLUGIN, (attempts) => {
           let kept = 0;
           for (let i = 0; i < attempts.length; i++) {

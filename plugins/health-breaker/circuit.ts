@@ -92,6 +92,11 @@ export class Circuit {
     return Math.max(now, this.coolUntil, this.open ? this.openUntil : now);
   }
 
+  /** closed: serving; open: kept back until its cooldown ends; half-open: cooldown over, probes decide. */
+  state(now: number): "closed" | "open" | "half-open" {
+    return !this.open ? "closed" : now < this.openUntil ? "open" : "half-open";
+  }
+
   /** Kept back only by a 429's cooldown, with its circuit closed. */
   rateLimited(now: number): boolean {
     return now < this.coolUntil && !this.open;

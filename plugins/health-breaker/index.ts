@@ -10,6 +10,7 @@
  * is left alone instead: the request is still sent and the client gets the backends' own errors.
  */
 import { definePlugin, type Attempt, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
+import { answerBackendStates, stateOf } from "../../lib/health/report.js";
 import { markHealthyPart } from "../../lib/plan/held-back.js";
 import { Circuit, type CircuitChange, type CircuitRules } from "./circuit.js";
 import type { HealthBreakerConfig } from "./config.generated.js";
@@ -83,6 +84,12 @@ export function healthBreakerPlugin(options: HealthBreakerOptions = {}): StepPlu
 
       return {
         apply(hooks) {
+          answerBackendStates(hooks, PLUGIN, (states) => {
+            const t = now();
+            for (const [backend, circuit] of circuits) {
+              stateOf(states, backend).breaker = { state: circuit.state(t), rateLimited: circuit.rateLimited(t), availableInMs: circuit.availableAt(t) - t };
+            }
+          });
           hooks.attemptStarted.tap(PLUGIN, (_exchange, attempt) => {
             circuitOf(attempt.backend.id).started(now());
           });

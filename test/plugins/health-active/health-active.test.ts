@@ -5,6 +5,7 @@ import healthActive from "../../../plugins/health-active/index.js";
 import providerHttp from "../../../plugins/provider-http/index.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
 import { WAIT_MS } from "../../support/wait.js";
+import { askBackendStates } from "../../../lib/health/report.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -43,6 +44,8 @@ async function checker(config: Record<string, unknown>, backends: Backend[], log
   return {
     instance,
     plan: async () => (await hooks.plan.promise(attempts, exchange)).map((a) => a.backend.id).join(","),
+    /** Each probed backend's health as the backend-states question reports it. */
+    states: async () => Object.fromEntries([...(await askBackendStates(hooks))].map(([id, state]) => [id, state.probe?.healthy])),
   };
 }
 
@@ -57,6 +60,7 @@ describe("health-active", () => {
     a.health.status = 503;
     await vi.waitFor(async () => expect(await hc.plan()).toBe("b"), { timeout: WAIT_MS });
     expect(a.health.probes.filter((s) => s === 503).length).toBeGreaterThanOrEqual(3);
+    expect(await hc.states()).toEqual({ a: false, b: true });
 
     const failedBefore = a.health.probes.length;
     a.health.status = 200;

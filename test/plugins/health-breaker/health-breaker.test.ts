@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Attempt, AttemptOutcome, Backend, Logger } from "../../../core/index.js";
 import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import { healthBreakerPlugin } from "../../../plugins/health-breaker/index.js";
+import { askBackendStates } from "../../../lib/health/report.js";
 
 const ok: Partial<AttemptOutcome> = { status: 200 };
 const serverError: Partial<AttemptOutcome> = { status: 500, failure: "status" };
@@ -19,6 +20,7 @@ async function breaker(config: unknown, ids = ["a", "b", "c"], log?: Logger) {
   const finish = (id: string, outcome: Partial<AttemptOutcome>) => hooks.attemptFinished.call(exchange, { backend: id, model: "m", latencyMs: 10, ...outcome });
   return {
     clock,
+    states: () => askBackendStates(hooks),
     /** The plan as backend ids, for a fresh exchange (see heldBack). */
     plan: async () => {
       exchange = createTestExchange();
@@ -39,6 +41,22 @@ async function breaker(config: unknown, ids = ["a", "b", "c"], log?: Logger) {
 }
 
 describe("health-breaker", () => {
+  it("tells the backend-states question each circuit's state as it moves closed -> open -> half-open -> closed", async () => {
+    const hb = await breaker({ consecutiveFailures: 1, cooldownMs: 5_000, on: ["connect"] }, ["a", "b"]);
+    hb.attempt("a", refused);
+    hb.clock.t = 1_000;
+    expect(Object.fromEntries(await hb.states())).toEqual({
+      a: { breaker: { state: "open", rateLimited: false, availableInMs: 4_000 } },
+      b: { breaker: { state: "closed", rateLimited: false, availableInMs: 0 } },
+    });
+    hb.clock.t = 6_000;
+    expect((await hb.states()).get("a")?.breaker?.state).toBe("half-open");
+    hb.attempt("a", ok);
+    expect((await hb.states()).get("a")?.breaker?.state).toBe("closed");
+    hb.attempt("b", tooMany(2_000));
+    expect((await hb.states()).get("b")?.breaker).toEqual({ state: "closed", rateLimited: true, availableInMs: 2_000 });
+  });
+
   it("opens after consecutiveFailures failures in a row and moves the backend to the end", async () => {
     const hb = await breaker({ consecutiveFailures: 3 });
     hb.attempt("a", serverError, 2);
