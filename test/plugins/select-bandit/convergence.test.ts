@@ -2,11 +2,15 @@
  * select-bandit learning from simulated backends (seeded: every run is the same run). Shares are
  * measured over the last 100 requests of each phase and logged, for the README's figures.
  */
+import { mkdir, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../../../lib/state/memory.js";
 import { shareOf, startBandit } from "./simulate.js";
 
 const THREE = { a: { success: 0.6 }, b: { success: 0.95 }, c: { success: 0.75 } };
+/** The degrade-and-recover run, kept for the README's plot (`node scripts/plot-bandit-shares.mjs`). */
+const PLOT_DATA = new URL("../../../docs/bandit-shares.json", import.meta.url);
+const PLOT_SCRIPT = new URL("../../../scripts/plot-bandit-shares.mjs", import.meta.url).href;
 const SEEDED = { seed: 42, refreshMs: 0, halfLife: { unit: "requests", amount: 60 } };
 
 describe("select-bandit convergence", () => {
@@ -29,7 +33,7 @@ describe("select-bandit convergence", () => {
 
   it("moves at least 80% of traffic away within 300 requests once the best backend starts failing, and back when it recovers", async () => {
     const bandit = await startBandit(["a", "b", "c"], SEEDED);
-    await bandit.run(500, THREE);
+    const learning = await bandit.run(500, THREE);
     const degraded = await bandit.run(300, { ...THREE, b: { success: 0.4 } });
     const away = 1 - shareOf(degraded.slice(200), "b");
     const recovered = await bandit.run(300, THREE);
@@ -37,6 +41,26 @@ describe("select-bandit convergence", () => {
     console.log(`select-bandit degrade: share away from b in requests 201-300 after the jump = ${away}; b's share 201-300 after recovery = ${back}`);
     expect(away).toBeGreaterThanOrEqual(0.8);
     expect(back).toBeGreaterThanOrEqual(0.8);
+
+    // The run as the README plots it: seeded, so the file is the same on every run.
+    const run = {
+      window: 100,
+      arms: ["a", "b", "c"],
+      phases: [
+        { label: "a 60%, b 95%, c 75% succeed", from: 0, to: 500 },
+        { label: "b drops to 40%", from: 500, to: 800 },
+        { label: "b recovers", from: 800, to: 1100 },
+      ],
+      firsts: [...learning, ...degraded, ...recovered],
+    };
+    await mkdir(new URL(".", PLOT_DATA), { recursive: true });
+    await writeFile(PLOT_DATA, JSON.stringify(run) + "\n");
+    const { plotShares } = (await import(PLOT_SCRIPT)) as { plotShares(r: typeof run): { svg: string; shares: Record<string, number[]> } };
+    const { svg, shares } = plotShares(run);
+    // The plotted lines are the shares asserted above: b's share of the last 100 at the end of each phase.
+    expect(shares.b![799]).toBeCloseTo(1 - away, 10);
+    expect(shares.b![1099]).toBeCloseTo(back, 10);
+    expect(svg.match(/<polyline class="share"/g)).toHaveLength(3);
   });
 
   it("keeps every arm measured: the exploration share reaches the worst backend", async () => {
