@@ -15,7 +15,7 @@ import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
 import { superLinearReason } from "./regex-safety.js";
-import type { Predicate } from "../core/contract/loaded-pipeline.js";
+import type { Predicate } from "../core/contract/plugin.js";
 
 /** The keys a condition object may hold, exactly one at a time. */
 export const CONDITION_KEYS = ["all", "any", "not", "model", "path", "method", "tenant", "header", "body"] as const;
@@ -58,7 +58,7 @@ const leafReaders: Record<"model" | "path" | "method" | "tenant", (exchange: Exc
 };
 
 /**
- * Compiles `cond` (found at `pointer` in the pipeline file) for the step `stepId`. Throws a
+ * Compiles `cond` (found at `pointer` in the pipeline file) for `stepId` (a step id, or `matcher NAME`). Throws a
  * ConditionError at load for a malformed condition; the predicate throws a 500 GatewayError
  * (`condition_failed`) if evaluating it fails.
  */

@@ -15,7 +15,7 @@ import { JsonDocument, joinPointer, type PointerIssue, type Problem } from "./js
 import type { LoadedBackend, LoadedPipeline, LoadedStep } from "../core/contract/loaded-pipeline.js";
 import { checkPipelineSchema } from "./pipeline-schema.js";
 import { redactSecrets } from "../core/contract/log.js";
-import type { Plugin } from "../core/contract/plugin.js";
+import type { Plugin, Predicate } from "../core/contract/plugin.js";
 import { PluginLoadError, type PluginRegistry } from "./registry.js";
 import { resolveSecrets } from "./secrets.js";
 import { checkRoutes, Claims, declaredEndpoints, routeInfo, routesNamingNoMethod } from "./routes.js";
@@ -128,6 +128,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
   }
   const backends = await loadBackends(spec, dir, ctx.registry, issues, flawed);
   const steps = await loadSteps(spec, dir, ctx.registry, issues, flawed);
+  const matchers = loadMatchers(spec, issues, flawed);
   if (ctx.checkPlugins) await checkSteps(steps, dir, issues);
   const endpoints = declaredEndpoints(steps, issues);
   issues.push(...checkRoutes(spec, methodless, endpoints, ctx, where));
@@ -144,6 +145,7 @@ async function loadFile(file: string, ctx: FileContext): Promise<{ pipeline?: Lo
       routes: pipeline.routes.map((r, i) => routeInfo(r, methodless.has(i), endpoints)),
       backends,
       steps,
+      matchers,
       formats: ctx.registry.formats,
     },
   };
@@ -186,21 +188,35 @@ async function loadSteps(spec: Record<string, unknown>, dir: string, registry: P
     }
     seen.set(id, i);
 
-    let when: LoadedStep["when"];
-    if (step.when !== undefined && !flawed(`${at}/when`)) {
-      try {
-        when = compileCondition(step.when as Condition, `${at}/when`, id);
-      } catch (err) {
-        if (!(err instanceof ConditionError)) throw err;
-        issues.push({ pointer: err.pointer, message: err.message });
-      }
-    }
+    const when = step.when !== undefined && !flawed(`${at}/when`) ? compileAt(step.when as Condition, `${at}/when`, id, issues) : undefined;
     const plugin = await findPlugin(step.use, "step", dir, registry, `${at}/use`, issues);
     if (plugin?.kind !== "step") continue;
     const config = checkPluginConfig(plugin, step, at, issues, flawed);
     steps.push({ id, index: i, use: step.use, plugin, config, when, onError: step.onError === "continue" ? "continue" : "fail" });
   }
   return steps;
+}
+
+/** The file's named `matchers`, compiled as `when` conditions; a matcher's failures name it as their source. */
+function loadMatchers(spec: Record<string, unknown>, issues: PointerIssue[], flawed: Flawed): Map<string, Predicate> {
+  const matchers = new Map<string, Predicate>();
+  for (const [name, condition] of Object.entries(isObject(spec.matchers) ? spec.matchers : {})) {
+    const at = joinPointer("/matchers", name);
+    const predicate = flawed(at) ? undefined : compileAt(condition as Condition, at, `matcher ${name}`, issues);
+    if (predicate) matchers.set(name, predicate);
+  }
+  return matchers;
+}
+
+/** A condition compiled, or undefined with its problem among `issues` at the offending node. */
+function compileAt(condition: Condition, pointer: string, source: string, issues: PointerIssue[]): Predicate | undefined {
+  try {
+    return compileCondition(condition, pointer, source);
+  } catch (err) {
+    if (!(err instanceof ConditionError)) throw err;
+    issues.push({ pointer: err.pointer, message: err.message });
+    return undefined;
+  }
 }
 
 /** Each step's own check of what it would load, as a problem at the step's `config`. */

@@ -24,6 +24,7 @@ export function createTestEnv(overrides: Partial<PluginEnv> = {}): PluginEnv {
     log: silentLogger,
     backends: new Map(),
     store: overrides.store ?? createMemoryStore(),
+    matchers: new Map(),
     resolvePath: (p: string) => resolve(baseDir, p),
     ...overrides,
     baseDir,

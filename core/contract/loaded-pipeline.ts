@@ -3,15 +3,9 @@
  * every plugin's config schema, secrets resolved, conditions compiled, plugins found. Nothing
  * here has been instantiated yet: core/engine/compile.ts creates providers and steps and wires the hooks.
  */
-import type { Exchange, RouteInfo } from "./exchange.js";
+import type { RouteInfo } from "./exchange.js";
 import type { Pipeline } from "./generated/pipeline.js";
-import type { FormatRegistry, ProviderPlugin, StepPlugin } from "./plugin.js";
-
-/**
- * A compiled `when` condition. It fails closed: when evaluation fails it throws a 500 GatewayError
- * (`condition_failed`, source = the step id), so the request fails rather than skipping the step.
- */
-export type Predicate = (exchange: Exchange) => boolean;
+import type { FormatRegistry, Predicate, ProviderPlugin, StepPlugin } from "./plugin.js";
 
 export interface LoadedStep {
   /** The step's id (`id`, or `use` when none was given). */
@@ -45,5 +39,6 @@ export interface LoadedPipeline {
   routes: RouteInfo[];
   backends: LoadedBackend[];
   steps: LoadedStep[];
+  matchers: ReadonlyMap<string, Predicate>; // the file's named `matchers`, compiled as `when` conditions are
   formats: FormatRegistry;
 }

@@ -9,12 +9,15 @@
  */
 import type { FormatTranslator } from "./format.js";
 import type { PipelineHooks } from "./hooks.js";
-import type { Backend } from "./exchange.js";
+import type { Backend, Exchange } from "./exchange.js";
 import type { Logger } from "./log.js";
 import type { Provider } from "./provider.js";
 import type { StateStore } from "./store.js";
 
 export type JsonSchema = Record<string, unknown>;
+
+/** A compiled `when` condition; when evaluating it fails it throws a 500 GatewayError (`condition_failed`): it fails closed. */
+export type Predicate = (exchange: Exchange) => boolean;
 
 export interface FormatRegistry {
   get(format: string): FormatTranslator | undefined;
@@ -35,6 +38,8 @@ export interface PluginEnv {
   readonly backends: ReadonlyMap<string, Backend>;
   /** The pipeline's shared state (its `store` property: memory, or Redis shared by every instance). */
   readonly store: StateStore;
+  /** The pipeline file's named `matchers` (fail closed, as `when` does). */
+  readonly matchers: ReadonlyMap<string, Predicate>;
   /** `path` resolved against the pipeline file's folder. */
   resolvePath(path: string): string;
 }

@@ -41,7 +41,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   const pipelineLog = options.log.child({ pipeline: spec.id });
   const store = await options.openStore(spec.store, pipelineLog);
   const envFor = (id: string, backends: ReadonlyMap<string, Backend>): PluginEnv => ({
-    pipelineId: spec.id, id, baseDir: loaded.dir, log: pipelineLog.child({ plugin: id }), formats: loaded.formats, backends, store,
+    pipelineId: spec.id, id, baseDir: loaded.dir, log: pipelineLog.child({ plugin: id }), formats: loaded.formats, backends, store, matchers: loaded.matchers,
     resolvePath: (p: string) => resolve(loaded.dir, p),
   });
 

@@ -1,7 +1,6 @@
 /**
- * The one place an Exchange is made (the server for each request, the testkit for plugin tests),
- * so every exchange has the same fields in the same order: one object shape for V8, and no field
- * a test forgot.
+ * The one place an Exchange is made (by the server per request, by the testkit for plugin tests): every
+ * exchange has the same fields in the same order, one object shape for V8 and no field a test forgot.
  */
 import type { Exchange } from "../contract/exchange.js";
 

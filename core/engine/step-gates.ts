@@ -9,7 +9,8 @@ import { HookMap } from "tapable";
 import type { Exchange } from "../contract/exchange.js";
 import { GatewayError, asGatewayError } from "../contract/errors.js";
 import type { HookName, PipelineHooks } from "../contract/hooks.js";
-import type { LoadedStep, Predicate } from "../contract/loaded-pipeline.js";
+import type { LoadedStep } from "../contract/loaded-pipeline.js";
+import type { Predicate } from "../contract/plugin.js";
 import type { Logger } from "../contract/log.js";
 import type { StepInstance } from "../contract/plugin.js";
 

@@ -70,7 +70,7 @@ export interface SelectBanditConfig {
     amount: number;
   };
   /**
-   * Keep separate statistics for each combination of these (contextual arms): "tenant" (set by auth), "format" (the route's client format), "model" (the model asked for), "promptLength" (a bucket of the request body's length, see promptLengthBuckets) or { "header": name } (the header's value). Every observation also counts in the global statistics, which stand in while a context has too little data (see minContextObservations).
+   * Keep separate statistics for each combination of these (contextual arms): "tenant" (set by auth), "format" (the route's client format), "model" (the model asked for), "promptLength" (a bucket of the request body's length, see promptLengthBuckets), { "header": name } (the header's value) or { "matchers": [names] } (the first of the pipeline's named matchers that matches). Every observation also counts in the global statistics, which stand in while a context has too little data (see minContextObservations).
    */
   contextBy?: (
     | ("tenant" | "format" | "model" | "promptLength")
@@ -79,6 +79,14 @@ export interface SelectBanditConfig {
          * Header name (case-insensitive).
          */
         header: string;
+      }
+    | {
+        /**
+         * Names of the pipeline file's `matchers` (conditions written as a step's `when` is): the context is the first of them that matches the request, or none.
+         *
+         * @minItems 1
+         */
+        matchers: [string, ...string[]];
       }
   )[];
   /**

@@ -2,7 +2,7 @@
  * Contextual arms: the context a request falls in (`contextBy`), as one key, and the bound on how
  * many contexts keep statistics of their own.
  */
-import type { Exchange, StateStore } from "../../core/index.js";
+import { GatewayError, type Exchange, type Predicate, type StateStore } from "../../core/index.js";
 import type { SelectBanditConfig } from "./config.generated.js";
 
 /** The key of the statistics every request also counts in. */
@@ -14,30 +14,50 @@ function bodyLength(x: Exchange): number {
   return x.received?.bytes.length ?? JSON.stringify(x.body).length;
 }
 
-/** The request's context key, or GLOBAL_CONTEXT when no `contextBy` is configured. */
-export function contextOf(x: Exchange, by: ContextBy, lengthBuckets: readonly number[]): string {
-  if (by.length === 0) return GLOBAL_CONTEXT;
-  const parts = by.map((dimension) => {
+/**
+ * The request's context key (GLOBAL_CONTEXT when no `contextBy` is configured), as a function made
+ * once. A `{ matchers }` dimension names matchers of the pipeline file: its value is the first one
+ * that matches (or none), so an unknown name is refused here, when the step is created.
+ */
+export function contextKey(by: ContextBy, lengthBuckets: readonly number[], matchers: ReadonlyMap<string, Predicate>, stepId: string): (x: Exchange) => string {
+  if (by.length === 0) return () => GLOBAL_CONTEXT;
+  const dimensions = by.map((dimension): ((x: Exchange) => string) => {
+    if (typeof dimension === "object" && "header" in dimension) {
+      const name = dimension.header.toLowerCase();
+      return (x) => {
+        const value = x.headers[name];
+        return `h=${Array.isArray(value) ? value.join(",") : value ?? ""}`;
+      };
+    }
     if (typeof dimension === "object") {
-      const value = x.headers[dimension.header.toLowerCase()];
-      return `h=${Array.isArray(value) ? value.join(",") : value ?? ""}`;
+      const named = dimension.matchers.map((name) => {
+        const predicate = matchers.get(name);
+        if (predicate !== undefined) return { name, predicate };
+        const known = [...matchers.keys()];
+        throw new GatewayError({
+          status: 500, type: "internal", code: "invalid_config", source: stepId,
+          message: `${stepId}: contextBy names the matcher "${name}", which the pipeline's "matchers" do not define${known.length > 0 ? ` (it defines ${known.join(", ")})` : ""}`,
+        });
+      });
+      return (x) => `w=${named.find(({ predicate }) => predicate(x))?.name ?? ""}`;
     }
     switch (dimension) {
       case "tenant":
-        return `t=${x.tenant ?? ""}`;
+        return (x) => `t=${x.tenant ?? ""}`;
       case "format":
-        return `f=${x.route.format}`;
+        return (x) => `f=${x.route.format}`;
       case "model":
-        return `m=${x.model ?? ""}`;
-      case "promptLength": {
-        const length = bodyLength(x);
-        const bucket = lengthBuckets.findIndex((bound) => length <= bound);
-        return `p=${bucket === -1 ? lengthBuckets.length : bucket}`;
-      }
+        return (x) => `m=${x.model ?? ""}`;
+      case "promptLength":
+        return (x) => {
+          const length = bodyLength(x);
+          const bucket = lengthBuckets.findIndex((bound) => length <= bound);
+          return `p=${bucket === -1 ? lengthBuckets.length : bucket}`;
+        };
     }
   });
   // Encoded so that a header value holding the separator cannot pass for another context.
-  return parts.map(encodeURIComponent).join("&");
+  return (x) => dimensions.map((dimension) => encodeURIComponent(dimension(x))).join("&");
 }
 
 /**

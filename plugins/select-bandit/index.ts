@@ -11,7 +11,7 @@ import { ArmStats } from "./arm-stats.js";
 import { blendWithGlobal, orderArms, type Chooser } from "./choose.js";
 import type { SelectBanditConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
-import { ContextAdmission, GLOBAL_CONTEXT, contextOf } from "./context.js";
+import { ContextAdmission, GLOBAL_CONTEXT, contextKey } from "./context.js";
 import { PLUGIN, answerFeedback, type ServedNote } from "./feedback.js";
 import { attemptReward, isClientFault, rewardBlend } from "./reward.js";
 import { seededRandom, type RandomSource } from "./sampling.js";
@@ -48,15 +48,14 @@ export function selectBanditPlugin(options: SelectBanditOptions = {}): StepPlugi
       const retainMs = config.retainMs ?? 604_800_000;
       const feedbackTtlMs = config.feedbackTtlMs ?? 86_400_000;
       const minContextObservations = config.minContextObservations ?? 20;
-      const contextBy = config.contextBy ?? [];
-      const lengthBuckets = config.promptLengthBuckets ?? [2000, 20000];
+      const contextOf = contextKey(config.contextBy ?? [], config.promptLengthBuckets ?? [2000, 20000], env.matchers, env.id);
       const prefix = `bandit:${env.pipelineId}:${env.id}:`;
       const stats = new ArmStats(env.store, prefix, config.halfLife ?? { unit: "requests", amount: 200 }, retainMs, config.refreshMs ?? 250, now);
       const admission = new ContextAdmission(env.store, prefix, config.maxContexts ?? 1000, retainMs);
       const routed = new WeakMap<Exchange, Routed>();
 
       async function contextsOf(x: Exchange): Promise<string[]> {
-        const context = contextOf(x, contextBy, lengthBuckets);
+        const context = contextOf(x);
         return context !== GLOBAL_CONTEXT && (await admission.admit(context)) ? [context, GLOBAL_CONTEXT] : [GLOBAL_CONTEXT];
       }
 

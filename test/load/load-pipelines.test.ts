@@ -299,6 +299,23 @@ describe("secrets", () => {
 });
 
 describe("conditions", () => {
+  it("compiles the file's named matchers, and locates a mistake inside one", async () => {
+    const good = pipeline(`    { "use": "step-echo" }`, `
+  "matchers": { "code": { "header": { "name": "x-task", "equals": "code" } }, "big": { "model": "gpt-4*" } },`);
+    const { pipelines, problems } = await load({ "/p/x.pipeline.json": good });
+    expect(problems).toEqual([]);
+    const matchers = pipelines[0]!.matchers;
+    expect([...matchers.keys()]).toEqual(["code", "big"]);
+    expect(matchers.get("code")!(createTestExchange({ headers: { "x-task": "code" } }))).toBe(true);
+    expect(matchers.get("code")!(createTestExchange({ headers: { "x-task": "chat" } }))).toBe(false);
+    expect(matchers.get("big")!(createTestExchange({ model: "gpt-4o" }))).toBe(true);
+
+    const bad = pipeline(`    { "use": "step-echo" }`, `
+  "matchers": { "code": { "tenant": { "regex": "(" } }, "bad name": { "model": "x" } },`);
+    const { problems: found } = await load({ "/p/x.pipeline.json": bad });
+    expect(show(found).map((line) => line.replace(/: .*/, "")).sort()).toEqual([`/p/x.pipeline.json:${at(bad, '"bad name"')}`, `/p/x.pipeline.json:${at(bad, '"("')}`].sort());
+  });
+
   it("a bad regex is located at the regex", async () => {
     const text = pipeline(`    { "use": "step-echo", "when": { "any": [{ "model": "gpt-*" }, { "model": { "regex": "([a-z" } }] } }`);
     const { problems } = await load({ "/p/x.pipeline.json": text });

@@ -114,6 +114,12 @@ export interface Pipeline {
     [k: string]: string | [string, ...string[]];
   };
   /**
+   * Named request predicates, in the same language as a step's `when`, for steps that sort requests by them (select-bandit's `contextBy`). A name is letters, digits, `_` and `-`.
+   */
+  matchers?: {
+    [k: string]: Condition;
+  };
+  /**
    * The steps every request passes through. Within each phase (auth, validate, plan, translate, stream, usage, record) they run in the order written here.
    */
   steps: Step[];
@@ -165,28 +171,6 @@ export interface Backend {
    * The provider plugin's own settings, checked against its config schema. Strings may use ${env:NAME} and ${file:path} for secrets.
    */
   config?: {};
-}
-/**
- * One step: a plugin with its config, optionally only for requests matching `when`. `when`: Run this step only for requests that match. Compiled once at load; if evaluating it fails, the request fails (it fails closed) rather than skipping the step.
- */
-export interface Step {
-  /**
-   * The step plugin: a built-in name (auth-api-key, validate, select-round-robin, translate, stream-sse, cost, record-jsonl…), or a path starting with ./ or ../ to a plugin module, relative to this file.
-   */
-  use: string;
-  /**
-   * Names the step in logs and errors; defaults to `use`. Must be unique within the pipeline.
-   */
-  id?: string;
-  when?: Condition;
-  /**
-   * The plugin's own settings, checked against its config schema.
-   */
-  config?: {};
-  /**
-   * fail: an error inside the step fails the request (500 in the client's format). continue: the error is logged and the request goes on as if the step had not matched.
-   */
-  onError?: "fail" | "continue";
 }
 /**
  * A request header test. Header names are case-insensitive.
@@ -267,6 +251,28 @@ export interface BodyMatch {
    * A number less than this.
    */
   lt?: number;
+}
+/**
+ * One step: a plugin with its config, optionally only for requests matching `when`. `when`: Run this step only for requests that match. Compiled once at load; if evaluating it fails, the request fails (it fails closed) rather than skipping the step.
+ */
+export interface Step {
+  /**
+   * The step plugin: a built-in name (auth-api-key, validate, select-round-robin, translate, stream-sse, cost, record-jsonl…), or a path starting with ./ or ../ to a plugin module, relative to this file.
+   */
+  use: string;
+  /**
+   * Names the step in logs and errors; defaults to `use`. Must be unique within the pipeline.
+   */
+  id?: string;
+  when?: Condition;
+  /**
+   * The plugin's own settings, checked against its config schema.
+   */
+  config?: {};
+  /**
+   * fail: an error inside the step fails the request (500 in the client's format). continue: the error is logged and the request goes on as if the step had not matched.
+   */
+  onError?: "fail" | "continue";
 }
 /**
  * Request limits.

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../../../lib/state/memory.js";
+import { compileCondition } from "../../../load/conditions.js";
 import { shareOf, startBandit } from "./simulate.js";
 
 const THREE = { a: { success: 0.6 }, b: { success: 0.95 }, c: { success: 0.75 } };
@@ -85,6 +86,35 @@ describe("select-bandit convergence", () => {
     console.log(`select-bandit contexts: acme -> a ${shareA}, globex -> b ${shareB} (last 100 each)`);
     expect(shareA).toBeGreaterThanOrEqual(0.85);
     expect(shareB).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it("learns which backend is best for each of the pipeline's named matchers", async () => {
+    // As a pipeline file's "matchers" would give them: the first that matches names the context.
+    const matchers = new Map([
+      ["code", compileCondition({ header: { name: "x-task", equals: "code" } }, "/matchers/code", "matcher code")],
+      ["prose", compileCondition({ header: { name: "x-task", equals: "prose" } }, "/matchers/prose", "matcher prose")],
+    ]);
+    const bandit = await startBandit(["a", "b"], { ...SEEDED, contextBy: [{ matchers: ["code", "prose"] }] }, createMemoryStore(), 7, matchers);
+    const forCode = { a: { success: 0.95 }, b: { success: 0.5 } };
+    const forProse = { a: { success: 0.5 }, b: { success: 0.95 } };
+    const firstsCode: string[] = [];
+    const firstsProse: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      firstsCode.push(...(await bandit.run(10, forCode, { headers: { "x-task": "code" } })));
+      firstsProse.push(...(await bandit.run(10, forProse, { headers: { "x-task": "prose" } })));
+    }
+    const shareCode = shareOf(firstsCode.slice(400), "a");
+    const shareProse = shareOf(firstsProse.slice(400), "b");
+    console.log(`select-bandit matchers: code -> a ${shareCode}, prose -> b ${shareProse} (last 100 each)`);
+    expect(shareCode).toBeGreaterThanOrEqual(0.85);
+    expect(shareProse).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it("refuses a contextBy matcher the pipeline does not define, naming the ones it does", async () => {
+    const matchers = new Map([["code", compileCondition({ model: "m" }, "/matchers/code", "matcher code")]]);
+    await expect(startBandit(["a", "b"], { contextBy: [{ matchers: ["code", "prose"] }] }, createMemoryStore(), 7, matchers)).rejects.toThrow(
+      'contextBy names the matcher "prose", which the pipeline\'s "matchers" do not define (it defines code)',
+    );
   });
 
   it("scores latency against its target: of two reliable backends the faster one wins", async () => {

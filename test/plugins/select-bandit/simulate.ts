@@ -3,7 +3,7 @@
  * attempt succeeds with the backend's set probability (drawn from a seeded source of its own, so
  * runs repeat exactly), and the request settles before the next one is planned.
  */
-import type { Attempt, Backend, StateStore } from "../../../core/index.js";
+import type { Attempt, Backend, Predicate, StateStore } from "../../../core/index.js";
 import { createMemoryStore } from "../../../lib/state/memory.js";
 import { createTestBackend, createTestExchange, createTestStep } from "../../../testkit/index.js";
 import { selectBanditPlugin } from "../../../plugins/select-bandit/index.js";
@@ -18,17 +18,22 @@ export interface SimulatedBackend {
 
 export interface Bandit {
   /** Runs `count` requests; returns the backend each went to first. */
-  run(count: number, backends: Record<string, SimulatedBackend>, init?: { tenant?: string }): Promise<string[]>;
+  run(count: number, backends: Record<string, SimulatedBackend>, init?: SimulatedRequest): Promise<string[]>;
   /** Plans one request without finishing it. */
-  plan(init?: { tenant?: string }): Promise<string[]>;
+  plan(init?: SimulatedRequest): Promise<string[]>;
 }
 
-export async function startBandit(ids: string[], config: Record<string, unknown>, store: StateStore = createMemoryStore(), outcomeSeed = 7): Promise<Bandit> {
+/** What a simulated request carries besides its model. */
+type SimulatedRequest = { tenant?: string; headers?: Record<string, string> };
+
+export async function startBandit(
+  ids: string[], config: Record<string, unknown>, store: StateStore = createMemoryStore(), outcomeSeed = 7, matchers: ReadonlyMap<string, Predicate> = new Map(),
+): Promise<Bandit> {
   const backends = new Map<string, Backend>(ids.map((id) => [id, createTestBackend(id)]));
   const attempts: Attempt[] = ids.map((id) => ({ backend: backends.get(id)!, model: "m" }));
-  const { hooks } = await createTestStep(selectBanditPlugin(), config, { backends, store });
+  const { hooks } = await createTestStep(selectBanditPlugin(), config, { backends, store, matchers });
   const outcomes = seededRandom(outcomeSeed);
-  const plan = async (init: { tenant?: string } = {}) => (await hooks.plan.promise([...attempts], createTestExchange({ ...init, model: "m" }))).map((a) => a.backend.id);
+  const plan = async (init: SimulatedRequest = {}) => (await hooks.plan.promise([...attempts], createTestExchange({ ...init, model: "m" }))).map((a) => a.backend.id);
   return {
     plan,
     async run(count, simulated, init = {}) {
