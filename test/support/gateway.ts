@@ -9,6 +9,7 @@ import { assembleGateway } from "../../cli/assemble.js";
 import type { ListenerLimits } from "../../cli/listener.js";
 import { silentLogger } from "../../lib/log.js";
 import type { GatewayServer } from "../../core/serve/server.js";
+import type { PipelineReloader } from "../../cli/reload.js";
 import { formatProblem } from "../../load/check.js";
 import { PluginRegistry } from "../../load/registry.js";
 
@@ -16,6 +17,8 @@ export interface TestGateway {
   url: string;
   dir: string;
   server: GatewayServer;
+  /** Reloads the same files (as a changed file, SIGHUP or POST /admin/reload would). */
+  reloader: PipelineReloader;
   close(): Promise<void>;
 }
 
@@ -34,14 +37,16 @@ export async function startGateway(files: Record<string, unknown>, env?: Record<
   }
   const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log: silentLogger, env: { ...process.env, ...env }, listener });
   if (!assembled.ok) throw new Error(assembled.problems.map(formatProblem).join("\n"));
-  const server = assembled.server;
+  const { server, reloader } = assembled;
   const address = await server.listen(0, "127.0.0.1");
   return {
     url: `http://127.0.0.1:${address.port}`,
     dir,
     server,
+    reloader,
     close: async () => {
       await server.drain(2_000);
+      await reloader.close();
     },
   };
 }
