@@ -21,7 +21,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 const DASHBOARD_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "content-security-policy": "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
 };
 
@@ -40,11 +40,12 @@ export default definePlugin<AdminApiConfig>({
       apply(hooks) {
         hooks.attemptStarted.tap(PLUGIN, (_x, attempt) => traffic.attemptStarted(attempt.backend.id));
         hooks.attemptFinished.tap(PLUGIN, (_x, outcome) => traffic.attemptFinished(outcome.backend, outcome.latencyMs, outcome.failure !== undefined));
-        hooks.record.tap(PLUGIN, (record) => traffic.requestFinished(record.status));
+        // Page loads of the dashboard are no traffic to watch.
+        hooks.record.tap(PLUGIN, (record, x) => void (x.route.endpoint !== "admin-ui" && traffic.requestFinished(record.status)));
         answerTraffic(hooks, PLUGIN, traffic);
         hooks.endpoint.for("admin-ui").tapPromise(PLUGIN, async (x, io) => {
           if (x.route.method !== "GET" && x.route.method !== "HEAD") throw notFound(x);
-          io.res.writeHead(200, DASHBOARD_HEADERS).end(dashboardPage());
+          io.res.writeHead((x.status = 200), DASHBOARD_HEADERS).end(dashboardPage());
           return "written";
         });
         hooks.endpoint.for("admin").tapPromise(PLUGIN, async (x, io) => {
