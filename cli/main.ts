@@ -137,8 +137,10 @@ async function serve(args: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
   });
   process.off("SIGHUP", reloadOnHangup);
+  // No reload starts once draining begins; pipelines already swapped out close as their requests end.
+  const reloaderClosed = reloader.close();
   const { unfinished } = await server.drain(drainMs);
-  await reloader.close();
+  await reloaderClosed;
   log.info({ unfinished }, "stopped");
   return 0;
 }

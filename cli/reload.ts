@@ -11,7 +11,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { LoadedPipeline } from "../core/contract/loaded-pipeline.js";
-import type { Logger } from "../core/contract/log.js";
+import { redactSecrets, type Logger } from "../core/contract/log.js";
 import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
 import type { GatewayServer } from "../core/serve/server.js";
 import { answerGatewayControl, type GatewayControl, type MountedPipeline, type ReloadResult, type ReloadTrigger } from "../lib/operate/gateway-control.js";
@@ -135,7 +135,7 @@ export class PipelineReloader implements GatewayControl {
     } catch (err) {
       // Parts taken over stay with the old pipelines, which still hold them.
       await Promise.allSettled(compiled.map((p) => p.close()));
-      return result([`${(err as Error).message}`]);
+      return result([redactSecrets(err instanceof Error ? err.message : String(err))]);
     }
     const oldParts = new Set(this.mounted.flatMap((m) => [...m.compiled.parts.values()]));
     const kept = { stores: 0, backends: 0, steps: 0 };

@@ -87,8 +87,9 @@ async function answerAdmin(x: Exchange, io: EndpointIo, control: GatewayControl,
       return { status: 201, body: { key: added.key, ...added.listing, note: "the key is shown this once; the keys file holds only its hash" } };
     }
     case "POST keys/:id/disable": {
-      const done = await keyCall(() => keyAdmin(hooks).then((admin) => admin.disable(decodeURIComponent(id!))));
-      return ok({ id: decodeURIComponent(id!), status: "disabled", alreadyDisabled: done.alreadyDisabled });
+      const keyId = pathSegment(id!);
+      const done = await keyCall(() => keyAdmin(hooks).then((admin) => admin.disable(keyId)));
+      return ok({ id: keyId, status: "disabled", alreadyDisabled: done.alreadyDisabled });
     }
     default:
       throw notFound(x);
@@ -162,6 +163,14 @@ function newKeyFrom(body: Record<string, unknown>): NewKey {
   const optional = { role: text("role", false), models: list("models"), pipelines: list("pipelines"), expiresAt: text("expiresAt", false), description: text("description", false) };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(spec, { [k]: v });
   return spec;
+}
+
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw GatewayError.invalidRequest("the key id in the path is not valid percent-encoding", undefined, "invalid_path");
+  }
 }
 
 function ok(body: unknown): Answer {

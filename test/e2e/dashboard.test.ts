@@ -70,7 +70,7 @@ describe.skipIf(skip)("the dashboard at /admin/ui", () => {
     await page.locator("#spend-by-model td", { hasText: "mock-small" }).first().waitFor();
     await page.locator("#backends td", { hasText: "mock-a" }).first().waitFor();
     // The key stays in this tab's sessionStorage, never in the page's address or the input.
-    expect(await page.evaluate(() => sessionStorage.getItem("switchyard-admin-key"))).toBe(ADMIN_KEY);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem("switchyard-admin-key"))).toBe(ADMIN_KEY);
     expect(await page.inputValue("#key")).toBe("");
 
     await page.screenshot({ path: join(root, "docs", "dashboard.png"), fullPage: true });
