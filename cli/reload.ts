@@ -95,6 +95,11 @@ export class PipelineReloader implements GatewayControl {
     }
   }
 
+  /** Resolves once the pipelines swapped out so far have closed (each after its last request ended). */
+  async retired(): Promise<void> {
+    await Promise.allSettled([...this.retiring]);
+  }
+
   /** Stops watching and refusing reloads, then waits for the pipelines swapped out to close (after the server drained). */
   async close(): Promise<void> {
     this.stopped = true;

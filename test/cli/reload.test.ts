@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type TestGateway } from "../support/gateway.js";
@@ -48,6 +50,7 @@ describe("hot reload", () => {
   let releaseStream: () => void = () => {};
   let streamHeld: Promise<void>;
   let markHeld: () => void = () => {};
+  const logLines: { msg: string; errors?: string[] }[] = [];
 
   beforeAll(async () => {
     downPort = await refusingPort();
@@ -75,7 +78,7 @@ describe("hot reload", () => {
     gw = await startGateway({
       "chat.pipeline.json": pipeline(downPort, upstream.url, {}),
       "keys.json": { keys: [{ id: "client", tenant: "t", hash: hashOf(CLIENT_KEY) }, { id: "ops", tenant: "ops", role: "admin", hash: hashOf(ADMIN_KEY) }] },
-    });
+    }, undefined, undefined, pino({ level: "info" }, new Writable({ write: (chunk, _enc, done) => void (logLines.push(JSON.parse(String(chunk))), done()) })));
   });
   afterAll(async () => {
     releaseStream();
@@ -121,16 +124,22 @@ describe("hot reload", () => {
     const reloaded = await admin("POST", "reload");
     expect(reloaded.status).toBe(200);
     timeline.push(`reload v2: ${reloaded.body.lastReload.ok ? "ok" : "failed"}, kept ${JSON.stringify(reloaded.body.lastReload.kept)}`);
+    let v1Closed = false;
+    const v1Closing = gw.reloader.retired().then(() => (v1Closed = true));
 
     const aliasAfter = await chat("fresh", "alias after");
     timeline.push(`v2 model "fresh": ${aliasAfter.statusCode}`);
     expect(JSON.parse(await aliasAfter.body.text()).choices[0].message.content).toBe("reply to alias after");
     timeline.push(`breaker of down after reload: ${await breakerOfDown()}`);
 
+    // The upstream still holds the stream, so the request is in flight: v1 cannot have closed.
+    timeline.push(`v1 pipelines closed while the stream is open: ${v1Closed}`);
     releaseStream();
     const text = await streamText;
     const content = text.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? "").join("");
     timeline.push(`stream finished: "${content}"${text.trimEnd().endsWith("data: [DONE]") ? " [DONE]" : ""}`);
+    await within(v1Closing, "the v1 pipelines closing once the stream ended");
+    timeline.push(`v1 pipelines closed after the stream ended: ${v1Closed}`);
 
     // v3 is invalid: the old pipeline keeps serving and the error says where.
     const broken = JSON.stringify(pipeline(downPort, upstream.url, { fresh: ["m"] }, { consecutiveFailures: "three" }), null, 2);
@@ -142,6 +151,7 @@ describe("hot reload", () => {
     const [line, col] = error.match(/chat\.pipeline\.json:(\d+):(\d+):/)!.slice(1).map(Number);
     expect(broken.split("\n")[line! - 1]!.slice(col! - 1)).toMatch(/^"three"/);
     timeline.push(`reload v3: failed, ${error.slice(error.indexOf("chat.pipeline.json"))}`);
+    expect(logLines.filter((l) => l.msg.startsWith("pipeline reload failed")).map((l) => l.errors)).toEqual([[error]]);
     const shown = await admin("GET", "pipelines");
     expect(shown.body.lastReload.errors).toEqual([error]);
     const stillServing = await chat("fresh", "after the failed reload");
@@ -157,7 +167,9 @@ describe("hot reload", () => {
       'reload v2: ok, kept {"stores":1,"backends":2,"steps":4}',
       'v2 model "fresh": 200',
       "breaker of down after reload: open",
+      "v1 pipelines closed while the stream is open: false",
       'stream finished: "before the swap, after the swap." [DONE]',
+      "v1 pipelines closed after the stream ended: true",
       expect.stringMatching(/^reload v3: failed, chat\.pipeline\.json:\d+:\d+: health-breaker config: must be integer$/),
       'after failed reload, model "fresh": 200',
       "breaker of down after failed reload: open",
