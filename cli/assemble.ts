@@ -1,7 +1,8 @@
 /**
  * Pipeline files to a gateway ready to listen: load and check every file, compile each pipeline
- * with the state store drivers from lib/state, and put them behind one server. The one place the
- * parts meet, used by `switchyard serve` and by tests that run a real gateway in process.
+ * with the state store drivers from lib/state, and put them behind one server, with the reloader
+ * that swaps in new versions of the same files (cli/reload.ts). The one place the parts meet,
+ * used by `switchyard serve` and by tests that run a real gateway in process.
  */
 import type { Logger } from "../core/contract/log.js";
 import type { Problem } from "../load/json-locations.js";
@@ -10,6 +11,7 @@ import { GatewayServer } from "../core/serve/server.js";
 import { openStateStore } from "../lib/state/open.js";
 import { loadPipelines } from "../load/load-pipelines.js";
 import { listenerFactory, type ListenerLimits } from "./listener.js";
+import { PipelineReloader } from "./reload.js";
 import type { PluginRegistry } from "../load/registry.js";
 
 export interface AssembleOptions {
@@ -20,9 +22,11 @@ export interface AssembleOptions {
   listener?: Partial<ListenerLimits>;
 }
 
-export type Assembled = { ok: true; server: GatewayServer; pipelines: CompiledPipeline[] } | { ok: false; problems: Problem[] };
+/** `reloader`: reloads the same paths into the server (SIGHUP, a watched file, the admin API) and answers the gateway-control question. */
+export type Assembled = { ok: true; server: GatewayServer; pipelines: CompiledPipeline[]; reloader: PipelineReloader } | { ok: false; problems: Problem[] };
 
 export async function assembleGateway(paths: string[], options: AssembleOptions): Promise<Assembled> {
+  const startedAt = performance.now();
   const { pipelines: loaded, problems } = await loadPipelines(paths, { registry: options.registry, env: options.env });
   if (problems.length > 0) return { ok: false, problems };
   const pipelines: CompiledPipeline[] = [];
@@ -33,5 +37,8 @@ export async function assembleGateway(paths: string[], options: AssembleOptions)
     await Promise.allSettled(pipelines.map((p) => p.close()));
     throw err;
   }
-  return { ok: true, server: new GatewayServer(pipelines, { log: options.log, createListener: listenerFactory(options.listener) }), pipelines };
+  const server = new GatewayServer(pipelines, { log: options.log, createListener: listenerFactory(options.listener) });
+  const reloader = new PipelineReloader(paths, server, options);
+  reloader.started(loaded, pipelines, Math.round(performance.now() - startedAt));
+  return { ok: true, server, pipelines, reloader };
 }

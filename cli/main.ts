@@ -14,7 +14,8 @@ import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
 const USAGE = `usage:
   switchyard serve [files|dirs...] [--port N] [--host H] [--drain-ms N]
                    [--headers-timeout-ms N] [--request-timeout-ms N] [--max-connections N] [--max-connections-per-client N]
-      serve pipeline files (a dir serves its *.pipeline.json); default dir: pipelines
+      serve pipeline files (a dir serves its *.pipeline.json); default dir: pipelines. A changed
+      pipeline file, SIGHUP or POST /admin/reload reloads them (an invalid one keeps the old serving)
       defaults: --host 127.0.0.1 (env HOST), --port 8080 (env PORT); a client sends its headers within
       10000 ms and its whole request within 15000 ms (408 past them); 10000 connections per listener,
       512 per client address (503 too_many_connections past them)
@@ -114,7 +115,7 @@ async function serve(args: string[]): Promise<number> {
     for (const p of assembled.problems) process.stderr.write(formatProblem(p) + "\n");
     return 1;
   }
-  const { server, pipelines: compiled } = assembled;
+  const { server, pipelines: compiled, reloader } = assembled;
   if (compiled.length === 0) {
     process.stderr.write(`no pipeline files found in ${paths.join(", ")} (expected *.pipeline.json)\n`);
     return 1;
@@ -123,6 +124,10 @@ async function serve(args: string[]): Promise<number> {
   log.info({ host: address.address, port: address.port, pipelines: compiled.map((p) => p.id) }, "switchyard listening");
   process.stdout.write(`switchyard listening on http://${address.address}:${address.port} (${compiled.map((p) => p.id).join(", ")})\n`);
 
+  await reloader.watch();
+  // SIGHUP reloads the pipeline files, as a changed file or POST /admin/reload does; it never stops the gateway.
+  const reloadOnHangup = () => void reloader.reloadAfterCurrent("signal");
+  process.on("SIGHUP", reloadOnHangup);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, "draining");
@@ -131,7 +136,11 @@ async function serve(args: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  process.off("SIGHUP", reloadOnHangup);
+  // No reload starts once draining begins; pipelines already swapped out close as their requests end.
+  const reloaderClosed = reloader.close();
   const { unfinished } = await server.drain(drainMs);
+  await reloaderClosed;
   log.info({ unfinished }, "stopped");
   return 0;
 }

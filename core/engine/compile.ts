@@ -23,7 +23,9 @@ export interface CompiledPipeline extends PipelineView {
   readonly formats: FormatRegistry;
   /** Shared state of this pipeline's plugins (memory, or Redis shared by every instance). */
   readonly store: StateStore;
-  /** Flushes step state (record sinks) and closes provider pools. */
+  /** Its store, backends and step instances by what made them (kind, id, config), for a reload to take over. */
+  readonly parts: ReadonlyMap<string, object>;
+  /** Flushes step state (record sinks) and closes provider pools: each part once its last pipeline let go of it. */
   close(): Promise<void>;
 }
 
@@ -34,31 +36,40 @@ export interface CompileOptions {
    * gateway (the CLI, a test), so that the core loads no store driver.
    */
   openStore(spec: Store | undefined, log: Logger): Promise<StateStore>;
+  /** A reload's pipeline this one replaces: what is unchanged (store, backends, steps whose config and backends are) is taken over, state and all. */
+  previous?: CompiledPipeline;
 }
+
+const holders = new WeakMap<object, number>(); // how many pipelines hold each part: the last to let go closes it
 
 export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<CompiledPipeline> {
   const { spec } = loaded;
   const pipelineLog = options.log.child({ pipeline: spec.id });
-  const store = await options.openStore(spec.store, pipelineLog);
+  const parts = new Map<string, object>();
+  const take = async <T extends object>(key: string, make: () => T | Promise<T>): Promise<T> => {
+    const part = (options.previous?.parts.get(key) as T | undefined) ?? (await make());
+    holders.set(part, (holders.get(part) ?? 0) + 1);
+    return parts.set(key, part) && part;
+  };
+  let store: StateStore | undefined;
   const envFor = (id: string, backends: ReadonlyMap<string, Backend>): PluginEnv => ({
-    pipelineId: spec.id, id, baseDir: loaded.dir, log: pipelineLog.child({ plugin: id }), formats: loaded.formats, backends, store, matchers: loaded.matchers,
+    pipelineId: spec.id, id, baseDir: loaded.dir, log: pipelineLog.child({ plugin: id }), formats: loaded.formats, backends, store: store!, matchers: loaded.matchers,
     resolvePath: (p: string) => resolve(loaded.dir, p),
   });
 
   const backends = new Map<string, Backend>();
-  const instances: StepInstance[] = [];
   try {
+    store = await take(`store ${JSON.stringify(spec.store ?? null)}`, () => options.openStore(spec.store, pipelineLog));
     for (const b of loaded.backends) {
-      const provider = await b.plugin.create(b.config, envFor(b.id, new Map()));
-      backends.set(b.id, Object.freeze({ id: b.id, use: b.use, provider, models: b.models, modelMap: b.modelMap }));
+      const made = async () => Object.freeze({ id: b.id, use: b.use, provider: await b.plugin.create(b.config, envFor(b.id, new Map())), models: b.models, modelMap: b.modelMap });
+      backends.set(b.id, await take(`backend ${b.id} ${JSON.stringify([b.use, b.config, b.models, b.modelMap])}`, made));
     }
     if (loaded.routes.some((r) => r.endpoint === GENERATE_ENDPOINT)) checkModelFormats(backends);
     const hooks = new PipelineHooks();
     const gates = new StepGates(hooks, pipelineLog);
+    const sees = [...parts.keys()].join("\n"); // a step is taken over only with the same store, backends and matchers
     for (const step of loaded.steps) {
-      const instance = await step.plugin.create(step.config, envFor(step.id, backends));
-      instances.push(instance);
-      gates.apply(step, instance);
+      gates.apply(step, await take(`step ${step.id} ${JSON.stringify([step.use, step.config, spec.matchers ?? {}])} ${sees}`, () => step.plugin.create(step.config, envFor(step.id, backends))));
     }
     checkEndpointsServed(loaded, hooks);
     return Object.freeze({
@@ -77,10 +88,11 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       timeouts: { firstByteMs: spec.timeouts?.firstByteMs ?? 120_000, idleMs: spec.timeouts?.idleMs ?? 120_000, totalMs: spec.timeouts?.totalMs ?? 600_000 },
       log: pipelineLog,
       store,
-      close: () => closeAll(instances, backends, store, pipelineLog),
+      parts,
+      close: () => letGo(parts, pipelineLog),
     });
   } catch (err) {
-    await closeAll(instances, backends, store, pipelineLog);
+    await letGo(parts, pipelineLog);
     throw err;
   }
 }
@@ -105,11 +117,13 @@ function configError(source: string, message: string): GatewayError {
   return new GatewayError({ status: 500, type: "internal", code: "invalid_config", source, message });
 }
 
-async function closeAll(instances: StepInstance[], backends: Map<string, Backend>, store: StateStore, log: Logger): Promise<void> {
+async function letGo(parts: ReadonlyMap<string, object>, log: Logger): Promise<void> {
+  const last = [...parts].filter(([, part]) => holders.set(part, holders.get(part)! - 1).get(part) === 0);
+  const ofKind = <T>(kind: string) => last.filter(([key]) => key.startsWith(kind)).map(([, part]) => part as T);
   // Steps first: record sinks flush while providers are still open (nothing needs them, but order is cheap insurance).
-  for (const r of await Promise.allSettled(instances.map((i) => i.close?.()))) {
+  for (const r of await Promise.allSettled(ofKind<StepInstance>("step ").map((i) => i.close?.()))) {
     if (r.status === "rejected") log.error({ err: String(r.reason) }, "step failed to close");
   }
-  await Promise.allSettled([...backends.values()].map((b) => b.provider.close()));
-  await store.close().catch((err: unknown) => log.warn({ err: String(err) }, "state store failed to close"));
+  await Promise.allSettled(ofKind<Backend>("backend ").map((b) => b.provider.close()));
+  for (const store of ofKind<StateStore>("store ")) await store.close().catch((err: unknown) => log.warn({ err: String(err) }, "state store failed to close"));
 }

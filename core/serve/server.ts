@@ -6,10 +6,9 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { METHODS, createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
-import Router from "@koa/router";
 import { GatewayError } from "../contract/errors.js";
 import { isObject } from "../contract/json-object.js";
 import { canonicalPath } from "../contract/request-path.js";
@@ -22,14 +21,11 @@ import { readBody } from "../engine/read-body.js";
 import { RecordQueue } from "../engine/records.js";
 import { writeError } from "../engine/respond.js";
 import { runExchange } from "../engine/run-exchange.js";
+import { ANY_METHOD, RouteTable } from "./route-table.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A model name is kept, recorded and may become part of a backend's URL: bounded, printable, no dot segment (issue 11, items 3, 5). */
 const MODEL_NAME = /^(?=[^\x00-\x1f\x7f]{1,256}$)(?!(.*\/)?\.\.?(\/|$))/;
-/** RouteInfo.method of a prefix route that names no method: it takes every one. */
-const ANY_METHOD = "*";
-/** A route path with no parameters or patterns: matched by string equality. */
-const LITERAL_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
 
 export class GatewayServer {
   private readonly app = new Koa();
@@ -38,65 +34,52 @@ export class GatewayServer {
   private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly records = new RecordQueue();
-  /** For errors on paths no route claims: the format of the route sharing the longest prefix. */
-  private readonly fallbackFormats: { path: string; pipeline: CompiledPipeline; format: FormatTranslator }[] = [];
+  /** The mounted routes; a reload replaces it in one assignment (`swap`). */
+  private table: RouteTable;
 
   /** `createListener`: the HTTP server to serve on, with its socket limits (timeouts, connection caps); node's plain one by default. */
-  constructor(private readonly pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger; createListener?: (handler: RequestListener) => Server }) {
-    const router = new Router();
-    router.get("/healthz", (ctx) => void (ctx.body = { status: "ok" }));
-    router.get("/readyz", (ctx) => {
-      const ok = this.ready && !this.draining;
-      ctx.status = ok ? 200 : 503;
-      // A store outage does not make the gateway unready (plugins serve by their onUnavailable
-      // policy), but it is said here so operators see it.
-      const stores = Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()]));
-      ctx.body = { status: ok ? "ready" : this.draining ? "draining" : "loading", stores };
-    });
-    // Routes whose path is a plain string are found by one map lookup, without @koa/router's
-    // per-request matching and middleware compose. Anything else (a different case, a trailing
-    // slash, a path with parameters, prefixes) goes on to the router, which decides as before.
-    const exactRoutes = new Map<string, Map<string, (ctx: Koa.Context) => Promise<void>>>();
-    // The first matching route takes a request: exact routes first, then prefixes, longest first.
-    const routes = pipelines.flatMap((pipeline) => pipeline.routes.map((route) => ({ pipeline, route })));
-    const prefixes = routes.filter(({ route }) => route.prefix).sort((a, b) => prefixOf(b.route.path).length - prefixOf(a.route.path).length);
-    for (const { pipeline, route } of [...routes.filter(({ route }) => !route.prefix), ...prefixes]) {
-      const format = pipeline.formats.get(route.format)!;
-      this.fallbackFormats.push({ path: route.path, pipeline, format });
-      const methods = route.method === ANY_METHOD ? METHODS : [route.method];
-      const handle = (ctx: Koa.Context) => {
-        ctx.respond = false; // the pipeline writes the raw response (streams included)
-        return this.track(this.acceptRequest(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
-      };
-      router.register(route.prefix ? prefixPattern(route.path) : route.path, methods, handle);
-      if (!route.prefix && LITERAL_PATH.test(route.path)) {
-        const byPath = exactRoutes.get(route.method) ?? new Map<string, (ctx: Koa.Context) => Promise<void>>();
-        exactRoutes.set(route.method, byPath);
-        if (!byPath.has(route.path)) byPath.set(route.path, handle); // the first route registered wins, as in the router
-      }
-    }
+  constructor(pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger; createListener?: (handler: RequestListener) => Server }) {
+    this.table = new RouteTable(pipelines);
     // Straight on node's req/res rather than koa's header delegates: this runs for every request.
-    this.app.use((ctx, next) => {
+    this.app.use((ctx) => {
       const id = randomUUID(); // never the client's: records need a unique id (issue 11, item 13)
-      ctx.state.requestId = id;
       ctx.res.setHeader("x-switchyard-request-id", id);
-      // Everything after this (router, conditions, records, proxies) sees the canonical path only.
+      ctx.respond = false; // the pipeline writes the raw response (streams included)
+      // Everything after this (routes, conditions, records, proxies) sees the canonical path only.
       const url = ctx.req.url ?? "/";
       const path = canonicalPath(url);
-      ctx.respond = path !== undefined;
       if (path === undefined) return this.refuse(ctx.req, ctx.res, url, GatewayError.invalidRequest("the request path has an escaped slash or is not a path", undefined, "invalid_path"));
       const queryAt = url.indexOf("?");
       ctx.req.url = queryAt < 0 ? path : path + url.slice(queryAt);
-      const handle = exactRoutes.get(ctx.req.method ?? "")?.get(path);
-      return handle ? handle(ctx) : next();
-    });
-    this.app.use(router.routes());
-    this.app.use((ctx) => {
-      if (ctx.respond === false || ctx.status !== 404 || ctx.body !== undefined) return;
-      ctx.respond = false;
-      this.refuse(ctx.req, ctx.res, ctx.path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${ctx.path}` }));
+      const probe = ctx.method === "GET" || ctx.method === "HEAD" ? this.probe(path) : undefined;
+      if (probe) return void ctx.res.writeHead(probe.status, { "content-type": "application/json" }).end(JSON.stringify(probe.body));
+      const table = this.table; // the request stays on the pipelines it started on, across a swap
+      const match = table.lookup(ctx.req.method ?? "", path);
+      if (!match) return this.refuse(ctx.req, ctx.res, path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${path}` }));
+      return this.track(this.acceptRequest(match.pipeline, match.route, match.format, ctx.req, ctx.res, match.params, ctx.query), table.inFlight);
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
+  }
+
+  /** Mounts `pipelines` in one assignment; resolves once the ones replaced, their requests ended and recorded, are closed. */
+  async swap(pipelines: readonly CompiledPipeline[]): Promise<void> {
+    const old = this.table;
+    this.table = new RouteTable(pipelines);
+    await Promise.allSettled([...old.inFlight]).then(() => this.records.written());
+    await Promise.allSettled(old.pipelines.map((p) => p.close()));
+  }
+
+  /** Kubernetes' probes: live while the process answers, started once listening, ready unless draining or a fail-closed store is down. */
+  private probe(path: string): { status: number; body: unknown } | undefined {
+    if (path === "/healthz" || path === "/livez") return { status: 200, body: { status: "ok" } };
+    const pipelines = this.table.pipelines;
+    const started = this.ready && pipelines.length > 0; // listening early, with no pipelines mounted yet, is starting
+    if (path === "/startupz") return { status: started ? 200 : 503, body: { status: started ? "started" : "starting" } };
+    if (path !== "/readyz") return undefined;
+    // A fail-open store's outage leaves the gateway serving (said here so operators see it); a fail-closed one refuses every checked request.
+    const storeDown = pipelines.some((p) => p.store.onUnavailable === "fail-closed" && p.store.health() !== "ok");
+    const status = this.draining ? "draining" : !started ? "loading" : storeDown ? "store_unavailable" : "ready";
+    return { status: status === "ready" ? 200 : 503, body: { status, stores: Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()])) } };
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
@@ -127,7 +110,7 @@ export class GatewayServer {
     server?.closeIdleConnections();
     await closed;
     await this.records.written();
-    await Promise.allSettled(this.pipelines.map((p) => p.close()));
+    await Promise.allSettled(this.table.pipelines.map((p) => p.close()));
     return { unfinished };
   }
 
@@ -136,9 +119,10 @@ export class GatewayServer {
     return this.records.written();
   }
 
-  private track(work: Promise<void>): Promise<void> {
+  private track(work: Promise<void>, table: Set<Promise<void>>): Promise<void> {
     this.inFlight.add(work);
-    return work.finally(() => this.inFlight.delete(work));
+    table.add(work);
+    return work.finally(() => void (this.inFlight.delete(work), table.delete(work)));
   }
 
   private async acceptRequest(
@@ -188,29 +172,11 @@ export class GatewayServer {
 
   /** A request no route takes, in the format of the route sharing the longest prefix with its path. */
   private refuse(req: IncomingMessage, res: ServerResponse, path: string, err: GatewayError): void {
-    type Candidate = (typeof this.fallbackFormats)[number] | undefined;
-    const best = this.fallbackFormats.reduce<Candidate>((acc, r) => (commonPrefix(r.path, path) > (acc ? commonPrefix(acc.path, path) : -1) ? r : acc), undefined);
-    const rendered = best ? best.format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
+    const format = this.table.formatNear(path);
+    const rendered = format ? format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
     res.writeHead(rendered.status, { "content-type": "application/json" }).end(JSON.stringify(rendered.body));
     req.resume();
   }
-}
-
-/** An http route's path without trailing slashes: `/api/` and `/api` are the same prefix. */
-function prefixOf(path: string): string {
-  return path.replace(/\/+$/, "");
-}
-
-/** The prefix and everything below it, in path-to-regexp v8 syntax: `/api` -> `/api{/*rest}`. */
-function prefixPattern(path: string): string {
-  const prefix = prefixOf(path);
-  return prefix === "" ? "/{*rest}" : `${prefix}{/*rest}`;
-}
-
-function commonPrefix(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
 }
 
 /** Translators and steps walk bodies recursively: past this depth a stack overflow would be a 500. */

@@ -1,14 +1,16 @@
 /**
  * auth-api-key: identifies the caller by an API key checked against a file of SHA-256 hashes.
  * The key itself is hashed on arrival and never stored, logged or echoed. A key's role keeps
- * admin routes (the usage API) and model routes apart; `switchyard keys` manages the file.
+ * admin routes (the usage API) and model routes apart; `switchyard keys` and the admin API (the
+ * key-admin question, lib/auth/key-admin.ts) manage the file.
  */
 import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { definePlugin, GatewayError, type Exchange, type Answer } from "../../core/index.js";
 import type { AuthApiKeyConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
-import { createKeysCommand } from "./keys-command.js";
+import { addKeyTo, createKeysCommand, disableKeyIn, listKeysIn } from "./keys-command.js";
+import { answerKeyAdmin, type KeyAdmin } from "../../lib/auth/key-admin.js";
 import { followKeysFile, loadKeysFile, type KeyTable } from "./keys-file.js";
 import { markCredentialHeaders } from "../../lib/auth/credential-headers.js";
 
@@ -72,9 +74,24 @@ export default definePlugin<AuthApiKeyConfig>({
       return undefined;
     }
 
+    // The admin API's key management, over this step's file: one change at a time (each is a
+    // read-modify-write), and the table reloaded at once so a new or disabled key counts from the reply on.
+    let changing: Promise<unknown> = Promise.resolve();
+    const change = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = changing.then(work).then(async (result) => ((keys = await loadKeysFile(path)), result));
+      changing = next.catch(() => undefined);
+      return next;
+    };
+    const keyAdmin: KeyAdmin = {
+      list: () => listKeysIn(path, Date.now()),
+      add: (spec) => change(() => addKeyTo(path, spec, Date.now())),
+      disable: (id) => change(() => disableKeyIn(path, id)),
+    };
+
     return {
       apply(hooks) {
         hooks.auth.tap(PLUGIN, authenticate);
+        answerKeyAdmin(hooks, PLUGIN, keyAdmin);
       },
       async close() {
         stopFollowing?.();

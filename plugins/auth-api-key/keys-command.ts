@@ -11,6 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { PluginCommand } from "../../core/index.js";
 import { parseKeysFile, type KeyFileEntry, type KeyRole } from "./keys-file.js";
+import { KeyAdminError, type KeyListing, type NewKey } from "../../lib/auth/key-admin.js";
 
 const DEFAULT_FILE = "pipelines/keys.json";
 const KEY_PREFIX = "sk-sy-";
@@ -21,8 +22,8 @@ export interface CommandOutput {
   stderr: { write(text: string): unknown };
 }
 
-/** A mistake in the command line or the file: reported on stderr, exit code 1, nothing written. */
-class KeysCommandError extends Error {}
+/** A mistake in the command line or the file: reported on stderr, exit code 1, nothing written (the admin API: 400, or 404 for an unknown id). */
+const KeysCommandError = KeyAdminError;
 
 const DESCRIPTION = `manage the keys file of auth-api-key (default --file ${DEFAULT_FILE}):
 keys add --id ID --tenant T [--role client|admin] [--models a,b*] [--pipelines p,q] [--expires ISO] [--description TEXT]
@@ -49,7 +50,7 @@ export function createKeysCommand(out: CommandOutput = process, now: () => numbe
             throw new KeysCommandError(`${action === undefined ? "missing action" : `unknown action "${action}"`}\nusage: switchyard ${DESCRIPTION}`);
         }
       } catch (err) {
-        if (!(err instanceof KeysCommandError)) throw err;
+        if (!(err instanceof KeyAdminError)) throw err;
         out.stderr.write(`switchyard keys: ${err.message}\n`);
         return 1;
       }
@@ -77,18 +78,12 @@ async function addKey(args: string[], out: CommandOutput, nowMs: number): Promis
   const role = values.role ?? "client";
   if (!ROLES.includes(role as KeyRole)) throw new KeysCommandError(`--role must be ${ROLES.join(" or ")}, not "${role}"`);
   const path = values.file ?? DEFAULT_FILE;
-  const { doc, mode } = await readDocument(path, true);
-  if (doc.keys.some((k) => k.id === id)) throw new KeysCommandError(`${path} already has a key with id "${id}"; ids are unique`);
-
-  const key = KEY_PREFIX + randomBytes(32).toString("base64url");
-  const entry: KeyFileEntry = { id, hash: `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`, tenant };
-  if (role !== "client") entry.role = role as KeyRole;
-  if (values.models !== undefined) entry.models = list(values.models, "--models");
-  if (values.pipelines !== undefined) entry.pipelines = list(values.pipelines, "--pipelines");
-  if (values.expires !== undefined) entry.expiresAt = expiry(values.expires, nowMs);
-  if (values.description !== undefined) entry.description = values.description;
-  doc.keys.push(entry);
-  await writeDocument(path, doc, mode);
+  const spec: NewKey = { id, tenant, role };
+  if (values.models !== undefined) spec.models = list(values.models, "--models");
+  if (values.pipelines !== undefined) spec.pipelines = list(values.pipelines, "--pipelines");
+  if (values.expires !== undefined) spec.expiresAt = expiry(values.expires, nowMs, "--expires");
+  if (values.description !== undefined) spec.description = values.description;
+  const { key } = await addKeyTo(path, spec, nowMs);
 
   out.stdout.write(`${key}\n`);
   out.stderr.write(
@@ -98,11 +93,46 @@ async function addKey(args: string[], out: CommandOutput, nowMs: number): Promis
   return 0;
 }
 
-async function listKeys(args: string[], out: CommandOutput, nowMs: number): Promise<number> {
-  const { values } = parse(args, { json: { type: "boolean" } });
-  const path = values.file ?? DEFAULT_FILE;
+/**
+ * Adds a key made from 32 random bytes to the file at `path` (started when missing) and returns it,
+ * the one time it exists outside its owner's hands; the file gets only its hash. For `keys add` and the admin API.
+ */
+export async function addKeyTo(path: string, spec: NewKey, nowMs: number): Promise<{ key: string; listing: KeyListing }> {
+  const role = spec.role ?? "client";
+  if (!ROLES.includes(role as KeyRole)) throw new KeysCommandError(`role must be ${ROLES.join(" or ")}, not "${role}"`);
+  const { doc, mode } = await readDocument(path, true);
+  if (doc.keys.some((k) => k.id === spec.id)) throw new KeysCommandError(`${path} already has a key with id "${spec.id}"; ids are unique`);
+  const key = KEY_PREFIX + randomBytes(32).toString("base64url");
+  const entry: KeyFileEntry = { id: spec.id, hash: `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`, tenant: spec.tenant };
+  if (role !== "client") entry.role = role as KeyRole;
+  if (spec.models !== undefined) entry.models = spec.models;
+  if (spec.pipelines !== undefined) entry.pipelines = spec.pipelines;
+  if (spec.expiresAt !== undefined) entry.expiresAt = expiry(spec.expiresAt, nowMs, "expiresAt");
+  if (spec.description !== undefined) entry.description = spec.description;
+  doc.keys.push(entry);
+  await writeDocument(path, doc, mode);
+  return { key, listing: listing(entry, nowMs) };
+}
+
+/** The file's keys as `keys list` and the admin API show them: never a hash. */
+export async function listKeysIn(path: string, nowMs: number): Promise<KeyListing[]> {
   const { doc } = await readDocument(path, false);
-  const rows = doc.keys.map((k) => ({
+  return doc.keys.map((k) => listing(k, nowMs));
+}
+
+/** Marks the key refused from now on, keeping its entry (its records stay attributable). */
+export async function disableKeyIn(path: string, id: string): Promise<{ alreadyDisabled: boolean }> {
+  const { doc, mode } = await readDocument(path, false);
+  const entry = doc.keys.find((k) => k.id === id);
+  if (!entry) throw new KeysCommandError(`${path} has no key with id "${id}" (known: ${doc.keys.map((k) => k.id).join(", ") || "none"})`, 404);
+  if (entry.disabled === true) return { alreadyDisabled: true };
+  entry.disabled = true;
+  await writeDocument(path, doc, mode);
+  return { alreadyDisabled: false };
+}
+
+function listing(k: KeyFileEntry, nowMs: number): KeyListing {
+  return {
     id: k.id,
     tenant: k.tenant,
     role: k.role ?? "client",
@@ -111,7 +141,13 @@ async function listKeys(args: string[], out: CommandOutput, nowMs: number): Prom
     models: k.models ?? null,
     pipelines: k.pipelines ?? null,
     ...(k.description === undefined ? {} : { description: k.description }),
-  }));
+  };
+}
+
+async function listKeys(args: string[], out: CommandOutput, nowMs: number): Promise<number> {
+  const { values } = parse(args, { json: { type: "boolean" } });
+  const path = values.file ?? DEFAULT_FILE;
+  const rows = await listKeysIn(path, nowMs);
   if (values.json) {
     out.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
@@ -133,15 +169,10 @@ async function disableKey(args: string[], out: CommandOutput): Promise<number> {
   if (positionals.length !== 1) throw new KeysCommandError("usage: switchyard keys disable ID [--file FILE]");
   const id = positionals[0]!;
   const path = values.file ?? DEFAULT_FILE;
-  const { doc, mode } = await readDocument(path, false);
-  const entry = doc.keys.find((k) => k.id === id);
-  if (!entry) throw new KeysCommandError(`${path} has no key with id "${id}" (known: ${doc.keys.map((k) => k.id).join(", ") || "none"})`);
-  if (entry.disabled === true) {
+  if ((await disableKeyIn(path, id)).alreadyDisabled) {
     out.stderr.write(`key "${id}" in ${path} is already disabled\n`);
     return 0;
   }
-  entry.disabled = true;
-  await writeDocument(path, doc, mode);
   out.stderr.write(`disabled key "${id}" in ${path}; a running gateway refuses it from its next keys file check\n`);
   return 0;
 }
@@ -167,11 +198,11 @@ function list(value: string, flag: string): string[] {
   return [...new Set(items)];
 }
 
-function expiry(value: string, nowMs: number): string {
+function expiry(value: string, nowMs: number, name: string): string {
   // Date.parse alone would take "March 7" or a bare number; only ISO 8601 is written to the file.
   const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new KeysCommandError(`--expires must be an ISO 8601 time such as 2027-01-31 or 2027-01-31T00:00:00Z, not "${value}"`);
-  if (ms <= nowMs) throw new KeysCommandError(`--expires ${value} is not in the future`);
+  if (Number.isNaN(ms)) throw new KeysCommandError(`${name} must be an ISO 8601 time such as 2027-01-31 or 2027-01-31T00:00:00Z, not "${value}"`);
+  if (ms <= nowMs) throw new KeysCommandError(`${name} ${value} is not in the future`);
   return new Date(ms).toISOString();
 }
 

@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 import { assembleGateway } from "../../cli/assemble.js";
 import type { ListenerLimits } from "../../cli/listener.js";
 import { silentLogger } from "../../lib/log.js";
+import type { Logger } from "../../core/contract/log.js";
 import type { GatewayServer } from "../../core/serve/server.js";
+import type { PipelineReloader } from "../../cli/reload.js";
 import { formatProblem } from "../../load/check.js";
 import { PluginRegistry } from "../../load/registry.js";
 
@@ -16,6 +18,8 @@ export interface TestGateway {
   url: string;
   dir: string;
   server: GatewayServer;
+  /** Reloads the same files (as a changed file, SIGHUP or POST /admin/reload would). */
+  reloader: PipelineReloader;
   close(): Promise<void>;
 }
 
@@ -23,7 +27,8 @@ let registry: Promise<PluginRegistry> | undefined;
 export const builtInRegistry = () => (registry ??= PluginRegistry.builtIn());
 
 /** `files` maps relative paths to contents (objects are written as JSON). */
-export async function startGateway(files: Record<string, unknown>, env?: Record<string, string>, listener?: Partial<ListenerLimits>): Promise<TestGateway> {
+/** `log`: where the gateway logs (silent by default), for tests that read its log lines. */
+export async function startGateway(files: Record<string, unknown>, env?: Record<string, string>, listener?: Partial<ListenerLimits>, log: Logger = silentLogger): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
   const pipelineFiles: string[] = [];
   for (const [name, content] of Object.entries(files)) {
@@ -32,16 +37,18 @@ export async function startGateway(files: Record<string, unknown>, env?: Record<
     await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
     if (name.endsWith(".pipeline.json")) pipelineFiles.push(path);
   }
-  const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log: silentLogger, env: { ...process.env, ...env }, listener });
+  const assembled = await assembleGateway(pipelineFiles, { registry: await builtInRegistry(), log, env: { ...process.env, ...env }, listener });
   if (!assembled.ok) throw new Error(assembled.problems.map(formatProblem).join("\n"));
-  const server = assembled.server;
+  const { server, reloader } = assembled;
   const address = await server.listen(0, "127.0.0.1");
   return {
     url: `http://127.0.0.1:${address.port}`,
     dir,
     server,
+    reloader,
     close: async () => {
       await server.drain(2_000);
+      await reloader.close();
     },
   };
 }
