@@ -25,7 +25,7 @@ export interface McpUpstream {
   connect(sessionId: string, listener: UpstreamNotificationListener): Promise<Client>;
   /** The gateway session ended: stop telling it about notifications; end its own upstream session, if it has one. */
   release(sessionId: string): Promise<void>;
-  /** How long one call may take (progress notifications restart the clock). */
+  /** How long one call may take, progress included. */
   readonly requestTimeoutMs: number;
 }
 

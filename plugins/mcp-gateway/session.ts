@@ -20,6 +20,7 @@ import type { SessionTape } from "../../lib/mcp/tape.js";
 import type { UpstreamNotification } from "../../lib/mcp/upstream.js";
 import type { ToolFilter } from "./access.js";
 import type { Catalog, McpBackend } from "./catalog.js";
+import { progressRoutes } from "./progress-routes.js";
 import { governedCall, type CallPolicy, type CallTarget } from "./governed-call.js";
 import { RecentEvents } from "./recent-events.js";
 
@@ -127,8 +128,7 @@ export class GatewaySession {
       const target = catalog.resolve(request.params.name);
       return this.governed(request, extra, { tool: request.params.name, server: target?.backend.id }, async (params) => {
         if (!target) throw new McpError(JSON_RPC.invalidParams, `unknown tool "${request.params.name}": no MCP server of this gateway has the prefix it starts with`);
-        const client = await this.client(target.backend);
-        return client.request({ method: "tools/call", params: { ...params, name: target.name } }, CallToolResultSchema, this.callOptions(extra, target.backend));
+        return this.forward(target.backend, extra, params, (client, p, options) => client.request({ method: "tools/call", params: { ...p, name: target.name } }, CallToolResultSchema, options));
       });
     });
     this.server.setRequestHandler(ListResourcesRequestSchema, (request, extra) =>
@@ -151,8 +151,7 @@ export class GatewaySession {
           owner = catalog.ownerOf(uri);
         }
         if (owner === undefined) throw new McpError(RESOURCE_NOT_FOUND, `no MCP server of this gateway has resource ${uri}`, { uri });
-        const client = await this.client(owner);
-        return client.request({ method: "resources/read", params: params as { uri: string } }, ReadResourceResultSchema, this.callOptions(extra, owner));
+        return this.forward(owner, extra, params, (client, p, options) => client.request({ method: "resources/read", params: p as { uri: string } }, ReadResourceResultSchema, options));
       });
     });
     this.server.setRequestHandler(ListPromptsRequestSchema, (request, extra) =>
@@ -164,8 +163,7 @@ export class GatewaySession {
       const target = catalog.resolve(request.params.name);
       return this.governed(request, extra, { server: target?.backend.id }, async (params) => {
         if (!target) throw new McpError(JSON_RPC.invalidParams, `unknown prompt "${request.params.name}": no MCP server of this gateway has the prefix it starts with`);
-        const client = await this.client(target.backend);
-        return client.request({ method: "prompts/get", params: { ...params, name: target.name } }, GetPromptResultSchema, this.callOptions(extra, target.backend));
+        return this.forward(target.backend, extra, params, (client, p, options) => client.request({ method: "prompts/get", params: { ...p, name: target.name } }, GetPromptResultSchema, options));
       });
     });
   }
@@ -186,14 +184,29 @@ export class GatewaySession {
     return governedCall(this.settings.policy, { http, sessionId: this.id, tools: this.tools }, { id: extra.requestId, method: request.method, params: request.params }, target, forward);
   }
 
-  /** Cancellation (the client's notifications/cancelled aborts `extra.signal`, the SDK tells the upstream) and progress, both passed on. */
-  private callOptions(extra: Extra, backend: McpBackend): RequestOptions {
+  /**
+   * One call to `backend` with cancellation (the client's notifications/cancelled aborts
+   * `extra.signal`; the SDK tells the upstream) and progress passed on, under a token of the
+   * gateway's own (progress-routes.ts). The progress notifications are written before the result:
+   * the stream closes after the response, and a notification still on its way would be lost.
+   */
+  private async forward<T>(backend: McpBackend, extra: Extra, params: Record<string, unknown> | undefined, call: (client: Client, params: Record<string, unknown>, options: RequestOptions) => Promise<T>): Promise<T> {
+    const client = await this.client(backend);
     const token = extra._meta?.progressToken;
-    const options: RequestOptions = { signal: extra.signal, timeout: backend.upstream.requestTimeoutMs, resetTimeoutOnProgress: true };
-    if (token !== undefined) {
-      options.onprogress = (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined);
+    const options: RequestOptions = { signal: extra.signal, timeout: backend.upstream.requestTimeoutMs };
+    if (token === undefined) return call(client, params ?? {}, options);
+    const sent: Promise<void>[] = [];
+    const route = progressRoutes(client).open((progress) => {
+      sent.push(extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined));
+    });
+    try {
+      const meta = { ...(params?._meta as Record<string, unknown> | undefined), progressToken: route.token };
+      const result = await call(client, { ...params, _meta: meta }, options);
+      await Promise.all(sent);
+      return result;
+    } finally {
+      route.close();
     }
-    return options;
   }
 
   /** Every backend whose server has `capability`, asked at once; one that cannot answer is left out, logged and named. */

@@ -15,7 +15,7 @@ export interface ProviderMcpHttpConfig {
     [k: string]: string;
   };
   /**
-   * How long one call may take; progress notifications from the server restart the clock.
+   * How long one call may take, progress notifications included.
    */
   requestTimeoutMs?: number;
   /**

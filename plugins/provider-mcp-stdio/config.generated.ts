@@ -27,7 +27,7 @@ export interface ProviderMcpStdioConfig {
    */
   startTimeoutMs?: number;
   /**
-   * How long one call may take; progress notifications from the server restart the clock.
+   * How long one call may take, progress notifications included.
    */
   requestTimeoutMs?: number;
   /**
