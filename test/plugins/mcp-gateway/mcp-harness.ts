@@ -32,7 +32,7 @@ export interface McpHarness {
   close(): Promise<void>;
 }
 
-export async function startMcpHarness(options: { gateway?: Record<string, unknown>; steps?: unknown[]; stdio?: Record<string, unknown> } = {}): Promise<McpHarness> {
+export async function startMcpHarness(options: { gateway?: Record<string, unknown>; steps?: unknown[]; stdio?: Record<string, unknown>; backends?: Record<string, unknown> } = {}): Promise<McpHarness> {
   const remote: DemoHttpServer = await startDemoHttpServer("remote");
   const clients: Client[] = [];
   let gateway: TestGateway;
@@ -45,6 +45,7 @@ export async function startMcpHarness(options: { gateway?: Record<string, unknow
         backends: {
           local: { use: "provider-mcp-stdio", config: { command: process.execPath, args: [STDIO_SERVER], env: { MCP_SPAWN_LOG: "spawns.log", MCP_LABEL: "local" }, cwd: ".", restartInitialDelayMs: 50, ...options.stdio } },
           remote: { use: "provider-mcp-http", config: { url: remote.url, reconnectInitialDelayMs: 50 } },
+          ...options.backends,
         },
         steps: [
           { use: "auth-api-key", config: { keysFile: "keys.json", reloadIntervalMs: 0 } },
