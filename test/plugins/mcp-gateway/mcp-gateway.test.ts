@@ -120,6 +120,32 @@ describe("mcp-gateway: resources, prompts, progress, cancellation, list_changed,
     expect(new Set([last.id, ...missed.map((e) => e.id)]).size).toBe(3);
     resumed.cut();
   });
+
+  it("reopens a dropped upstream stream with Last-Event-ID, so what the server sent meanwhile still reaches the client", async () => {
+    const client = await h.connect();
+    let changes = 0;
+    let changed!: () => void;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      changes += 1;
+      changed?.();
+    });
+    const nextChange = () => new Promise<void>((resolve) => (changed = resolve));
+    await client.listTools(); // opens this session's upstream session on the remote server, and its stream
+    // A first event over the upstream stream gives the gateway's side a cursor to resume from.
+    const first = nextChange();
+    await client.callTool({ name: "remote__grow", arguments: {} });
+    await within(first, "the first tools/list_changed");
+    const release = h.remote.holdStreams();
+    h.remote.cutStreams();
+    const second = nextChange();
+    // Sent while the gateway's upstream stream is down: the server keeps it for the replay.
+    await client.callTool({ name: "remote__grow", arguments: {} });
+    const resumedBefore = h.remote.stats.resumed;
+    release();
+    await within(second, "tools/list_changed replayed from the remote server");
+    expect(h.remote.stats.resumed).toBeGreaterThan(resumedBefore);
+    expect(changes).toBe(2);
+  });
 });
 
 /** The JSON-RPC messages of an SSE body, in order. */

@@ -17,7 +17,9 @@ export const OTHER_KEY = "sk-test-mcp-bob";
 
 export interface DemoHttpServer {
   url: string;
-  stats: { sessions: number };
+  stats: { sessions: number; resumed: number };
+  cutStreams(): void;
+  holdStreams(): () => void;
   close(): Promise<void>;
 }
 
