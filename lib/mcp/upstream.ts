@@ -27,6 +27,8 @@ export interface McpUpstream {
   release(sessionId: string): Promise<void>;
   /** How long one call may take, progress included. */
   readonly requestTimeoutMs: number;
+  /** Whether the server answers now (stdio: its process is up; http: the last session opened); `reason` says why not. */
+  status(): { up: boolean; reason?: string };
 }
 
 export interface McpProvider extends Provider {

@@ -56,7 +56,9 @@ export interface CallTarget {
 
 export async function governedCall<T>(policy: CallPolicy, ctx: CallContext, call: JsonRpcCall, target: CallTarget, forward: (params: Record<string, unknown> | undefined) => Promise<T>): Promise<T> {
   const x = callExchange(ctx.http, call);
-  const detail: McpCallDetail = { session: ctx.sessionId, method: call.method, requestId: call.id, requestBytes: byteSize(call), ...target };
+  // Sizes cost a serialisation each: measured only when a sink will store them.
+  const recording = policy.hooks.record.taps.length > 0;
+  const detail: McpCallDetail = { session: ctx.sessionId, method: call.method, requestId: call.id, requestBytes: recording ? byteSize(call) : 0, ...target };
   try {
     const refused = await policy.hooks.validate.promise(x);
     if (refused) throw refusalOf(refused);
@@ -67,7 +69,7 @@ export async function governedCall<T>(policy: CallPolicy, ctx: CallContext, call
     if (policy.recordPayloads) detail.arguments = call.method === "tools/call" || call.method === "prompts/get" ? params?.arguments : params;
     const result = await forward(params);
     x.status = 200;
-    detail.responseBytes = byteSize(result);
+    if (recording) detail.responseBytes = byteSize(result);
     if (policy.recordPayloads) detail.result = result;
     return result;
   } catch (err) {
@@ -78,7 +80,7 @@ export async function governedCall<T>(policy: CallPolicy, ctx: CallContext, call
     throw failure.error;
   } finally {
     await policy.hooks.settle.promise(x).catch((err: unknown) => policy.log.warn({ request: x.id, err: String(err) }, "settle failed"));
-    if (policy.hooks.record.taps.length > 0) {
+    if (recording) {
       policy.hooks.record.promise(recordOf(x, detail), x).catch((err: unknown) => policy.log.warn({ request: x.id, err: String(err) }, "record failed"));
     }
   }

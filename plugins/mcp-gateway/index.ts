@@ -6,6 +6,7 @@
  * the pipeline's validate steps, the access rules and leaves a record (governed-call.ts).
  */
 import { definePlugin, GatewayError } from "../../core/index.js";
+import { answerBackendStates, stateOf } from "../../lib/health/report.js";
 import { mcpUpstreamOf } from "../../lib/mcp/upstream.js";
 import { compileAccess } from "./access.js";
 import { Catalog, PLUGIN, type McpBackend } from "./catalog.js";
@@ -35,11 +36,12 @@ export default definePlugin<McpGatewayConfig>({
     const catalog = new Catalog(backends, separator);
     const toolsFor = compileAccess(config.access ?? []);
     const log = env.log.child({ step: env.id, plugin: PLUGIN });
+    const leftOut = new Map<string, number>();
     let front: McpFront | undefined;
     return {
       apply(hooks) {
         front = new McpFront({
-          hooks, catalog, toolsFor, log,
+          hooks, catalog, toolsFor, log, leftOut,
           policy: { hooks, log, recordPayloads: config.recordPayloads ?? false },
           jsonResponse: config.response === "json",
           eventsPerStream: config.eventsPerStream ?? 256,
@@ -51,6 +53,9 @@ export default definePlugin<McpGatewayConfig>({
         }, log);
         const serving = front;
         hooks.endpoint.for("mcp").tapPromise(PLUGIN, (exchange, io) => serving.serve(exchange, io));
+        answerBackendStates(hooks, PLUGIN, (states) => {
+          for (const b of backends) stateOf(states, b.id).mcp = { ...b.upstream.status(), leftOutOfLists: leftOut.get(b.id) ?? 0 };
+        });
       },
       async close() {
         await front?.close();

@@ -38,6 +38,8 @@ export interface SessionSettings {
   readonly eventsPerStream: number;
   readonly streamsPerSession: number;
   readonly log: Logger;
+  /** Backend id -> how often a list left it out, for the backend-states question (metrics, admin). */
+  readonly leftOut: Map<string, number>;
 }
 
 /** The HTTP request a message came on, handed to the handlers through the SDK's per-request auth info. */
@@ -219,6 +221,7 @@ export class GatewaySession {
         return await list(client, backend);
       } catch (err) {
         unavailable.push(backend.id);
+        this.settings.leftOut.set(backend.id, (this.settings.leftOut.get(backend.id) ?? 0) + 1);
         this.settings.log.warn({ backend: backend.id, method, err: err instanceof Error ? err.message : String(err) }, "mcp server left out of the list: it did not answer");
         return [];
       }

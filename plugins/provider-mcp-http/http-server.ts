@@ -20,11 +20,17 @@ export interface HttpServerOptions {
 export class HttpServerSessions implements McpUpstream {
   private readonly clients = new Map<string, Promise<Client>>();
   private closing = false;
+  /** Why the last upstream session could not be opened; cleared by the next that opens. */
+  private lastFailure: string | undefined = "no session opened yet";
 
   constructor(private readonly backend: string, private readonly options: HttpServerOptions, private readonly log: Logger) {}
 
   get requestTimeoutMs(): number {
     return this.options.requestTimeoutMs;
+  }
+
+  status(): { up: boolean; reason?: string } {
+    return this.lastFailure === undefined ? { up: true } : { up: false, reason: this.lastFailure };
   }
 
   connect(sessionId: string, listener: UpstreamNotificationListener): Promise<Client> {
@@ -68,8 +74,10 @@ export class HttpServerSessions implements McpUpstream {
       await client.close().catch(() => undefined);
       const reason = err instanceof Error ? redactSecrets(err.message) : "connection failed";
       this.log.warn({ session: sessionId, err: reason }, "mcp server unreachable");
+      this.lastFailure = "it could not be reached";
       throw mcpServerDown(this.backend, "it could not be reached", PLUGIN);
     }
+    this.lastFailure = undefined;
     return client;
   }
 }

@@ -63,6 +63,10 @@ export class StdioServer implements McpUpstream {
     await client?.close().catch(() => undefined);
   }
 
+  status(): { up: boolean; reason?: string } {
+    return this.client ? { up: true } : { up: false, reason: this.stopped ? "stopped" : this.lastFailure };
+  }
+
   private ready(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
     if (this.stopped) return Promise.reject(mcpServerDown(this.backend, "the gateway is shutting down", PLUGIN));
