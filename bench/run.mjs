@@ -7,6 +7,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runMcpScenario } from "./mcp.mjs";
 import { runScenario } from "./measure.mjs";
 import { setUpPinning } from "./pinning.mjs";
 import { clockTicksPerSec, startServer } from "./processes.mjs";
@@ -20,7 +21,8 @@ const rootDir = join(benchDir, "..");
 const USAGE = `node bench/run.mjs [options]
   --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
   --json               print the report as JSON instead of a table (progress goes to stderr)
-  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak (1-6); default all but soak
+  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak,mcp (1-7); default all but soak
+                       (and but mcp in smoke runs)
   --rounds N           measured rounds per target, alternating order (default 3; smoke 1)
   --duration S         seconds per load run (default 5)
   --connections N      autocannon connections (default 32)
@@ -111,7 +113,11 @@ function selectScenarios(all, opts) {
 async function main() {
   const opts = readOptions();
   const log = (line) => process.stderr.write(line + "\n");
-  const selected = selectScenarios(scenarios(opts), opts);
+  // The MCP scenario (bench/mcp.mjs) drives sessions with the MCP SDK, not autocannon: run apart.
+  const wanted = opts.scenario?.split(",").map((s) => s.trim()) ?? [];
+  const mcp = opts.scenario ? wanted.some((w) => w === "mcp" || w === "7") : !opts.smoke;
+  const otherIds = wanted.filter((w) => w !== "mcp" && w !== "7");
+  const selected = opts.scenario && otherIds.length === 0 ? [] : selectScenarios(scenarios(opts), { ...opts, scenario: otherIds.join(",") || undefined });
   const pinning = setUpPinning(opts.pin);
   log(`note: ${pinning.note}`);
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
@@ -145,6 +151,7 @@ async function main() {
         report.scenarios.push({ id: scenario.id, n: scenario.n, title: scenario.title, status: "failed", reason: String(err.message ?? err), rows: [] });
       }
     }
+    if (mcp && !switchyard.missing) report.scenarios.push(await runMcpScenario({ rootDir, benchDir, opts, log, pin }));
   } finally {
     await upstream.stop();
     rmSync(tmp, { recursive: true, force: true });

@@ -19,6 +19,8 @@ export interface BackendState {
   };
   /** health-active's prober. */
   probe?: { healthy: boolean };
+  /** An MCP server (mcp-gateway): up or not, and how often a list left it out for not answering. */
+  mcp?: { up: boolean; reason?: string; leftOutOfLists: number };
 }
 
 /** Backend id -> what is known of it. */

@@ -2,7 +2,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { serve, type ServeProcess } from "../support/cli-process.js";
+import { freePort } from "../support/free-port.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -22,9 +25,9 @@ describe("examples/", () => {
     await upstream?.close();
   });
 
-  it.each(["openai-compatible", "multi-provider", "governed"])("%s passes switchyard check", async (name) => {
+  it.each(["openai-compatible", "multi-provider", "governed", "mcp"])("%s passes switchyard check", async (name) => {
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const env = { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db" };
+      const env = { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db", MCP_REMOTE_URL: "http://127.0.0.1:8931/mcp" };
       const child = spawn(process.execPath, [join(root, "dist/cli/main.js"), "check", `examples/${name}.pipeline.json`], { cwd: root, env });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d));
@@ -46,6 +49,28 @@ describe("examples/", () => {
     expect(ok.statusCode).toBe(200);
     expect(((await ok.body.json()) as any).choices[0].message.content).toBe("from the example upstream");
     expect(upstream.requests.at(-1)!.headers.authorization).toBe("Bearer sk-example-upstream");
+  });
+
+  it("serve the MCP example: an MCP client sees the stdio server's and the HTTP server's tools as one, with the demo key", async () => {
+    const port = await freePort();
+    const remote = spawn(process.execPath, [join(root, "examples/mcp/notes-server.mjs"), "--http", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve) => remote.stdout!.on("data", (d: Buffer) => d.toString().includes("notes MCP server on") && resolve()));
+    const mcp = await serve([join(root, "examples/mcp.pipeline.json")], { MCP_REMOTE_URL: `http://127.0.0.1:${port}/mcp` });
+    const client = new Client({ name: "example-test", version: "1.0.0" });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${mcp.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${DEMO_KEY}` } } }));
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["notes__add_note", "notes__list_notes", "remote__add_note", "remote__list_notes"]));
+      const kept = await client.callTool({ name: "notes__add_note", arguments: { name: "readme", text: "from the example test" } });
+      expect(kept.content).toEqual([{ type: "text", text: "kept readme" }]);
+      const read = await client.readResource({ uri: "notes://readme" });
+      expect(read.contents[0]).toMatchObject({ text: "from the example test" });
+    } finally {
+      await client.close();
+      mcp.child.kill("SIGTERM");
+      await mcp.exited;
+      remote.kill("SIGTERM");
+    }
   });
 
   it("the README's openai SDK example runs against the default pipeline", async () => {
