@@ -19,7 +19,7 @@ export interface UpstreamSocketOptions {
   source: string;
 }
 
-/** Resolves with the open socket once the upstream answered 101; rejects with a GatewayError otherwise. */
+/** Resolves with the open socket, paused, once the upstream answered 101; rejects with a GatewayError otherwise. */
 export function openUpstreamSocket(target: SocketTarget, options: UpstreamSocketOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(target.url, [...options.protocols], {
@@ -41,7 +41,8 @@ export function openUpstreamSocket(target: SocketTarget, options: UpstreamSocket
       socket.terminate();
       reject(err);
     };
-    const onOpen = () => settle(undefined);
+    // Not read until the relay listens: a greeting sent at once must wait for the client's socket.
+    const onOpen = () => (socket.pause(), settle(undefined));
     socket.once("open", onOpen);
     socket.once("unexpected-response", (_req, res: IncomingMessage) => {
       res.resume();

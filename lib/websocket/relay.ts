@@ -100,6 +100,7 @@ export class SessionRelay {
     if (options.closing.aborted) onClosing();
     else options.closing.addEventListener("abort", onClosing, { once: true });
     this.armIdle();
+    upstream.resume(); // paused since it opened, so that nothing it sent was lost before this relay listened
     this.done = Promise.all([clientClosed, upstreamClosed]).then(() => {
       options.closing.removeEventListener("abort", onClosing);
       clearTimeout(this.idleTimer);
