@@ -100,7 +100,9 @@ export class SessionRelay {
     if (options.closing.aborted) onClosing();
     else options.closing.addEventListener("abort", onClosing, { once: true });
     this.armIdle();
-    upstream.resume(); // paused since it opened, so that nothing it sent was lost before this relay listened
+    // Paused until now (the upstream since it opened, a client whose first message was read early), so nothing is lost.
+    upstream.resume();
+    client.resume();
     this.done = Promise.all([clientClosed, upstreamClosed]).then(() => {
       options.closing.removeEventListener("abort", onClosing);
       clearTimeout(this.idleTimer);
