@@ -113,6 +113,7 @@ async function refuse(x: Exchange, client: WebSocket, err: GatewayError, code = 
     if (client.readyState === client.CLOSED) resolve(1006);
     else client.once("close", (c: number) => resolve(c));
   });
+  client.resume(); // paused after its setup: it must read the client's answer to the close frame
   if (client.readyState === client.OPEN) {
     client.send(renderError(err));
     client.close(code, err.code);
