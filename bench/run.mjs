@@ -14,6 +14,7 @@ import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
 import { scenarios } from "./scenarios.mjs";
 import { floorTarget, otherTargets, switchyardTarget } from "./targets.mjs";
+import { runWebSocketScenario } from "./websocket.mjs";
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const rootDir = join(benchDir, "..");
@@ -33,6 +34,7 @@ const USAGE = `node bench/run.mjs [options]
   --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 2)
   --chunk-ms MS        interval between slow-stream chunks (default 500)
   --soak               also run scenario 6, the soak
+  --websocket          also run scenario 7: WebSocket messages per second, direct vs through switchyard
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
   --log-level LEVEL    switchyard's LOG_LEVEL (default warn)
   --pin, --no-pin      run the measured server alone on the last CPU, everything else on the others
@@ -57,6 +59,7 @@ function readOptions() {
       "hold-sec": { type: "string" },
       "chunk-ms": { type: "string" },
       soak: { type: "boolean", default: false },
+      websocket: { type: "boolean", default: false },
       "soak-requests": { type: "string" },
       "log-level": { type: "string", default: "warn" },
       // node 20's parseArgs has no negated booleans: --no-pin is an option of its own.
@@ -82,6 +85,7 @@ function readOptions() {
     json: values.json,
     scenario: values.scenario,
     soak: values.soak,
+    websocket: values.websocket,
     rounds: num("rounds", 3, 1),
     duration: num("duration", 5),
     connections: num("connections", 32),
@@ -152,6 +156,7 @@ async function main() {
       }
     }
     if (mcp && !switchyard.missing) report.scenarios.push(await runMcpScenario({ rootDir, benchDir, opts, log, pin }));
+    if (opts.websocket) report.scenarios.push(await runWebSocketScenario({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), opts, log, pin }));
   } finally {
     await upstream.stop();
     rmSync(tmp, { recursive: true, force: true });

@@ -77,6 +77,8 @@ export interface EndpointIo {
   readonly req: IncomingMessage;
   /** Written by the endpoint only when it answers "written" (streams, proxied replies). */
   readonly res: ServerResponse;
+  /** A WebSocket upgrade: `res` writes refusals on `socket` until the endpoint detaches it; `closing` aborts at a drain's deadline (go away with 1001). */
+  readonly upgrade?: { readonly socket: import("node:stream").Duplex; readonly head: Buffer; readonly closing: AbortSignal };
   readonly pipeline: PipelineView;
   /** The core's attempt loop: backoff, retry-after, fallback rules and the total budget included. */
   walkAttempts(attempts: readonly Attempt[], driver: AttemptDriver): Promise<void>;

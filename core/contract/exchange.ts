@@ -147,4 +147,6 @@ export interface Exchange {
   error?: GatewayError;
   /** Milliseconds from arrival to the first response byte. */
   ttfbMs?: number;
+  /** The WebSocket session's totals, for the record (frames, bytes, close codes…). */
+  session?: Readonly<Record<string, unknown>>;
 }

@@ -26,4 +26,6 @@ export interface RequestRecord {
   attempts: AttemptOutcome[];
   error?: { type: string; code: string; message: string };
   notes?: string[];
+  /** A WebSocket session's totals (client upgraded): set on the exchange by the endpoint that relayed it. */
+  session?: Readonly<Record<string, unknown>>;
 }

@@ -13,6 +13,7 @@ import { redactSecrets } from "../contract/log.js";
 import { prepareRequest, walkAttempts } from "./attempts.js";
 import type { CompiledPipeline } from "./compile.js";
 import { generate } from "./generate.js";
+import { upgradeOf } from "../serve/upgrade.js";
 import type { RecordQueue } from "./records.js";
 import { applyExchangeHeaders, writeAnswer, writeError } from "./respond.js";
 
@@ -50,7 +51,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
 
 async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const io: EndpointIo = {
-    req, res, pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
+    req, res, upgrade: upgradeOf(req), pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
     prepareRequest: (attempt) => prepareRequest(p, x, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
   };
   const result = await p.hooks.endpoint.get(x.route.endpoint)?.promise(x, io);

@@ -22,6 +22,7 @@ import { RecordQueue } from "../engine/records.js";
 import { writeError } from "../engine/respond.js";
 import { runExchange } from "../engine/run-exchange.js";
 import { ANY_METHOD, RouteTable } from "./route-table.js";
+import { acceptUpgrade } from "./upgrade.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A model name is kept, recorded and may become part of a backend's URL: bounded, printable, no dot segment (issue 11, items 3, 5). */
@@ -33,6 +34,7 @@ export class GatewayServer {
   private ready = false;
   private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly closing = new AbortController();
   private readonly records = new RecordQueue();
   /** The mounted routes; a reload replaces it in one assignment (`swap`). */
   private table: RouteTable;
@@ -83,7 +85,9 @@ export class GatewayServer {
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
-    const server = (this.options.createListener ?? createServer)(this.app.callback()).listen(port, host);
+    const handle = this.app.callback();
+    const server = (this.options.createListener ?? createServer)(handle).listen(port, host);
+    server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => acceptUpgrade(handle, req, socket, head, this.closing.signal));
     this.server = server;
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     await once(server, "listening"); // rejects on "error" (a port in use)
@@ -102,6 +106,7 @@ export class GatewayServer {
     const unfinished = outcome === "deadline" ? this.inFlight.size : 0;
     if (unfinished > 0) {
       this.options.log.warn({ unfinished }, "drain deadline reached; closing remaining connections");
+      this.closing.abort(); // upgraded sockets are no HTTP connections: their endpoints close them (1001)
       server?.closeAllConnections();
       await Promise.allSettled([...this.inFlight]);
     }

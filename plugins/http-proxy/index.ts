@@ -7,8 +7,11 @@
 import { definePlugin, GatewayError, type Attempt } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, proxyRequest } from "./proxy.js";
+import { proxySocket } from "./socket.js";
+import { SessionCounter } from "../../lib/websocket/sessions.js";
+import type { HttpProxyConfig } from "./config.generated.js";
 
-export default definePlugin({
+export default definePlugin<HttpProxyConfig>({
   kind: "step",
   name: PLUGIN,
   description: "Answers proxy routes: any request under the route's path goes to the pipeline's backends as it came (provider-http), bodies streamed both ways.",
@@ -21,7 +24,9 @@ export default definePlugin({
       formats: ["http"],
     },
   },
-  create(_config, env) {
+  create(config, env) {
+    const websocket = { idleTimeoutMs: config.websocket?.idleTimeoutMs ?? 300_000, maxMessageBytes: config.websocket?.maxMessageBytes ?? 16_777_216 };
+    const sessions = new SessionCounter();
     if (env.backends.size === 0) throw configError("a pipeline with proxy routes needs at least one backend (provider-http)");
     for (const b of env.backends.values()) {
       if (b.provider.forward === undefined) {
@@ -33,9 +38,11 @@ export default definePlugin({
     return {
       apply(hooks) {
         hooks.endpoint.for("proxy").tapPromise(PLUGIN, async (exchange, io) => {
-          await proxyRequest(exchange, io, hooks, candidates);
+          if (io.upgrade) await proxySocket(exchange, io, hooks, candidates, websocket, sessions);
+          else await proxyRequest(exchange, io, hooks, candidates);
           return "written";
         });
+        sessions.answer(hooks, env.id);
       },
     };
   },

@@ -132,7 +132,7 @@ function relayBody(body: Readable, res: ServerResponse): Promise<void> {
  * is itself a proxy would go where the client said, and upstream addresses come only from
  * pipeline files.
  */
-function originForm(target: string | undefined): string {
+export function originForm(target: string | undefined): string {
   if (target === undefined) return "/";
   if (target.startsWith("/")) return target;
   try {

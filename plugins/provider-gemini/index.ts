@@ -6,6 +6,7 @@
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
 import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
+import { offerSockets, socketUrl, type SocketOpener } from "../../lib/upstream/socket-target.js";
 import type { ProviderGeminiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -18,22 +19,34 @@ class GeminiProvider implements Provider {
   private readonly version: string;
   /** Set with apiKeys: the key goes per request instead of as a static header. */
   private readonly keys: ApiKeyRing | undefined;
+  /** For Live sockets, which the pool does not carry: the base URL and the headers the pool sends. */
+  private readonly baseUrl: string;
+  private readonly socketHeaders: Record<string, string>;
 
   constructor(config: ProviderGeminiConfig, log: Logger) {
     this.keys = apiKeyRingFor(config, PLUGIN, log);
     const extra = config.headers ?? {};
     this.version = config.apiVersion ?? "v1beta";
+    this.baseUrl = config.baseUrl ?? "https://generativelanguage.googleapis.com";
+    this.socketHeaders = { ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }), ...extra };
     this.pool = new UpstreamPool({
-      baseUrl: config.baseUrl ?? "https://generativelanguage.googleapis.com",
+      baseUrl: this.baseUrl,
       source: PLUGIN,
       connections: config.connections,
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
-      headers: { ...(config.apiKey === undefined ? {} : { "x-goog-api-key": config.apiKey }), ...extra },
+      headers: this.socketHeaders,
       secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? []), ...Object.values(extra)],
     });
   }
+
+  /** Gemini Live: `call.path` below the base URL (`/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`), the key as a header. */
+  readonly openSocket: SocketOpener = (call, connect) => {
+    const target = (auth: Record<string, string>) => ({ url: socketUrl(this.baseUrl, call.path), headers: { ...call.headers, ...this.socketHeaders, ...auth, "x-request-id": call.requestId } });
+    if (this.keys === undefined) return connect(target({}));
+    return this.keys.send((key) => connect(target({ "x-goog-api-key": key })));
+  };
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
     if (call.format !== FORMAT) {
@@ -76,6 +89,8 @@ export default definePlugin<ProviderGeminiConfig>({
   description: "Google's Gemini (Generative Language API) or a proxy speaking it, pooled and kept alive.",
   configSchema,
   create(config, env) {
-    return new GeminiProvider(config, env.log);
+    const provider = new GeminiProvider(config, env.log);
+    offerSockets(provider, provider.openSocket);
+    return provider;
   },
 });

@@ -6,6 +6,7 @@
  */
 import { definePlugin, GatewayError, type ForwardCall, type Provider, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
+import { offerSockets, socketUrl, type SocketCall, type SocketTarget } from "../../lib/upstream/socket-target.js";
 import type { ProviderHttpConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -36,7 +37,10 @@ class HttpProvider implements Provider {
   private readonly drop: readonly string[];
   private readonly headers: Readonly<Record<string, string>>;
 
+  private readonly baseUrl: string;
+
   constructor(private readonly pool: UpstreamPool, config: ProviderHttpConfig) {
+    this.baseUrl = config.baseUrl;
     this.passHost = config.hostHeader === "client";
     this.drop = (config.dropHeaders ?? []).map((name) => name.toLowerCase());
     this.headers = staticHeaders(config.headers ?? {});
@@ -50,13 +54,22 @@ class HttpProvider implements Provider {
   }
 
   forward(call: ForwardCall): Promise<UpstreamReply> {
+    return this.pool.forward({ ...call, headers: this.upstreamHeaders(call) });
+  }
+
+  /** A proxied WebSocket: the same URL and header rules as a forwarded request. */
+  socketTarget(call: SocketCall): SocketTarget {
+    return { url: socketUrl(this.baseUrl, call.path), headers: this.upstreamHeaders(call) };
+  }
+
+  private upstreamHeaders(call: { headers: Record<string, string | string[]>; requestId: string }): Record<string, string | string[]> {
     const headers = { ...call.headers };
     // Without a host header undici sends the origin's own.
     if (!this.passHost) delete headers.host;
     for (const name of this.drop) delete headers[name];
     Object.assign(headers, this.headers);
     headers["x-request-id"] = call.requestId;
-    return this.pool.forward({ ...call, headers });
+    return headers;
   }
 
   close(): Promise<void> {
@@ -79,6 +92,8 @@ export default definePlugin<ProviderHttpConfig>({
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs ?? 600_000,
       secrets: Object.values(config.headers ?? {}),
     });
-    return new HttpProvider(pool, config);
+    const provider = new HttpProvider(pool, config);
+    offerSockets(provider, (call, connect) => connect(provider.socketTarget(call)));
+    return provider;
   },
 });

@@ -6,6 +6,7 @@
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
 import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
+import { offerSockets, socketUrl, type SocketOpener } from "../../lib/upstream/socket-target.js";
 import type { ProviderOpenaiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -22,12 +23,22 @@ class OpenAiProvider implements Provider {
   private readonly azureVersion: string | undefined;
   /** Set with apiKeys: the key goes per request instead of as a static header. */
   private readonly keys: ApiKeyRing | undefined;
+  /** For realtime sockets, which the pool does not carry: the base URL and the headers the pool sends. */
+  private readonly baseUrl: string;
+  private readonly socketHeaders: Record<string, string>;
 
   constructor(config: ProviderOpenaiConfig, log: Logger) {
+    this.baseUrl = config.baseUrl;
     this.formats = config.formats ?? ["openai-chat", "openai-responses"];
     this.azureVersion = config.azure ? encodeURIComponent(config.azure.apiVersion ?? "2024-10-21") : undefined;
     this.keys = apiKeyRingFor(config, PLUGIN, log);
     const extra = config.headers ?? {};
+    this.socketHeaders = {
+      ...(config.apiKey === undefined ? {} : this.authHeaders(config.apiKey)),
+      ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
+      ...(config.project === undefined ? {} : { "openai-project": config.project }),
+      ...extra,
+    };
     this.pool = new UpstreamPool({
       baseUrl: config.baseUrl,
       source: PLUGIN,
@@ -35,12 +46,7 @@ class OpenAiProvider implements Provider {
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       keepAliveMaxTimeoutMs: config.keepAliveMaxTimeoutMs,
-      headers: {
-        ...(config.apiKey === undefined ? {} : this.authHeaders(config.apiKey)),
-        ...(config.organization === undefined ? {} : { "openai-organization": config.organization }),
-        ...(config.project === undefined ? {} : { "openai-project": config.project }),
-        ...extra,
-      },
+      headers: this.socketHeaders,
       secrets: [...(config.apiKey === undefined ? [] : [config.apiKey]), ...(config.apiKeys ?? []), ...Object.values(extra)],
     });
   }
@@ -54,6 +60,14 @@ class OpenAiProvider implements Provider {
   close(): Promise<void> {
     return this.pool.close();
   }
+
+  /** Realtime: `call.path` below the base URL; Azure names the deployment and API version in the query instead. */
+  readonly openSocket: SocketOpener = (call, connect) => {
+    const path = this.azureVersion === undefined || call.model === undefined ? call.path : `/openai/realtime?api-version=${this.azureVersion}&deployment=${encodeURIComponent(call.model)}`;
+    const target = (auth: Record<string, string>) => ({ url: socketUrl(this.baseUrl, path), headers: { ...call.headers, ...this.socketHeaders, ...auth, "x-request-id": call.requestId } });
+    if (this.keys === undefined) return connect(target({}));
+    return this.keys.send((key) => connect(target(this.authHeaders(key))));
+  };
 
   private authHeaders(key: string): Record<string, string> {
     return this.azureVersion ? { "api-key": key } : { authorization: `Bearer ${key}` };
@@ -77,6 +91,8 @@ export default definePlugin<ProviderOpenaiConfig>({
   description: "Any OpenAI-compatible upstream (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, Groq, Together, OpenRouter…), pooled and kept alive.",
   configSchema,
   create(config, env) {
-    return new OpenAiProvider(config, env.log);
+    const provider = new OpenAiProvider(config, env.log);
+    offerSockets(provider, provider.openSocket);
+    return provider;
   },
 });

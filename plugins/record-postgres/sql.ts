@@ -1,6 +1,6 @@
 /**
  * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
- * are stored: ids, routing, status, timings, usage, cost, attempts, error codes and notes. Never
+ * are stored: ids, routing, status, timings, usage, cost, attempts, error codes, notes and WebSocket session totals. Never
  * prompt or completion text, never a key (keyId is the key's name, not its value).
  */
 import type { RequestRecord } from "../../core/index.js";
@@ -9,7 +9,7 @@ import type { UsageGroupBy, UsageQuery, UsageRow } from "../../lib/usage/report.
 const COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
   "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cached_read_tokens", "cache_write_tokens", "reasoning_tokens",
-  "cost_usd", "attempts", "error", "notes",
+  "cost_usd", "attempts", "error", "notes", "session",
 ] as const;
 
 /** `name` or `schema.name`, each part a plain lower-case identifier (the config schema checks the pattern). */
@@ -49,8 +49,11 @@ export function migrationSql(table: string): string[] {
       cost_usd numeric(20, 10),
       attempts jsonb NOT NULL,
       error jsonb,
-      notes jsonb
+      notes jsonb,
+      session jsonb
     )`,
+    // Tables made before WebSocket sessions were recorded.
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS session jsonb`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_time_idx" ON ${t} (time)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_tenant_time_idx" ON ${t} (tenant, time)`,
   ];
@@ -67,6 +70,7 @@ function rowOf(r: RequestRecord): unknown[] {
     r.upstreamModel ?? null, r.stream, r.status, r.latencyMs, r.ttfbMs ?? null, u?.inputTokens ?? null, u?.outputTokens ?? null,
     u?.cachedReadTokens ?? null, u?.cacheWriteTokens ?? null, u?.reasoningTokens ?? null, r.costUsd,
     JSON.stringify(r.attempts), r.error ? JSON.stringify(r.error) : null, r.notes && r.notes.length > 0 ? JSON.stringify(r.notes) : null,
+    r.session ? JSON.stringify(r.session) : null,
   ];
 }
 

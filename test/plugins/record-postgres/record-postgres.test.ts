@@ -94,8 +94,20 @@ describe.skipIf(skipWithoutPostgres())("record-postgres", () => {
     expect(row.error).toEqual(r.error);
     expect(row.notes).toEqual(r.notes);
     expect(Object.keys(row).sort()).toEqual(
-      ["attempts", "backend", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "status", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
+      ["attempts", "backend", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "session", "status", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
     );
+  });
+
+  it("stores a WebSocket session's totals in session, and null for plain requests", async () => {
+    const config = { connectionString: server.url, table: "requests_session", spoolPath: join(dir, "session.spool.jsonl"), flushIntervalMs: 20 };
+    const step = await createTestStep(recordPostgres, config);
+    const exchange = createTestExchange();
+    const totals = { durationMs: 1200, framesUp: 3, bytesUp: 120, framesDown: 7, bytesDown: 900, clientCloseCode: 1000, endedBy: "client" };
+    await step.hooks.record.promise(record(1, { status: 101, session: totals }), exchange);
+    await step.hooks.record.promise(record(2), exchange);
+    await step.instance.close?.();
+    const rows = await query<{ status: number; session: unknown }>("SELECT status, session FROM requests_session ORDER BY status");
+    expect(rows).toEqual([{ status: 101, session: totals }, { status: 200, session: null }]);
   });
 
   it("writes in batches and close() flushes what is buffered", async () => {
