@@ -20,6 +20,11 @@ export interface AssembleOptions {
   env?: Record<string, string | undefined>;
   /** Socket limits of the listener (timeouts, connection caps); DEFAULT_LISTENER_LIMITS where unset. */
   listener?: Partial<ListenerLimits>;
+  /**
+   * A server listening already with no pipelines (`switchyard serve` listens before it loads, so
+   * /livez answers and /startupz, /readyz say "starting", "loading" meanwhile): the pipelines are swapped into it.
+   */
+  server?: GatewayServer;
 }
 
 /** `reloader`: reloads the same paths into the server (SIGHUP, a watched file, the admin API) and answers the gateway-control question. */
@@ -37,7 +42,8 @@ export async function assembleGateway(paths: string[], options: AssembleOptions)
     await Promise.allSettled(pipelines.map((p) => p.close()));
     throw err;
   }
-  const server = new GatewayServer(pipelines, { log: options.log, createListener: listenerFactory(options.listener) });
+  const server = options.server ?? new GatewayServer(pipelines, { log: options.log, createListener: listenerFactory(options.listener) });
+  if (options.server) void server.swap(pipelines);
   const reloader = new PipelineReloader(paths, server, options);
   reloader.started(loaded, pipelines, Math.round(performance.now() - startedAt));
   return { ok: true, server, pipelines, reloader };

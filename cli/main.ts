@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
-import type { ListenerLimits } from "./listener.js";
+import { listenerFactory, type ListenerLimits } from "./listener.js";
+import { GatewayServer } from "../core/serve/server.js";
 import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
@@ -110,17 +111,24 @@ async function serve(args: string[]): Promise<number> {
   const log = createLogger();
   const registry = await PluginRegistry.builtIn();
   const paths = positionals.length > 0 ? positionals : ["pipelines"];
-  const assembled = await assembleGateway(paths, { registry, log, listener });
+  // Listening first: while the pipelines load (a store may take seconds to connect), /livez
+  // answers and /startupz, /readyz say the gateway is starting.
+  const server = new GatewayServer([], { log, createListener: listenerFactory(listener) });
+  const address = await server.listen(port, host);
+  const stopListening = async (code: number) => (await server.drain(0), code);
+  const assembled = await assembleGateway(paths, { registry, log, listener, server }).catch(async (err: unknown) => {
+    await server.drain(0);
+    throw err;
+  });
   if (!assembled.ok) {
     for (const p of assembled.problems) process.stderr.write(formatProblem(p) + "\n");
-    return 1;
+    return stopListening(1);
   }
-  const { server, pipelines: compiled, reloader } = assembled;
+  const { pipelines: compiled, reloader } = assembled;
   if (compiled.length === 0) {
     process.stderr.write(`no pipeline files found in ${paths.join(", ")} (expected *.pipeline.json)\n`);
-    return 1;
+    return stopListening(1);
   }
-  const address = await server.listen(port, host);
   log.info({ host: address.address, port: address.port, pipelines: compiled.map((p) => p.id) }, "switchyard listening");
   process.stdout.write(`switchyard listening on http://${address.address}:${address.port} (${compiled.map((p) => p.id).join(", ")})\n`);
 

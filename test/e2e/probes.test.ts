@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
 import { serve } from "../support/cli-process.js";
-import { keysFile, startGateway } from "../support/gateway.js";
+import { assembleGateway } from "../../cli/assemble.js";
+import { GatewayServer } from "../../core/serve/server.js";
+import { silentLogger } from "../../lib/log.js";
+import { builtInRegistry, keysFile, startGateway } from "../support/gateway.js";
 import { refusingPort } from "../support/http-upstream.js";
 import { waitUntil } from "../support/wait.js";
 
@@ -36,6 +39,25 @@ describe("probes", () => {
       expect(await probe(`${gw.url}/readyz`)).toMatchObject({ status: 200, body: { status: "ready", stores: { p: expect.objectContaining({ kind: "memory", health: "ok" }) } } });
     } finally {
       await gw.close();
+    }
+  });
+
+  it("says starting and loading while it listens before its pipelines are mounted, as switchyard serve does", async () => {
+    const server = new GatewayServer([], { log: silentLogger });
+    const { port } = await server.listen(0, "127.0.0.1");
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      expect(await probe(`${url}/livez`)).toEqual({ status: 200, body: { status: "ok" } });
+      expect(await probe(`${url}/startupz`)).toEqual({ status: 503, body: { status: "starting" } });
+      expect(await probe(`${url}/readyz`)).toMatchObject({ status: 503, body: { status: "loading" } });
+      const dir = await mkdtemp(join(tmpdir(), "switchyard-startup-"));
+      await writeFile(join(dir, "p.pipeline.json"), JSON.stringify({ id: "p", routes: [{ path: "/v1/chat/completions", format: "openai-chat" }], backends: { mock: { use: "provider-mock" } }, steps: [] }));
+      const assembled = await assembleGateway([dir], { registry: await builtInRegistry(), log: silentLogger, server });
+      expect(assembled.ok).toBe(true);
+      expect(await probe(`${url}/startupz`)).toEqual({ status: 200, body: { status: "started" } });
+      expect(await probe(`${url}/readyz`)).toMatchObject({ status: 200, body: { status: "ready" } });
+    } finally {
+      await server.drain(1_000);
     }
   });
 
