@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runScenario } from "./measure.mjs";
+import { describeMetricsOverhead, metricsOverhead, metricsScenario, withMetricsTarget } from "./metrics-overhead.mjs";
 import { setUpPinning } from "./pinning.mjs";
 import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
@@ -20,7 +21,7 @@ const rootDir = join(benchDir, "..");
 const USAGE = `node bench/run.mjs [options]
   --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
   --json               print the report as JSON instead of a table (progress goes to stderr)
-  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak (1-6); default all but soak
+  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak,metrics (1-7); default all but soak
   --rounds N           measured rounds per target, alternating order (default 3; smoke 1)
   --duration S         seconds per load run (default 5)
   --connections N      autocannon connections (default 32)
@@ -111,13 +112,14 @@ function selectScenarios(all, opts) {
 async function main() {
   const opts = readOptions();
   const log = (line) => process.stderr.write(line + "\n");
-  const selected = selectScenarios(scenarios(opts), opts);
+  const all = scenarios(opts);
+  const selected = selectScenarios([...all, metricsScenario(all)], opts);
   const pinning = setUpPinning(opts.pin);
   log(`note: ${pinning.note}`);
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
   const switchyard = switchyardTarget({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), logLevel: opts.logLevel });
   const others = otherTargets({ rootDir });
-  const targets = [floorTarget({ benchDir }), switchyard, ...others];
+  const targets = [floorTarget({ benchDir }), switchyard, withMetricsTarget(switchyard), ...others];
   if (switchyard.missing) log(`note: switchyard ${switchyard.missing}; its column is skipped, the floor still runs`);
   for (const o of others) log(`note: extra column for ${o.name}`);
 
@@ -151,7 +153,9 @@ async function main() {
   }
 
   report.ok = report.scenarios.every((s) => s.status !== "failed");
+  report.metricsOverhead = metricsOverhead(report);
   process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderTable(report) + "\n");
+  if (!opts.json && report.metricsOverhead) process.stdout.write(describeMetricsOverhead(report.metricsOverhead) + "\n");
   if (!report.ok) log("bench: some scenarios failed (see FAILED rows)");
   return report.ok ? 0 : 1;
 }

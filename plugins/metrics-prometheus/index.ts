@@ -28,6 +28,8 @@ interface LivePipeline {
   pipeline: string;
   hooks: PipelineHooks;
   store: StateStore;
+  /** Requests (and streams among them) counted at auth and not yet recorded. */
+  inFlight: { requests: number; streams: number };
 }
 const live = new Set<LivePipeline>();
 
@@ -50,11 +52,7 @@ export default definePlugin<MetricsPrometheusConfig>({
       for (const model of Object.keys(backend.modelMap)) known.add(model);
     }
     const modelLabel = (model: string | undefined) => (model === undefined ? NO_MODEL : known.has(model) ? model : OTHER_MODEL);
-    // Children bound once: the request path touches no label map.
-    const inFlight = m.inFlight.labels(pipeline);
-    const streamsOpen = m.streamsOpen.labels(pipeline);
-    inFlight.set(0);
-    streamsOpen.set(0);
+    const inFlight = { requests: 0, streams: 0 };
     /** Exchanges counted in flight -> whether they were counted as streams too. */
     const counted = new WeakMap<Exchange, boolean>();
     let entry: LivePipeline | undefined;
@@ -63,43 +61,43 @@ export default definePlugin<MetricsPrometheusConfig>({
       const model = modelLabel(record.model);
       const backend = record.backend ?? NO_BACKEND;
       const status = statusClass(record.status);
-      m.requests.labels(pipeline, record.route, backend, model, status).inc();
-      m.requestDuration.labels(pipeline, record.route, status).observe(record.latencyMs / 1000);
-      if (record.ttfbMs !== undefined) m.timeToFirstByte.labels(pipeline, record.route, String(record.stream)).observe(record.ttfbMs / 1000);
+      m.requests.inc([pipeline, record.route, backend, model, status]);
+      m.requestDuration.observe([pipeline, record.route, status], record.latencyMs / 1000);
+      if (record.ttfbMs !== undefined) m.timeToFirstByte.observe([pipeline, record.route, String(record.stream)], record.ttfbMs / 1000);
       const usage = record.usage;
       if (usage) {
         const add = (kind: string, n: number | undefined) => {
-          if (n) m.tokens.labels(pipeline, backend, model, kind).inc(n);
+          if (n) m.tokens.inc([pipeline, backend, model, kind], n);
         };
         add("input", usage.inputTokens);
         add("output", usage.outputTokens);
         add("cached_read", usage.cachedReadTokens);
         add("cache_write", usage.cacheWriteTokens);
         add("reasoning", usage.reasoningTokens);
-        if (record.costUsd === null) m.unpriced.labels(pipeline, backend, model).inc();
+        if (record.costUsd === null) m.unpriced.inc([pipeline, backend, model]);
       }
-      if (record.costUsd) m.costUsd.labels(pipeline, backend, model).inc(record.costUsd);
-      if (record.error && REJECTION_CODES.has(record.error.code)) m.rejections.labels(pipeline, record.error.code).inc();
+      if (record.costUsd) m.costUsd.inc([pipeline, backend, model], record.costUsd);
+      if (record.error && REJECTION_CODES.has(record.error.code)) m.rejections.inc([pipeline, record.error.code]);
       const tried = new Set<string>();
       for (const a of record.attempts) {
         const outcome = a.failure ?? (a.errorCode === "client_closed_request" ? "client_closed" : "ok");
-        m.attempts.labels(pipeline, a.backend, outcome).inc();
-        m.upstreamDuration.labels(pipeline, a.backend, outcome).observe(a.latencyMs / 1000);
-        if (a.ttfbMs !== undefined) m.upstreamTimeToFirstByte.labels(pipeline, a.backend).observe(a.ttfbMs / 1000);
-        if (tried.size > 0) (tried.has(a.backend) ? m.retries : m.fallbacks).labels(pipeline, a.backend).inc();
+        m.attempts.inc([pipeline, a.backend, outcome]);
+        m.upstreamDuration.observe([pipeline, a.backend, outcome], a.latencyMs / 1000);
+        if (a.ttfbMs !== undefined) m.upstreamTimeToFirstByte.observe([pipeline, a.backend], a.ttfbMs / 1000);
+        if (tried.size > 0) (tried.has(a.backend) ? m.retries : m.fallbacks).inc([pipeline, a.backend]);
         tried.add(a.backend);
       }
     };
 
     return {
       apply(hooks) {
-        entry = { pipeline, hooks, store: env.store };
+        entry = { pipeline, hooks, store: env.store, inFlight };
         live.add(entry);
         hooks.auth.tap(PLUGIN, (x) => {
           // Admin calls (scrapes among them) leave no record, so they would never leave the count.
           if (x.route.admin) return undefined;
-          inFlight.inc();
-          if (x.stream) streamsOpen.inc();
+          inFlight.requests++;
+          if (x.stream) inFlight.streams++;
           counted.set(x, x.stream);
           return undefined;
         });
@@ -107,8 +105,8 @@ export default definePlugin<MetricsPrometheusConfig>({
           const stream = counted.get(x);
           if (stream !== undefined) {
             counted.delete(x);
-            inFlight.dec();
-            if (stream) streamsOpen.dec();
+            inFlight.requests--;
+            if (stream) inFlight.streams--;
           }
           observe(record);
         });
@@ -145,7 +143,9 @@ async function readAll(): Promise<string> {
   return m.registry.metrics();
 }
 
-async function readPipeline({ pipeline, hooks, store }: LivePipeline): Promise<void> {
+async function readPipeline({ pipeline, hooks, store, inFlight }: LivePipeline): Promise<void> {
+  m.inFlight.labels(pipeline).set(inFlight.requests);
+  m.streamsOpen.labels(pipeline).set(inFlight.streams);
   const status = store.status();
   m.storeUp.labels(pipeline, status.kind).set(status.health === "ok" ? 1 : 0);
   const [backends, sinks] = await Promise.all([askBackendStates(hooks), askSinkStates(hooks)]);

@@ -5,7 +5,8 @@
  * (pipeline, route, backend and model names the operator wrote) or from small closed sets
  * (status class, outcome, token kind): no request can add a series.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { SeriesCounter, SeriesHistogram } from "./series.js";
 
 export const registry = new Registry();
 // CPU, memory, heap, event-loop lag and GC of the gateway process (switchyard_process_cpu_seconds_total…).
@@ -15,94 +16,94 @@ const registers = [registry];
 /** Seconds: a cached reply in milliseconds up to a long generation or a stream of minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-export const requests = new Counter({
-  name: "switchyard_requests_total",
-  help: "Finished requests (refused and failed ones too) by pipeline, route, serving backend (none when no backend answered), model asked for (other for names the pipeline does not list) and status class.",
-  labelNames: ["pipeline", "route", "backend", "model", "status_class"] as const,
-  registers,
-});
-export const requestDuration = new Histogram({
-  name: "switchyard_request_duration_seconds",
-  help: "Time from a request's arrival to its last byte written (its record), by pipeline, route and status class.",
-  labelNames: ["pipeline", "route", "status_class"] as const,
-  buckets: DURATION_BUCKETS,
-  registers,
-});
-export const timeToFirstByte = new Histogram({
-  name: "switchyard_time_to_first_byte_seconds",
-  help: "Time from a request's arrival to the first byte of its response (a stream's headers and first event), by pipeline, route and whether it streamed.",
-  labelNames: ["pipeline", "route", "stream"] as const,
-  buckets: DURATION_BUCKETS,
-  registers,
-});
-export const upstreamDuration = new Histogram({
-  name: "switchyard_upstream_duration_seconds",
-  help: "One attempt at a backend, from sending to its failure or its body fully relayed, by pipeline, backend and outcome (ok, connect, timeout, status, stream, client_closed).",
-  labelNames: ["pipeline", "backend", "outcome"] as const,
-  buckets: DURATION_BUCKETS,
-  registers,
-});
-export const upstreamTimeToFirstByte = new Histogram({
-  name: "switchyard_upstream_time_to_first_byte_seconds",
-  help: "One attempt at a backend, from sending to the upstream's response headers, by pipeline and backend.",
-  labelNames: ["pipeline", "backend"] as const,
-  buckets: DURATION_BUCKETS,
-  registers,
-});
-export const tokens = new Counter({
-  name: "switchyard_tokens_total",
-  help: "Tokens by pipeline, backend, model and kind: input (cached_read and cache_write are part of it) and output (reasoning is part of it), as the usage of each request reported them.",
-  labelNames: ["pipeline", "backend", "model", "kind"] as const,
-  registers,
-});
-export const costUsd = new Counter({
-  name: "switchyard_cost_usd_total",
-  help: "USD spent by pipeline, backend and model, from the cost step's price of each request (requests without a known price add nothing: see switchyard_requests_unpriced_total).",
-  labelNames: ["pipeline", "backend", "model"] as const,
-  registers,
-});
-export const unpriced = new Counter({
-  name: "switchyard_requests_unpriced_total",
-  help: "Requests with usage but no known price (cost null), by pipeline, backend and model.",
-  labelNames: ["pipeline", "backend", "model"] as const,
-  registers,
-});
+export const requests = new SeriesCounter(
+  "switchyard_requests_total",
+  "Finished requests (refused and failed ones too) by pipeline, route, serving backend (none when no backend answered), model asked for (other for names the pipeline does not list) and status class.",
+  ["pipeline", "route", "backend", "model", "status_class"],
+  registry,
+);
+export const requestDuration = new SeriesHistogram(
+  "switchyard_request_duration_seconds",
+  "Time from a request's arrival to its last byte written (its record), by pipeline, route and status class.",
+  ["pipeline", "route", "status_class"],
+  DURATION_BUCKETS,
+  registry,
+);
+export const timeToFirstByte = new SeriesHistogram(
+  "switchyard_time_to_first_byte_seconds",
+  "Time from a request's arrival to the first byte of its response (a stream's headers and first event), by pipeline, route and whether it streamed.",
+  ["pipeline", "route", "stream"],
+  DURATION_BUCKETS,
+  registry,
+);
+export const upstreamDuration = new SeriesHistogram(
+  "switchyard_upstream_duration_seconds",
+  "One attempt at a backend, from sending to its failure or its body fully relayed, by pipeline, backend and outcome (ok, connect, timeout, status, stream, client_closed).",
+  ["pipeline", "backend", "outcome"],
+  DURATION_BUCKETS,
+  registry,
+);
+export const upstreamTimeToFirstByte = new SeriesHistogram(
+  "switchyard_upstream_time_to_first_byte_seconds",
+  "One attempt at a backend, from sending to the upstream's response headers, by pipeline and backend.",
+  ["pipeline", "backend"],
+  DURATION_BUCKETS,
+  registry,
+);
+export const tokens = new SeriesCounter(
+  "switchyard_tokens_total",
+  "Tokens by pipeline, backend, model and kind: input (cached_read and cache_write are part of it) and output (reasoning is part of it), as the usage of each request reported them.",
+  ["pipeline", "backend", "model", "kind"],
+  registry,
+);
+export const costUsd = new SeriesCounter(
+  "switchyard_cost_usd_total",
+  "USD spent by pipeline, backend and model, from the cost step's price of each request (requests without a known price add nothing: see switchyard_requests_unpriced_total).",
+  ["pipeline", "backend", "model"],
+  registry,
+);
+export const unpriced = new SeriesCounter(
+  "switchyard_requests_unpriced_total",
+  "Requests with usage but no known price (cost null), by pipeline, backend and model.",
+  ["pipeline", "backend", "model"],
+  registry,
+);
 export const inFlight = new Gauge({
   name: "switchyard_requests_in_flight",
-  help: "Requests arrived (past the steps before the metrics step) and not yet finished, by pipeline.",
+  help: "Requests arrived (past the steps before the metrics step) and not yet finished, by pipeline. Read at scrape time.",
   labelNames: ["pipeline"] as const,
   registers,
 });
 export const streamsOpen = new Gauge({
   name: "switchyard_streams_open",
-  help: "Streaming requests arrived and not yet finished, by pipeline.",
+  help: "Streaming requests arrived and not yet finished, by pipeline. Read at scrape time.",
   labelNames: ["pipeline"] as const,
   registers,
 });
-export const attempts = new Counter({
-  name: "switchyard_attempts_total",
-  help: "Attempts at backends by pipeline, backend and outcome (ok, connect, timeout, status, stream, client_closed).",
-  labelNames: ["pipeline", "backend", "outcome"] as const,
-  registers,
-});
-export const fallbacks = new Counter({
-  name: "switchyard_fallbacks_total",
-  help: "Attempts that moved on to a backend not yet tried for the request, by pipeline and the backend moved to.",
-  labelNames: ["pipeline", "backend"] as const,
-  registers,
-});
-export const retries = new Counter({
-  name: "switchyard_retries_total",
-  help: "Attempts that tried a backend again for the same request (after a backoff), by pipeline and backend.",
-  labelNames: ["pipeline", "backend"] as const,
-  registers,
-});
-export const rejections = new Counter({
-  name: "switchyard_rejections_total",
-  help: "Requests refused by a rate limit or a budget, by pipeline and reason (rate_limit_exceeded, concurrency_limit_exceeded, request_too_large, budget_exceeded).",
-  labelNames: ["pipeline", "reason"] as const,
-  registers,
-});
+export const attempts = new SeriesCounter(
+  "switchyard_attempts_total",
+  "Attempts at backends by pipeline, backend and outcome (ok, connect, timeout, status, stream, client_closed).",
+  ["pipeline", "backend", "outcome"],
+  registry,
+);
+export const fallbacks = new SeriesCounter(
+  "switchyard_fallbacks_total",
+  "Attempts that moved on to a backend not yet tried for the request, by pipeline and the backend moved to.",
+  ["pipeline", "backend"],
+  registry,
+);
+export const retries = new SeriesCounter(
+  "switchyard_retries_total",
+  "Attempts that tried a backend again for the same request (after a backoff), by pipeline and backend.",
+  ["pipeline", "backend"],
+  registry,
+);
+export const rejections = new SeriesCounter(
+  "switchyard_rejections_total",
+  "Requests refused by a rate limit or a budget, by pipeline and reason (rate_limit_exceeded, concurrency_limit_exceeded, request_too_large, budget_exceeded).",
+  ["pipeline", "reason"],
+  registry,
+);
 export const circuitState = new Gauge({
   name: "switchyard_backend_circuit_state",
   help: "health-breaker's circuit per backend: 1 for the state it is in (closed, open, half-open), 0 for the others. Read at scrape time.",
@@ -140,5 +141,5 @@ export const sinkSpool = new Gauge({
   registers,
 });
 
-/** The gauges read at scrape time; reset before each reading so that a backend or sink gone since leaves no stale series. */
-export const SCRAPE_TIME_GAUGES = [circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool];
+/** The gauges read at scrape time; reset before each reading so that a pipeline, backend or sink gone since leaves no stale series. */
+export const SCRAPE_TIME_GAUGES = [inFlight, streamsOpen, circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool];
