@@ -45,6 +45,7 @@ export default definePlugin<MetricsPrometheusConfig>({
     "metrics-public": { description: "Prometheus metrics of the whole process, for whoever the pipeline's auth lets through (a pipeline of its own with no auth step)", body: "handler" },
   },
   create(config, env) {
+    m.collectProcessMetrics();
     const pipeline = env.pipelineId;
     const known = new Set(config.models ?? []);
     for (const backend of env.backends.values()) {

@@ -9,8 +9,18 @@ import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { SeriesCounter, SeriesHistogram } from "./series.js";
 
 export const registry = new Registry();
-// CPU, memory, heap, event-loop lag and GC of the gateway process (switchyard_process_cpu_seconds_total…).
-collectDefaultMetrics({ register: registry, prefix: "switchyard_" });
+
+let processMetrics = false;
+/**
+ * CPU, memory, heap, event-loop lag and GC of the gateway process (switchyard_process_cpu_seconds_total…),
+ * from the first metrics step on: every process imports every plugin module, and one without the
+ * step should not pay for an event-loop monitor.
+ */
+export function collectProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  collectDefaultMetrics({ register: registry, prefix: "switchyard_" });
+}
 
 const registers = [registry];
 /** Seconds: a cached reply in milliseconds up to a long generation or a stream of minutes. */

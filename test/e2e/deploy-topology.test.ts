@@ -4,7 +4,7 @@
  * Postgres, behind a fourth process serving deploy/pipelines/balancer (switchyard's own `http`
  * pipeline, round robin with active health checks). The pipelines are the deploy files themselves,
  * with changes for the test written into the copies: the rate limit is 10 requests and applies
- * to one tenant only, Redis commands may take longer (a loaded machine), and the balancer also writes records (its attempts show where each request went).
+ * to one tenant only, Redis commands and health probes may take longer (a loaded machine), and the balancer also writes records (its attempts show where each request went).
  */
 import { readFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -87,7 +87,9 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     await writeFile(join(dir, "gateway", "gateway.pipeline.json"), JSON.stringify(gateway));
 
     const lb = await readJson(join(DEPLOY, "pipelines/balancer/balancer.pipeline.json"));
-    lb.steps.find((s: { use: string }) => s.use === "health-active").config.intervalMs = 200;
+    // Probes often, and waits long for a reply: a replica stalled by the loaded machine is not a dead one
+    // (a dead one refuses the connection at once).
+    Object.assign(lb.steps.find((s: { use: string }) => s.use === "health-active").config, { intervalMs: 200, timeoutMs: 10_000 });
     lb.steps.push({ use: "record-jsonl", config: { path: "./records.jsonl", batchSize: 1 } });
     await writeFile(join(dir, "balancer", "balancer.pipeline.json"), JSON.stringify(lb));
 
@@ -115,7 +117,7 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     expect(answers.filter((a) => a.status === 200)).toHaveLength(LIMIT);
     expect(answers.filter((a) => a.status === 429)).toHaveLength(30 - LIMIT);
     // Round robin spread the burst: the limit was held across processes, not within one.
-    expect(new Set(answers.map((a) => a.replica))).toEqual(new Set(["gateway-1", "gateway-2", "gateway-3"]));
+    expect(new Set(answers.map((a) => a.replica)).size).toBe(3);
 
     await waitUntil(async () => (await rows("tenant = 'limited'")) >= 30, () => "records of the burst not all in Postgres");
     expect(await rows("tenant = 'limited'")).toBe(30);
