@@ -44,7 +44,7 @@ async function roundTrips(url, { sessions, durationMs, budget, tool = "echo" }) 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function runMcpScenario({ rootDir, benchDir, opts, log, pin }) {
-  const scenario = { id: "mcp", n: 7, title: "MCP tools/call via the gateway vs direct, and memory per open session", status: "ok", rows: [] };
+  const scenario = { id: "mcp", n: 8, title: "MCP tools/call via the gateway vs direct, and memory per open session", status: "ok", rows: [] };
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-mcp-"));
   const upstream = await startServer({ name: "mcp-upstream", script: join(benchDir, "mcp-upstream.mjs"), probe: false, cpus: pin.others });
   let gateway;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runMcpScenario } from "./mcp.mjs";
 import { runScenario } from "./measure.mjs";
+import { describeMetricsOverhead, metricsOverhead, metricsScenario, withMetricsTarget } from "./metrics-overhead.mjs";
 import { setUpPinning } from "./pinning.mjs";
 import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
@@ -22,8 +23,8 @@ const rootDir = join(benchDir, "..");
 const USAGE = `node bench/run.mjs [options]
   --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
   --json               print the report as JSON instead of a table (progress goes to stderr)
-  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak,mcp (1-7); default all but soak
-                       (and but mcp in smoke runs)
+  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak,metrics,mcp (1-8); default all but soak
+                       (and but mcp in smoke runs); --websocket adds the WebSocket scenario (9)
   --rounds N           measured rounds per target, alternating order (default 3; smoke 1)
   --duration S         seconds per load run (default 5)
   --connections N      autocannon connections (default 32)
@@ -34,7 +35,7 @@ const USAGE = `node bench/run.mjs [options]
   --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 2)
   --chunk-ms MS        interval between slow-stream chunks (default 500)
   --soak               also run scenario 6, the soak
-  --websocket          also run scenario 7: WebSocket messages per second, direct vs through switchyard
+  --websocket          also run scenario 9: WebSocket messages per second, direct vs through switchyard
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
   --log-level LEVEL    switchyard's LOG_LEVEL (default warn)
   --pin, --no-pin      run the measured server alone on the last CPU, everything else on the others
@@ -119,15 +120,16 @@ async function main() {
   const log = (line) => process.stderr.write(line + "\n");
   // The MCP scenario (bench/mcp.mjs) drives sessions with the MCP SDK, not autocannon: run apart.
   const wanted = opts.scenario?.split(",").map((s) => s.trim()) ?? [];
-  const mcp = opts.scenario ? wanted.some((w) => w === "mcp" || w === "7") : !opts.smoke;
-  const otherIds = wanted.filter((w) => w !== "mcp" && w !== "7");
-  const selected = opts.scenario && otherIds.length === 0 ? [] : selectScenarios(scenarios(opts), { ...opts, scenario: otherIds.join(",") || undefined });
+  const mcp = opts.scenario ? wanted.some((w) => w === "mcp" || w === "8") : !opts.smoke;
+  const otherIds = wanted.filter((w) => w !== "mcp" && w !== "8");
+  const all = scenarios(opts);
+  const selected = opts.scenario && otherIds.length === 0 ? [] : selectScenarios([...all, metricsScenario(all)], { ...opts, scenario: otherIds.join(",") || undefined });
   const pinning = setUpPinning(opts.pin);
   log(`note: ${pinning.note}`);
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
   const switchyard = switchyardTarget({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), logLevel: opts.logLevel });
   const others = otherTargets({ rootDir });
-  const targets = [floorTarget({ benchDir }), switchyard, ...others];
+  const targets = [floorTarget({ benchDir }), switchyard, withMetricsTarget(switchyard), ...others];
   if (switchyard.missing) log(`note: switchyard ${switchyard.missing}; its column is skipped, the floor still runs`);
   for (const o of others) log(`note: extra column for ${o.name}`);
 
@@ -163,7 +165,9 @@ async function main() {
   }
 
   report.ok = report.scenarios.every((s) => s.status !== "failed");
+  report.metricsOverhead = metricsOverhead(report);
   process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderTable(report) + "\n");
+  if (!opts.json && report.metricsOverhead) process.stdout.write(describeMetricsOverhead(report.metricsOverhead) + "\n");
   if (!report.ok) log("bench: some scenarios failed (see FAILED rows)");
   return report.ok ? 0 : 1;
 }

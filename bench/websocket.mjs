@@ -40,7 +40,7 @@ async function measure(url, connections, seconds) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function runWebSocketScenario({ rootDir, benchDir, recordsFile, opts, log, pin }) {
-  const scenario = { id: "websocket", n: 7, title: "WebSocket messages per second, echo backend, direct vs through switchyard", pipeline: "websocket" };
+  const scenario = { id: "websocket", n: 9, title: "WebSocket messages per second, echo backend, direct vs through switchyard", pipeline: "websocket" };
   const echo = await startServer({ name: "ws-echo", script: join(benchDir, "ws-echo.mjs"), probe: false, cpus: pin.others });
   const switchyard = switchyardTarget({ rootDir, benchDir, recordsFile, logLevel: opts.logLevel });
   const rows = [];

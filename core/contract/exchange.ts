@@ -128,6 +128,8 @@ export interface Exchange {
   role?: "client" | "admin";
   /** The request in IR, set by the translate step the first time a translation needs it. */
   ir?: IrRequest;
+  /** Headers steps add to the upstream request of the attempt about to be sent (set in `attemptStarted`: a trace's `traceparent`). */
+  upstreamHeaders?: Record<string, string>;
 
   /** Headers every reply carries, success or error (rate limit headers, cost…). */
   readonly responseHeaders: Record<string, string>;

@@ -23,6 +23,8 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** The gateway request id, for upstream correlation headers. */
   requestId: string;
+  /** Headers the pipeline's steps add for this attempt (`Exchange.upstreamHeaders`); sent beside the provider's own, never over them. */
+  headers?: Readonly<Record<string, string>>;
   /** Milliseconds the upstream may take to send its response headers. */
   headersTimeoutMs: number;
   /** Milliseconds allowed between two body chunks. */

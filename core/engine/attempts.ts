@@ -141,7 +141,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
       const { backendFormat, body, rawBody, translation } = prepareRequest(p, x, attempt);
       return async (outcome, { sentAt }) => {
         const reply = await attempt.backend.provider.send({
-          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id,
+          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id, headers: x.upstreamHeaders,
           headersTimeoutMs: p.timeouts.firstByteMs, bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
         });
         outcome.status = reply.status;

@@ -20,6 +20,7 @@ export function newExchange(start: ExchangeStart): Exchange {
     signal: start.signal,
     body: {},
     model: undefined,
+    upstreamHeaders: undefined,
     stream: false,
     responseHeaders: {},
     headersSent: false,

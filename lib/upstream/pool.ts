@@ -122,7 +122,7 @@ export class UpstreamPool {
       res = await this.pool.request({
         method: "POST",
         path: this.prefix + request.path,
-        headers: { ...this.headers, ...request.headers, "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId },
+        headers: { ...call.headers, ...this.headers, ...request.headers, "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId },
         body: request.body,
         signal: call.signal,
         headersTimeout: call.headersTimeoutMs,

@@ -44,7 +44,7 @@ export async function proxyRequest(x: Exchange, io: EndpointIo, hooks: PipelineH
         let reply: UpstreamReply;
         try {
           reply = await forward.call(attempt.backend.provider, {
-            method, path, headers, body: body?.forAttempt(), signal, requestId: x.id,
+            method, path, headers: x.upstreamHeaders ? { ...headers, ...x.upstreamHeaders } : headers, body: body?.forAttempt(), signal, requestId: x.id,
             headersTimeoutMs: p.timeouts.firstByteMs,
             bodyTimeoutMs: p.timeouts.idleMs,
           });

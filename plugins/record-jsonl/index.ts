@@ -6,6 +6,7 @@
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { definePlugin } from "../../core/index.js";
+import { answerSinkStates } from "../../lib/record/sink-states.js";
 import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordJsonlConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -57,6 +58,7 @@ export default definePlugin<RecordJsonlConfig>({
           const { taken: size, waiting } = await batcher.betweenWrites(async () => (await handle.stat()).size);
           return scanUsage({ handle, size, waiting, query, signal: exchange.signal, log, target: path });
         });
+        answerSinkStates(hooks, env.id, () => ({ plugin: PLUGIN, pendingRecords: batcher.pendingRecords }));
       },
       async close() {
         await batcher.close();

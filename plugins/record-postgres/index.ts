@@ -5,6 +5,7 @@
  * answers the usage API with one aggregate query over the table.
  */
 import { definePlugin } from "../../core/index.js";
+import { answerSinkStates } from "../../lib/record/sink-states.js";
 import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordPostgresConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -36,6 +37,7 @@ export default definePlugin<RecordPostgresConfig>({
       apply(hooks) {
         hooks.record.tapPromise(PLUGIN, async (record) => sink.add(record));
         usageQueries(hooks).tapPromise(PLUGIN, (query) => sink.queryUsage(query));
+        answerSinkStates(hooks, env.id, () => ({ plugin: PLUGIN, ...sink.backlog() }));
       },
       close: () => sink.close(),
     };

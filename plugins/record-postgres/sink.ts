@@ -83,6 +83,11 @@ export class PostgresRecordSink {
     every(this.options.retryIntervalMs, () => this.retry());
   }
 
+  /** Records buffered and bytes spooled, not yet in Postgres. */
+  backlog(): { pendingRecords: number; spooledBytes: number } {
+    return { pendingRecords: this.buffer.length, spooledBytes: this.spool.size };
+  }
+
   add(record: RequestRecord): void {
     this.buffer.push(record);
     if (this.buffer.length >= this.options.batchSize) void this.flush();

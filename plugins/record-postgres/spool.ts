@@ -30,6 +30,11 @@ export class RecordSpool {
     this.replayBytes = await sizeOf(this.replayPath);
   }
 
+  /** Bytes waiting to be replayed (the spool and a replay under way). */
+  get size(): number {
+    return this.bytes + this.replayBytes;
+  }
+
   /** Whether anything waits to be replayed. */
   get pending(): boolean {
     return this.bytes > 0 || this.replayBytes > 0;
