@@ -1,8 +1,10 @@
 /**
  * The SDK transport's event store, bounded: the last `perStream` events of each of the session's
- * last `streams` streams, so a client that reconnects with Last-Event-ID gets what it missed while
- * a session's memory stays flat however long it lives. A cursor older than what is kept replays
- * from the oldest event still held; a stream no longer held is refused by the transport (400).
+ * `streams` most recently written streams (the GET stream always among them: it lives as long as
+ * the session, while each POST answered as SSE opens one of its own), so a client that reconnects
+ * with Last-Event-ID gets what it missed while a session's memory stays flat however long it
+ * lives. A cursor older than what is kept replays from the oldest event still held; a stream no
+ * longer held is refused by the transport (400).
  */
 import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
@@ -14,6 +16,8 @@ interface StreamEvents {
 
 /** Separates the stream id from the sequence number in an event id (stream ids are UUIDs or `_GET_stream`). */
 const SEP = "|";
+/** The SDK's id for the session's GET stream. */
+const STANDALONE = "_GET_stream";
 
 export class RecentEvents implements EventStore {
   private readonly byStream = new Map<string, StreamEvents>();
@@ -22,10 +26,16 @@ export class RecentEvents implements EventStore {
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     let stream = this.byStream.get(streamId);
-    if (stream === undefined) {
-      stream = { seq: 0, events: [] };
-      this.byStream.set(streamId, stream);
-      if (this.byStream.size > this.streams) this.byStream.delete(this.byStream.keys().next().value!);
+    // Re-inserted on every write: the map's order is then least recently written first.
+    if (stream !== undefined) this.byStream.delete(streamId);
+    stream ??= { seq: 0, events: [] };
+    this.byStream.set(streamId, stream);
+    if (this.byStream.size > this.streams) {
+      for (const id of this.byStream.keys()) {
+        if (id === STANDALONE) continue;
+        this.byStream.delete(id);
+        break;
+      }
     }
     stream.seq += 1;
     stream.events.push({ seq: stream.seq, message });

@@ -137,11 +137,7 @@ export class GatewaySession {
       this.governed(request, extra, {}, async () => withUnavailable({ resources: await this.resources() }, [])));
     this.server.setRequestHandler(ListResourceTemplatesRequestSchema, (request, extra) =>
       this.governed(request, extra, {}, async () => {
-        const { items, unavailable } = await this.fromEach("resources", "resources/templates/list", async (client, backend) => {
-          const templates = (await listAll(client, "resources/templates/list", "resourceTemplates", backend, catalog)) as ResourceTemplate[];
-          catalog.noteTemplates(backend, templates.map((t) => t.uriTemplate));
-          return templates;
-        });
+        const { items, unavailable } = await this.templates();
         return withUnavailable({ resourceTemplates: items }, unavailable);
       }));
     this.server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => {
@@ -149,7 +145,8 @@ export class GatewaySession {
         const uri = request.params.uri;
         let owner = catalog.ownerOf(uri);
         if (owner === undefined) {
-          await this.resources(); // a client may read a URI it learned elsewhere: ask the servers what they have
+          // A client may read a URI it learned elsewhere: ask the servers what they have.
+          await Promise.all([this.resources(), this.templates()]);
           owner = catalog.ownerOf(uri);
         }
         if (owner === undefined) throw new McpError(RESOURCE_NOT_FOUND, `no MCP server of this gateway has resource ${uri}`, { uri });
@@ -178,6 +175,15 @@ export class GatewaySession {
       return resources;
     });
     return items as Resource[];
+  }
+
+  private templates(): Promise<{ items: ResourceTemplate[]; unavailable: string[] }> {
+    const { catalog } = this.settings;
+    return this.fromEach("resources", "resources/templates/list", async (client, backend) => {
+      const templates = (await listAll(client, "resources/templates/list", "resourceTemplates", backend, catalog)) as ResourceTemplate[];
+      catalog.noteTemplates(backend, templates.map((t) => t.uriTemplate));
+      return templates;
+    }) as Promise<{ items: ResourceTemplate[]; unavailable: string[] }>;
   }
 
   private governed<T>(request: { method: string; params?: Record<string, unknown> }, extra: Extra, target: CallTarget, forward: (params: Record<string, unknown> | undefined) => Promise<T>): Promise<T> {

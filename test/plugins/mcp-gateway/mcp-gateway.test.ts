@@ -44,10 +44,12 @@ describe("mcp-gateway: resources, prompts, progress, cancellation, list_changed,
     expect(resources.map((r) => r.name)).toEqual(expect.arrayContaining(["local__greeting", "remote__greeting"]));
     const read = await client.readResource({ uri: "memo://remote/greeting" });
     expect(read.contents[0]).toMatchObject({ text: "hello from remote" });
-    // A URI only a template describes, never listed: found by matching the servers' templates.
+    // A URI only a template describes, never listed, read before any list of templates: found by
+    // asking the servers for their templates.
+    expect((await client.readResource({ uri: "memo://local/notes/7" })).contents[0]).toMatchObject({ text: "note 7 of local" });
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.name)).toEqual(expect.arrayContaining(["local__note", "remote__note"]));
-    expect((await client.readResource({ uri: "memo://local/notes/7" })).contents[0]).toMatchObject({ text: "note 7 of local" });
+    await expect(client.readResource({ uri: "memo://nowhere/x" })).rejects.toMatchObject({ code: -32002 });
   });
 
   it("gets a prompt from the server its prefix names", async () => {
