@@ -10,6 +10,7 @@ import type { ServerResponse } from "node:http";
 import { definePlugin, type Exchange, type PipelineHooks, type RequestRecord, type StateStore } from "../../core/index.js";
 import { askBackendStates } from "../../lib/health/report.js";
 import { askSinkStates } from "../../lib/record/sink-states.js";
+import { askGatewayControl } from "../../lib/operate/gateway-control.js";
 import type { MetricsPrometheusConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import * as m from "./registry.js";
@@ -141,7 +142,18 @@ function scrape(): Promise<string> {
 async function readAll(): Promise<string> {
   for (const gauge of m.SCRAPE_TIME_GAUGES) gauge.reset();
   await Promise.all([...live].map(readPipeline));
+  await readLastReload();
   return m.registry.metrics();
+}
+
+/** The gateway's last load of its pipeline files, from any live pipeline (they all answer for the one process). */
+async function readLastReload(): Promise<void> {
+  const [first] = live;
+  const reload = first ? (await askGatewayControl(first.hooks))?.lastReload() : undefined;
+  if (reload === undefined) return;
+  m.lastReloadOk.set(reload.ok ? 1 : 0);
+  m.lastReloadErrors.set(reload.errors.length);
+  m.lastReloadTime.set(Date.parse(reload.at) / 1000);
 }
 
 async function readPipeline({ pipeline, hooks, store, inFlight }: LivePipeline): Promise<void> {
@@ -156,6 +168,10 @@ async function readPipeline({ pipeline, hooks, store, inFlight }: LivePipeline):
       m.rateLimited.labels(pipeline, backend).set(state.breaker.rateLimited ? 1 : 0);
     }
     if (state.probe) m.probeHealthy.labels(pipeline, backend).set(state.probe.healthy ? 1 : 0);
+    if (state.mcp) {
+      m.mcpServerUp.labels(pipeline, backend).set(state.mcp.up ? 1 : 0);
+      m.mcpLeftOut.labels(pipeline, backend).set(state.mcp.leftOutOfLists);
+    }
   }
   for (const [sink, state] of sinks) {
     m.sinkPending.labels(pipeline, sink, state.plugin).set(state.pendingRecords);

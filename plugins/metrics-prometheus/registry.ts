@@ -150,6 +150,33 @@ export const sinkSpool = new Gauge({
   labelNames: ["pipeline", "sink", "plugin"] as const,
   registers,
 });
+export const mcpServerUp = new Gauge({
+  name: "switchyard_mcp_server_up",
+  help: "1 while an MCP server (provider-mcp-stdio, provider-mcp-http) answers, else 0, by pipeline and backend. Read at scrape time.",
+  labelNames: ["pipeline", "backend"] as const,
+  registers,
+});
+export const mcpLeftOut = new Gauge({
+  name: "switchyard_mcp_server_left_out_of_lists",
+  help: "How many list calls left an MCP server's tools, resources or prompts out because it did not answer, by pipeline and backend. Read at scrape time.",
+  labelNames: ["pipeline", "backend"] as const,
+  registers,
+});
+export const lastReloadOk = new Gauge({
+  name: "switchyard_last_reload_success",
+  help: "1 when the last load of the pipeline files (at start, or a hot reload) succeeded, 0 when it failed and the previous pipelines still serve. Read at scrape time.",
+  registers,
+});
+export const lastReloadErrors = new Gauge({
+  name: "switchyard_last_reload_errors",
+  help: "Problems (file:line:col) the last load of the pipeline files found; 0 when it succeeded. Read at scrape time.",
+  registers,
+});
+export const lastReloadTime = new Gauge({
+  name: "switchyard_last_reload_timestamp_seconds",
+  help: "When the last load of the pipeline files finished, in Unix seconds. Read at scrape time.",
+  registers,
+});
 
 /** The gauges read at scrape time; reset before each reading so that a pipeline, backend or sink gone since leaves no stale series. */
-export const SCRAPE_TIME_GAUGES = [inFlight, streamsOpen, circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool];
+export const SCRAPE_TIME_GAUGES = [inFlight, streamsOpen, circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool, mcpServerUp, mcpLeftOut, lastReloadOk, lastReloadErrors, lastReloadTime];

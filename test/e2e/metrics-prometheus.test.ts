@@ -3,6 +3,8 @@
  * served, fell back, were refused by a rate limit or named a model the pipeline does not know;
  * who may scrape; and that a scrape answers while a stream is still open.
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { waitUntil } from "../support/wait.js";
@@ -169,5 +171,26 @@ describe("metrics-prometheus", () => {
     expect(sample(s, "switchyard_requests_in_flight", p)).toBe(0);
     // Scrapes are admin calls: they count nowhere.
     expect(text).not.toContain('route="/metrics"');
+  });
+
+  it("shows the last load of the pipeline files: a good start, then a reload that failed while the old pipelines serve on", async () => {
+    const before = parseMetrics((await scrape()).text);
+    expect(before.get("switchyard_last_reload_success")).toBe(1);
+    expect(before.get("switchyard_last_reload_errors")).toBe(0);
+    const file = join(gw.dir, "obs.pipeline.json");
+    const good = await readFile(file, "utf8");
+    const broken = JSON.parse(good);
+    broken.steps.find((step: { use: string }) => step.use === "health-breaker").config.consecutiveFailures = "one";
+    await writeFile(file, JSON.stringify(broken));
+    try {
+      const result = await gw.reloader.reload("admin");
+      expect(result !== "busy" && result.ok).toBe(false);
+      const after = parseMetrics((await scrape()).text);
+      expect(after.get("switchyard_last_reload_success")).toBe(0);
+      expect(after.get("switchyard_last_reload_errors")).toBe(1);
+      expect(after.get("switchyard_last_reload_timestamp_seconds")).toBeGreaterThanOrEqual(before.get("switchyard_last_reload_timestamp_seconds")!);
+    } finally {
+      await writeFile(file, good);
+    }
   });
 });
