@@ -164,10 +164,15 @@ export class PipelineReloader implements GatewayControl {
         file: loaded.file,
         ...(spec.description === undefined ? {} : { description: spec.description }),
         routes: loaded.routes,
-        steps: loaded.steps.map((s) => ({ id: s.id, use: s.use, ...(spec.steps[s.index]?.when === undefined ? {} : { when: spec.steps[s.index]!.when }), onError: s.onError })),
+        steps: loaded.steps.map((s) => ({ id: s.id, use: s.use, ...(spec.steps[s.index]?.when === undefined ? {} : { when: withoutSecrets(spec.steps[s.index]!.when) }), onError: s.onError })),
         backends: loaded.backends.map((b) => ({ id: b.id, use: b.use, models: b.models })),
         hooks: compiled.hooks,
       },
     };
   }
+}
+
+/** A `when` as written, with any resolved secret (`${env:…}` in a header test) replaced as logs replace it. */
+function withoutSecrets(when: unknown): unknown {
+  return JSON.parse(redactSecrets(JSON.stringify(when)));
 }

@@ -27,6 +27,7 @@ describe("admin-api", () => {
 
   beforeAll(async () => {
     const sink = new Writable({ write: (chunk, _enc, done) => void (logLines.push(String(chunk)), done()) });
+    process.env.ADMIN_API_TEST_INTERNAL_TOKEN = "internal-token-5f3a9c";
     gw = await startGateway(
       {
         "ops.pipeline.json": {
@@ -40,7 +41,7 @@ describe("admin-api", () => {
           backends: { "mock-a": { use: "provider-mock", models: ["mock-*"], config: { reply: "hi from a" } } },
           steps: [
             { use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } },
-            { use: "validate", when: { header: { name: "x-tier", equals: "free" } } },
+            { use: "validate", when: { all: [{ header: { name: "x-tier", equals: "free" } }, { not: { header: { name: "x-internal", equals: "${env:ADMIN_API_TEST_INTERNAL_TOKEN}" } } }] } },
             { use: "health-breaker" },
             { use: "usage-api" },
             { use: "admin-api" },
@@ -87,7 +88,10 @@ describe("admin-api", () => {
     const ops = body.pipelines.find((p: { id: string }) => p.id === "ops");
     expect(ops.routes.map((r: { path: string }) => r.path)).toContain("/v1/chat/completions");
     expect(ops.steps.map((s: { id: string }) => s.id)).toEqual(["auth-api-key", "validate", "health-breaker", "usage-api", "admin-api", "record-jsonl"]);
-    expect(ops.steps[1]).toEqual({ id: "validate", use: "validate", when: { header: { name: "x-tier", equals: "free" } }, onError: "fail" });
+    // A secret a `when` was written with is shown as logs show it.
+    const when = { all: [{ header: { name: "x-tier", equals: "free" } }, { not: { header: { name: "x-internal", equals: "[redacted]" } } }] };
+    expect(ops.steps[1]).toEqual({ id: "validate", use: "validate", when, onError: "fail" });
+    expect(JSON.stringify(body)).not.toContain("internal-token-5f3a9c");
     expect(ops.backends).toEqual([{ id: "mock-a", use: "provider-mock", models: ["mock-*"] }]);
     expect(body.lastReload).toMatchObject({ ok: true, trigger: "start", errors: [] });
   });
