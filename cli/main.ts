@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
+import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
 import type { ListenerLimits } from "./listener.js";
 import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
@@ -20,6 +21,7 @@ const USAGE = `usage:
       512 per client address (503 too_many_connections past them)
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
+${EXPLAIN_USAGE}
   switchyard plugins
       list plugins with their config fields
   switchyard help
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "check":
       return check(rest);
+    case "explain":
+      return explainCommand(rest, await PluginRegistry.builtIn());
     case "plugins":
       process.stdout.write(describePlugins(await PluginRegistry.builtIn()) + "\n");
       return 0;

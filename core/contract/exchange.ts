@@ -148,3 +148,12 @@ export interface Exchange {
   /** Milliseconds from arrival to the first response byte. */
   ttfbMs?: number;
 }
+
+/**
+ * A compiled `when` condition. It fails closed: when evaluation fails it throws a 500 GatewayError
+ * (`condition_failed`, source = the step id), so the request fails rather than skipping the step.
+ */
+export type Predicate = ((exchange: Exchange) => boolean) & {
+  /** The verdict with the matcher that decided it (`/steps/2/when/any/1/header: x-tier equals "free"`), for explain; throws as the predicate does. */
+  readonly explain?: (exchange: Exchange) => { matches: boolean; decidedBy: string };
+};

@@ -3,15 +3,10 @@
  * every plugin's config schema, secrets resolved, conditions compiled, plugins found. Nothing
  * here has been instantiated yet: core/engine/compile.ts creates providers and steps and wires the hooks.
  */
-import type { Exchange, RouteInfo } from "./exchange.js";
+import type { Predicate, RouteInfo } from "./exchange.js";
+export type { Predicate };
 import type { Pipeline } from "./generated/pipeline.js";
 import type { FormatRegistry, ProviderPlugin, StepPlugin } from "./plugin.js";
-
-/**
- * A compiled `when` condition. It fails closed: when evaluation fails it throws a 500 GatewayError
- * (`condition_failed`, source = the step id), so the request fails rather than skipping the step.
- */
-export type Predicate = (exchange: Exchange) => boolean;
 
 export interface LoadedStep {
   /** The step's id (`id`, or `use` when none was given). */

@@ -51,7 +51,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
 async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const io: EndpointIo = {
     req, res, pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
-    prepareRequest: (attempt) => prepareRequest(p, x, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
+    prepareRequest: (attempt, exchange = x) => prepareRequest(p, exchange, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
   };
   const result = await p.hooks.endpoint.get(x.route.endpoint)?.promise(x, io);
   if (result === undefined) {
