@@ -133,6 +133,8 @@ export interface Exchange {
   readonly responseHeaders: Record<string, string>;
   /** True once the status line went out: from then on no fallback and no header changes. */
   headersSent: boolean;
+  /** A stream that broke after its first text, kept open for the next attempt to continue; `end` writes the error event and closes it. */
+  continuing?: { end(err: GatewayError): void };
   readonly attempts: AttemptOutcome[];
   /** The backend and model that served the reply. */
   backend?: string;

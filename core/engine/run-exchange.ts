@@ -39,6 +39,10 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
       x.status = 499;
     } else if (!x.headersSent) {
       writeError(x, res, failure);
+    } else if (x.continuing) {
+      // A broken stream no attempt could continue: its error event goes out now.
+      x.error = failure;
+      x.continuing.end(failure);
     }
   } finally {
     if (authed) await settle(p, x);
