@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
 import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
+import { SIMULATE_USAGE, simulateCommand } from "./simulate.js";
 import type { ListenerLimits } from "./listener.js";
 import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
@@ -22,6 +23,7 @@ const USAGE = `usage:
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
 ${EXPLAIN_USAGE}
+${SIMULATE_USAGE}
   switchyard plugins
       list plugins with their config fields
   switchyard help
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return check(rest);
     case "explain":
       return explainCommand(rest, await PluginRegistry.builtIn());
+    case "simulate":
+      return simulateCommand(rest, await PluginRegistry.builtIn());
     case "plugins":
       process.stdout.write(describePlugins(await PluginRegistry.builtIn()) + "\n");
       return 0;

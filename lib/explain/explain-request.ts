@@ -24,6 +24,11 @@ export interface ExplainInput {
   body: Record<string, unknown>;
   /** Explain as this tenant: auth is not run (no key needed) and `tenant` is taken as its answer. */
   tenant?: string;
+  /**
+   * Run the plan steps' own taps, moving their rotations on, as a real request would: for a
+   * simulation over many requests on a private copy of the pipeline, where selectors must spread.
+   */
+  livePlan?: boolean;
 }
 
 export interface ExplainTarget {
@@ -198,7 +203,7 @@ export async function explainRequest(target: ExplainTarget, input: ExplainInput)
     const said: string[] = [];
     try {
       if (!gate(entry)) continue;
-      const answer = await askDryRun(hooks, { step: entry.id, phase: "plan", plan }, x);
+      const answer = input.livePlan ? undefined : await askDryRun(hooks, { step: entry.id, phase: "plan", plan }, x);
       if (answer) {
         said.push(...answer.says);
         entry.says.push(...answer.says);
