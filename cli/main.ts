@@ -8,6 +8,8 @@ import { checkPipelines, formatProblem } from "../load/check.js";
 import { assembleGateway } from "./assemble.js";
 import { listenerFactory, type ListenerLimits } from "./listener.js";
 import { GatewayServer } from "../core/serve/server.js";
+import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
+import { SIMULATE_USAGE, simulateCommand } from "./simulate.js";
 import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
@@ -22,6 +24,8 @@ const USAGE = `usage:
       512 per client address (503 too_many_connections past them)
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
+${EXPLAIN_USAGE}
+${SIMULATE_USAGE}
   switchyard plugins
       list plugins with their config fields
   switchyard help
@@ -34,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "check":
       return check(rest);
+    case "explain":
+      return explainCommand(rest, await PluginRegistry.builtIn());
+    case "simulate":
+      return simulateCommand(rest, await PluginRegistry.builtIn());
     case "plugins":
       process.stdout.write(describePlugins(await PluginRegistry.builtIn()) + "\n");
       return 0;

@@ -18,3 +18,4 @@ export * from "./contract/endpoint.js";
 export { redactSecrets, type Logger } from "./contract/log.js";
 export type { Store as StoreSpec } from "./contract/generated/pipeline.js";
 export * from "./engine/read-body.js";
+export { newExchange, type ExchangeStart } from "./engine/new-exchange.js";

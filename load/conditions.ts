@@ -15,7 +15,7 @@ import type { Exchange } from "../core/contract/exchange.js";
 import type { Condition } from "../core/contract/generated/pipeline.js";
 import { joinPointer, parsePointer } from "./json-locations.js";
 import { superLinearReason } from "./regex-safety.js";
-import type { Predicate } from "../core/contract/plugin.js";
+import type { Predicate } from "../core/contract/exchange.js";
 
 /** The keys a condition object may hold, exactly one at a time. */
 export const CONDITION_KEYS = ["all", "any", "not", "model", "path", "method", "tenant", "header", "body"] as const;
@@ -64,9 +64,10 @@ const leafReaders: Record<"model" | "path" | "method" | "tenant", (exchange: Exc
  */
 export function compileCondition(cond: Condition, pointer: string, stepId: string): Predicate {
   const test = compileNode(cond, pointer);
-  return (exchange) => {
+  const explainer = compileExplainer(cond, pointer);
+  const failClosed = <T>(run: () => T): T => {
     try {
-      return test(exchange);
+      return run();
     } catch (cause) {
       throw new GatewayError({
         status: 500,
@@ -77,6 +78,47 @@ export function compileCondition(cond: Condition, pointer: string, stepId: strin
         cause,
       });
     }
+  };
+  return Object.assign((exchange: Exchange) => failClosed(() => test(exchange)), { explain: (exchange: Exchange) => failClosed(() => explainer(exchange)) });
+}
+
+type Explainer = (exchange: Exchange) => { matches: boolean; decidedBy: string };
+
+/**
+ * The same condition evaluated for `switchyard explain`: the verdict with the node that decided
+ * it (the first failing part of an `all`, the first matching part of an `any`, the leaf itself).
+ * Header values are not shown (they may be credentials), only whether the header was sent.
+ */
+function compileExplainer(cond: unknown, pointer: string): Explainer {
+  const [key, spec] = Object.entries(cond as Record<string, unknown>)[0]!;
+  const at = joinPointer(pointer, key);
+  if (key === "all" || key === "any") {
+    const parts = (spec as unknown[]).map((c, i) => compileExplainer(c, joinPointer(at, i)));
+    return (exchange) => {
+      for (const part of parts) {
+        const verdict = part(exchange);
+        if (verdict.matches === (key === "any")) return verdict;
+      }
+      return { matches: key === "all", decidedBy: `${at}: ${key === "all" ? "every" : "no"} condition matched` };
+    };
+  }
+  if (key === "not") {
+    const inner = compileExplainer(spec, at);
+    return (exchange) => {
+      const verdict = inner(exchange);
+      return { matches: !verdict.matches, decidedBy: `${at}: not (${verdict.decidedBy})` };
+    };
+  }
+  const test = compileNode(cond, pointer);
+  const seen = (exchange: Exchange): string => {
+    if (key === "header") return exchange.headers[(spec as { name: string }).name.toLowerCase()] === undefined ? "header absent" : "header sent";
+    const value = key === "body" ? resolveBodyPointer(exchange.body, parsePointer((spec as { pointer: string }).pointer)) : leafReaders[key as keyof typeof leafReaders](exchange);
+    const shown = value === undefined ? "nothing" : JSON.stringify(value);
+    return `got ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}`;
+  };
+  return (exchange) => {
+    const matches = test(exchange);
+    return { matches, decidedBy: `${at} ${JSON.stringify(spec)}: ${seen(exchange)}, ${matches ? "matched" : "did not match"}` };
   };
 }
 

@@ -15,7 +15,8 @@ import { JsonDocument, joinPointer, type PointerIssue, type Problem } from "./js
 import type { LoadedBackend, LoadedPipeline, LoadedStep } from "../core/contract/loaded-pipeline.js";
 import { checkPipelineSchema } from "./pipeline-schema.js";
 import { redactSecrets } from "../core/contract/log.js";
-import type { Plugin, Predicate } from "../core/contract/plugin.js";
+import type { Plugin } from "../core/contract/plugin.js";
+import type { Predicate } from "../core/contract/exchange.js";
 import { PluginLoadError, type PluginRegistry } from "./registry.js";
 import { resolveSecrets } from "./secrets.js";
 import { checkRoutes, Claims, declaredEndpoints, routeInfo, routesNamingNoMethod } from "./routes.js";

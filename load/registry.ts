@@ -24,7 +24,7 @@ export class PluginLoadError extends Error {
 const KINDS = ["step", "provider", "format"] as const;
 
 /** The CLI's own commands: no plugin may contribute a command of these names. */
-const CORE_COMMANDS: readonly string[] = ["serve", "check", "plugins", "help"];
+const CORE_COMMANDS: readonly string[] = ["serve", "check", "explain", "simulate", "plugins", "help"];
 const COMMAND_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** A CLI command and the plugin it comes from. */

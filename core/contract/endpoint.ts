@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayError } from "./errors.js";
-import type { Attempt, AttemptOutcome, Backend } from "./exchange.js";
+import type { Attempt, AttemptOutcome, Backend, Exchange, Predicate, RouteInfo } from "./exchange.js";
 import type { Attempts, Limits, Timeouts } from "./generated/pipeline.js";
 import type { Translation } from "./translation.js";
 import type { Logger } from "./log.js";
@@ -27,6 +27,9 @@ export interface ModelIndex {
 /** A compiled pipeline as an endpoint sees it (its hooks are the ones the step's `apply` got). */
 export interface PipelineView {
   readonly id: string;
+  readonly routes: readonly RouteInfo[];
+  /** The steps in file order, with the hooks each one tapped (each tap carries its step's id as `tap.step`). */
+  readonly steps: readonly { readonly id: string; readonly use: string; readonly when?: Predicate; readonly hooks: readonly string[] }[];
   readonly backends: ReadonlyMap<string, Backend>;
   readonly models: ModelIndex;
   readonly limits: Required<Limits>;
@@ -82,8 +85,8 @@ export interface EndpointIo {
   readonly pipeline: PipelineView;
   /** The core's attempt loop: backoff, retry-after, fallback rules and the total budget included. */
   walkAttempts(attempts: readonly Attempt[], driver: AttemptDriver): Promise<void>;
-  /** A model request prepared for `attempt` exactly as the model loop would send it (passed through or translated). */
-  prepareRequest(attempt: Attempt): PreparedRequest;
+  /** A model request prepared for `attempt` exactly as the model loop would send it (passed through or translated); of `exchange` when given (a dry run's). */
+  prepareRequest(attempt: Attempt, exchange?: Exchange): PreparedRequest;
   /** Sets the exchange's headers (the steps' and x-switchyard-*) on `res`, before the endpoint writes its own status. */
   applyExchangeHeaders(): void;
 }

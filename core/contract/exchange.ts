@@ -135,6 +135,8 @@ export interface Exchange {
   readonly responseHeaders: Record<string, string>;
   /** True once the status line went out: from then on no fallback and no header changes. */
   headersSent: boolean;
+  /** A stream that broke after its first text, kept open for the next attempt to continue; `end` writes the error event and closes it. */
+  continuing?: { end(err: GatewayError): void };
   readonly attempts: AttemptOutcome[];
   /** The backend and model that served the reply. */
   backend?: string;
@@ -152,3 +154,9 @@ export interface Exchange {
   /** The WebSocket session's totals, for the record (frames, bytes, close codes…). */
   session?: Readonly<Record<string, unknown>>;
 }
+
+/** A compiled `when` condition (or named matcher); when evaluating it fails it throws a 500 GatewayError (`condition_failed`): it fails closed. */
+export type Predicate = ((exchange: Exchange) => boolean) & {
+  /** The verdict with the matcher that decided it (`/steps/2/when/any/1/header: x-tier equals "free"`), for explain; throws as the predicate does. */
+  readonly explain?: (exchange: Exchange) => { matches: boolean; decidedBy: string };
+};

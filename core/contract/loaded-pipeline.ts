@@ -3,9 +3,9 @@
  * every plugin's config schema, secrets resolved, conditions compiled, plugins found. Nothing
  * here has been instantiated yet: core/engine/compile.ts creates providers and steps and wires the hooks.
  */
-import type { RouteInfo } from "./exchange.js";
+import type { Predicate, RouteInfo } from "./exchange.js";
 import type { Pipeline } from "./generated/pipeline.js";
-import type { FormatRegistry, Predicate, ProviderPlugin, StepPlugin } from "./plugin.js";
+import type { FormatRegistry, ProviderPlugin, StepPlugin } from "./plugin.js";
 
 export interface LoadedStep {
   /** The step's id (`id`, or `use` when none was given). */

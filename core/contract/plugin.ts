@@ -9,15 +9,12 @@
  */
 import type { FormatTranslator } from "./format.js";
 import type { PipelineHooks } from "./hooks.js";
-import type { Backend, Exchange } from "./exchange.js";
+import type { Backend, Predicate } from "./exchange.js";
 import type { Logger } from "./log.js";
 import type { Provider } from "./provider.js";
 import type { StateStore } from "./store.js";
 
 export type JsonSchema = Record<string, unknown>;
-
-/** A compiled `when` condition; when evaluating it fails it throws a 500 GatewayError (`condition_failed`): it fails closed. */
-export type Predicate = (exchange: Exchange) => boolean;
 
 export interface FormatRegistry {
   get(format: string): FormatTranslator | undefined;

@@ -21,6 +21,8 @@ export interface TranslatedStream {
   end(): void;
   /** The upstream failed mid-stream: write the client format's error event and stop. */
   error(err: GatewayError): void;
+  /** The upstream broke after the client got text: true keeps the client's stream open for a continuation on the next attempt (no error written yet). */
+  suspend?(err: GatewayError): boolean;
   readonly usage: IrUsage | undefined;
 }
 
@@ -56,9 +58,11 @@ export interface RelayTarget {
   end(): void;
   /** Upstream failed mid-stream: write the client format's error event. */
   error(err: GatewayError): void;
+  /** Before `error`: true when the stream is kept open for the next attempt to continue; then the relay writes nothing more and leaves `res` open. */
+  suspend?(err: GatewayError): boolean;
 }
 
-export type RelayResult = { ok: true } | { ok: false; error: GatewayError; clientGone: boolean };
+export type RelayResult = { ok: true } | { ok: false; error: GatewayError; clientGone: boolean; suspended?: boolean };
 
 /** Writes toward the client with backpressure; what a RelayTarget's encoder writes through. */
 export type RelayWrite = (data: string | Buffer) => void;

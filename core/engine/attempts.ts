@@ -81,7 +81,7 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
     const sentAt = performance.now();
     /** The wait before the next attempt after `failure`, or undefined when none follows. */
     const nextWait = (failure: GatewayError): number | undefined => {
-      if (i === limit - 1 || x.headersSent || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
+      if (i === limit - 1 || (x.headersSent && !x.continuing) || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
       if (driver.mayRetry && !driver.mayRetry(failure)) return undefined;
       // The next attempt's backend last tried attempts.length attempts ago, and may have asked for a wait then.
       const askedBefore = x.attempts[x.attempts.length - attempts.length]?.retryAfterMs ?? 0;
@@ -122,15 +122,14 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
 
 export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attempt): PreparedRequest {
   const backendFormat = backendFormatFor(x, attempt);
-  if (backendFormat === x.route.format) {
-    const adjusted = x.format.preparePassthrough(x.body, attempt.model, x.stream);
-    if (adjusted !== undefined) return { backendFormat, body: adjusted, rawBody: undefined, translation: undefined };
-    const rawBody = x.received?.body === x.body ? x.received.bytes : undefined;
-    return { backendFormat, body: x.body, rawBody, translation: undefined };
-  }
-  const translation = p.hooks.translate.call(x, attempt, backendFormat);
-  if (!translation) throw noTranslation(x, backendFormat);
-  return { backendFormat, body: translation.body, rawBody: undefined, translation };
+  // A same-format stream is asked too: a translate step that continues broken streams relays them through the IR.
+  const translation = backendFormat !== x.route.format || x.stream ? p.hooks.translate.call(x, attempt, backendFormat) : undefined;
+  if (translation) return { backendFormat, body: translation.body, rawBody: undefined, translation };
+  if (backendFormat !== x.route.format) throw noTranslation(x, backendFormat);
+  const adjusted = x.format.preparePassthrough(x.body, attempt.model, x.stream);
+  if (adjusted !== undefined) return { backendFormat, body: adjusted, rawBody: undefined, translation: undefined };
+  const rawBody = x.received?.body === x.body ? x.received.bytes : undefined;
+  return { backendFormat, body: x.body, rawBody, translation: undefined };
 }
 
 /** The model-request attempt loop: translate (or pass through), send, relay the reply. */
@@ -139,7 +138,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
   return walkAttempts(p, x, attempts, {
     prepare(attempt) {
       const { backendFormat, body, rawBody, translation } = prepareRequest(p, x, attempt);
-      return async (outcome, { sentAt }) => {
+      return async (outcome, { sentAt, movesOn }) => {
         const reply = await attempt.backend.provider.send({
           format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id, headers: x.upstreamHeaders,
           headersTimeoutMs: p.timeouts.firstByteMs, bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
@@ -148,7 +147,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
         outcome.ttfbMs = performance.now() - sentAt;
         x.backend = attempt.backend.id;
         x.upstreamModel = attempt.model;
-        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!.relay!, outcome);
+        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!.relay!, outcome, movesOn);
         else await deliverPlain(p, x, res, reply, translation);
       };
     },

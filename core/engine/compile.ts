@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { GENERATE_ENDPOINT, type PipelineView } from "../contract/endpoint.js";
 import { GatewayError } from "../contract/errors.js";
-import type { Backend, RouteInfo } from "../contract/exchange.js";
+import type { Backend } from "../contract/exchange.js";
 import type { Store } from "../contract/generated/pipeline.js";
 import { PipelineHooks } from "../contract/hooks.js";
 import type { LoadedPipeline } from "../contract/loaded-pipeline.js";
@@ -19,7 +19,6 @@ import { StepGates } from "./step-gates.js";
 export interface CompiledPipeline extends PipelineView {
   readonly hooks: PipelineHooks;
   readonly file: string;
-  readonly routes: readonly RouteInfo[];
   readonly formats: FormatRegistry;
   /** Shared state of this pipeline's plugins (memory, or Redis shared by every instance). */
   readonly store: StateStore;
@@ -76,6 +75,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       id: spec.id,
       file: loaded.file,
       routes: loaded.routes,
+      steps: loaded.steps.map((s) => ({ id: s.id, use: s.use, when: s.when, hooks: gates.tapped(s.id) })),
       hooks,
       backends,
       formats: loaded.formats,

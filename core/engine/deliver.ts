@@ -33,8 +33,9 @@ export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: Server
   writeJson(x, res, 200, translated ? JSON.stringify(translated.body) : raw);
 }
 
-export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, relay: StreamRelay, outcome: AttemptOutcome): Promise<void> {
+export async function deliverStream(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined, relay: StreamRelay, outcome: AttemptOutcome, movesOn: (err: GatewayError) => boolean): Promise<void> {
   const commit = () => {
+    if (x.headersSent) return; // a continuation: the client's stream is already open
     applyExchangeHeaders(x, res);
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
     x.headersSent = true;
@@ -49,7 +50,14 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
     if (translation) {
       const stream = translation.stream(write);
       readUsage = () => stream.usage;
-      return { output: "written", push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err) };
+      // Held open only while the attempt loop goes on to continue it; otherwise the relay writes the error event now.
+      const suspend = (err: GatewayError): boolean => {
+        if (stream.suspend?.(err) !== true) return false;
+        x.continuing = { end: (e) => (stream.error(e), res.end()) };
+        if (!movesOn(err)) x.continuing = undefined;
+        return x.continuing !== undefined;
+      };
+      return { output: "written", push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err), suspend };
     }
     const observer = x.format.createStreamObserver(x.body);
     readUsage = () => observer.usage;
@@ -64,6 +72,8 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
     };
   };
   const result = await relay(reply.body, res, commit, makeTarget);
+  if (result.ok || !result.suspended) x.continuing = undefined;
+  else throw result.error; // the attempt loop continues the stream on its next attempt
   x.usage = readUsage!();
   if (x.usage) p.hooks.usage.call(x);
   if (!result.ok) {

@@ -40,6 +40,10 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
       x.status = 499;
     } else if (!x.headersSent) {
       writeError(x, res, failure);
+    } else if (x.continuing) {
+      // A broken stream no attempt could continue: its error event goes out now.
+      x.error = failure;
+      x.continuing.end(failure);
     }
   } finally {
     if (authed) await settle(p, x);
@@ -52,7 +56,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
 async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const io: EndpointIo = {
     req, res, upgrade: upgradeOf(req), pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
-    prepareRequest: (attempt) => prepareRequest(p, x, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
+    prepareRequest: (attempt, exchange = x) => prepareRequest(p, exchange, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
   };
   const result = await p.hooks.endpoint.get(x.route.endpoint)?.promise(x, io);
   if (result === undefined) {

@@ -10,7 +10,7 @@ import type { Exchange } from "../contract/exchange.js";
 import { GatewayError, asGatewayError } from "../contract/errors.js";
 import type { HookName, PipelineHooks } from "../contract/hooks.js";
 import type { LoadedStep } from "../contract/loaded-pipeline.js";
-import type { Predicate } from "../contract/plugin.js";
+import type { Predicate } from "../contract/exchange.js";
 import type { Logger } from "../contract/log.js";
 import type { StepInstance } from "../contract/plugin.js";
 
@@ -25,11 +25,12 @@ const WATERFALL: ReadonlySet<HookName> = new Set(["plan", "streamPolicy"]);
 const ISOLATED: ReadonlySet<HookName> = new Set(["settle", "record"]);
 
 type AnyFn = (...args: unknown[]) => unknown;
-type RegisteredTap = { type: "sync" | "async" | "promise"; fn: AnyFn };
+type RegisteredTap = { type: "sync" | "async" | "promise"; fn: AnyFn; step?: string };
 type Interceptable = { intercept(interceptor: { register: (tap: RegisteredTap) => RegisteredTap }): void };
 
 export class StepGates {
   private applying: LoadedStep | undefined;
+  private readonly hooksOf = new Map<string, Set<string>>();
 
   constructor(private readonly hooks: PipelineHooks, private readonly log: Logger) {
     for (const name of Object.keys(hooks) as HookName[]) {
@@ -49,6 +50,11 @@ export class StepGates {
     }
   }
 
+  /** The hooks `step` tapped, in the order it first tapped each. */
+  tapped(step: string): string[] {
+    return [...(this.hooksOf.get(step) ?? [])];
+  }
+
   private watch(name: HookName, hook: Interceptable): void {
     hook.intercept({ register: (tap) => this.gate(name, tap) });
   }
@@ -57,8 +63,9 @@ export class StepGates {
     const step = this.applying;
     if (step === undefined) return tap;
     if (tap.type === "async") throw new Error(`step ${step.id}: callback-style taps are not supported; use tap or tapPromise`);
-    if (step.when === undefined && step.onError !== "continue" && !ISOLATED.has(name)) return tap;
-    return { ...tap, fn: gated(name, step, tap.fn, tap.type === "promise", this.log) };
+    this.hooksOf.set(step.id, (this.hooksOf.get(step.id) ?? new Set()).add(name));
+    if (step.when === undefined && step.onError !== "continue" && !ISOLATED.has(name)) return { ...tap, step: step.id };
+    return { ...tap, step: step.id, fn: gated(name, step, tap.fn, tap.type === "promise", this.log) };
   }
 }
 

@@ -6,6 +6,7 @@
  * Amounts are kept in integer micro-dollars so totals never drift by float rounding.
  */
 import { definePlugin, GatewayError, type Exchange } from "../../core/index.js";
+import { answerDryRun, type WouldReserve } from "../../lib/explain/dry-run.js";
 import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { Budget, BudgetConfig, Estimate } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -91,6 +92,33 @@ export default definePlugin<BudgetConfig>({
       );
     }
 
+    const exhausted = (budget: (typeof budgets)[number], total: number, amount: number, resetsInMs: number) =>
+      new GatewayError({
+        status: config.exhaustedStatus ?? 402,
+        type: "budget_exceeded",
+        code: "budget_exceeded",
+        message: `Budget exhausted: ${usd(total)} of the ${usd(budget.limit)} ${periodLabel(budget.period)} budget by ${budget.by} is spent or reserved, and this request may cost up to ${usd(amount)}. It resets in ${Math.ceil(resetsInMs / 60_000)} min.`,
+        retryAfterMs: resetsInMs,
+        source: PLUGIN,
+      });
+
+    /** For explain: what `reserve` would hold against each budget, read with a zero add (the counters' own read). */
+    async function preview(exchange: Exchange, amount: number): Promise<{ reserves: WouldReserve[]; refusal?: GatewayError }> {
+      const now = Date.now();
+      const reserves: WouldReserve[] = [];
+      for (const budget of budgets) {
+        const subject = subjectOf(budget.by, exchange);
+        if (subject === undefined || subject === "") continue;
+        const period = periodOf(budget.period, now);
+        const key = `${keyBase}:${budget.name}:${budget.by}:${encodeURIComponent(subject)}:${period.id}`;
+        const total = await store.add(key, 0, period.endsAt - now + SETTLE_GRACE_MS);
+        const fits = total + amount <= budget.limit;
+        reserves.push({ rule: budget.name, subject: budget.by === "global" ? "global" : `${budget.by} ${subject}`, unit: "usd", amount: amount / MICRO, limit: budget.limit / MICRO, used: total / MICRO, per: periodLabel(budget.period), fits });
+        if (!fits) return { reserves, refusal: exhausted(budget, total, amount, period.endsAt - now) };
+      }
+      return { reserves };
+    }
+
     async function reserve(exchange: Exchange, amount: number, holds: Held[]): Promise<GatewayError | undefined> {
       const now = Date.now();
       const warnings: string[] = [];
@@ -101,17 +129,7 @@ export default definePlugin<BudgetConfig>({
         const key = `${keyBase}:${budget.name}:${budget.by}:${encodeURIComponent(subject)}:${period.id}`;
         const ttlMs = period.endsAt - now + SETTLE_GRACE_MS;
         const result = await store.reserve(key, amount, budget.limit, ttlMs);
-        if (!result.allowed) {
-          const resetsInMs = period.endsAt - now;
-          return new GatewayError({
-            status: config.exhaustedStatus ?? 402,
-            type: "budget_exceeded",
-            code: "budget_exceeded",
-            message: `Budget exhausted: ${usd(result.total)} of the ${usd(budget.limit)} ${periodLabel(budget.period)} budget by ${budget.by} is spent or reserved, and this request may cost up to ${usd(amount)}. It resets in ${Math.ceil(resetsInMs / 60_000)} min.`,
-            retryAfterMs: resetsInMs,
-            source: PLUGIN,
-          });
-        }
+        if (!result.allowed) return exhausted(budget, result.total, amount, period.endsAt - now);
         holds.push({ key, amount, ttlMs });
         if (result.total >= budget.warnAt * budget.limit) {
           warnings.push(`${budget.name} (by ${budget.by}): ${Math.floor((100 * result.total) / budget.limit)}% of ${usd(budget.limit)} per ${periodLabel(budget.period)} used`);
@@ -123,6 +141,13 @@ export default definePlugin<BudgetConfig>({
 
     return {
       apply(hooks) {
+        answerDryRun(hooks, env.id, async (question, exchange) => {
+          if (question.phase !== "validate") return undefined;
+          const { reserves, refusal } = await preview(exchange, estimateMicroUsd(exchange.body, estimate));
+          const says = reserves.map((r) => `${r.fits ? "would reserve" : "REFUSES:"} ${usd(r.amount * MICRO)} of ${usd(r.limit * MICRO)} per ${r.per} by ${r.subject} (${usd((r.used ?? 0) * MICRO)} spent or reserved)`);
+          if (says.length === 0) says.push("no budget applies to this request");
+          return { says, reserves, refusal };
+        });
         hooks.validate.tapPromise(PLUGIN, async (exchange) => {
           const amount = estimateMicroUsd(exchange.body, estimate);
           const holds: Held[] = [];

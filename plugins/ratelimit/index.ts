@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { definePlugin, GatewayError, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { answerDryRun, type WouldReserve } from "../../lib/explain/dry-run.js";
 import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { RatelimitConfig, Rule } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -167,8 +168,46 @@ export default definePlugin<RatelimitConfig>({
       return undefined;
     }
 
+    /**
+     * For explain: what `check` would take and whether it would refuse, read from the store with
+     * zero-cost hits (a window checked against `limit - cost` says whether `cost` would fit).
+     * Concurrency slots cannot be read without taking one: they are listed as taken.
+     */
+    async function preview(exchange: Exchange, estimate: number): Promise<{ reserves: WouldReserve[]; refusal?: GatewayError }> {
+      const reserves: WouldReserve[] = [];
+      for (const rule of rules) {
+        const subject = rule.subject(exchange);
+        if (subject === undefined) continue;
+        const key = `${keyBase}:${rule.name}:${rule.by}:${subject}`;
+        const who = rule.by === "global" ? "global" : rule.by.startsWith("header:") ? `${rule.by} (hashed)` : `${rule.by} ${subject}`;
+        for (const unit of ["requests", "tokens"] as const) {
+          const limit = rule[unit];
+          if (!limit) continue;
+          const cost = unit === "requests" ? 1 : estimate;
+          const hit = cost > limit.limit ? undefined : await store.hit(`${key}:${unit}`, limit.windowMs, limit.limit - cost, 0);
+          const fits = hit?.allowed ?? false;
+          reserves.push({ rule: rule.name, subject: who, unit, amount: cost, limit: limit.limit, used: hit?.count, per: limit.label, fits });
+          if (fits) continue;
+          const message = hit === undefined
+            ? `Request too large: it may use up to ${estimate} tokens, over the limit of ${limit.limit} tokens per ${limit.label} by ${rule.by}. Lower max_tokens or shorten the prompt.`
+            : `Rate limit reached: ${limit.limit} ${unit} per ${limit.label} by ${rule.by}. Retry after ${formatDuration(hit.retryAfterMs)}.`;
+          return { reserves, refusal: rateLimited(message, hit === undefined ? "request_too_large" : "rate_limit_exceeded", hit?.retryAfterMs, {}) };
+        }
+        if (rule.concurrent !== undefined) reserves.push({ rule: rule.name, subject: who, unit: "concurrent", amount: 1, limit: rule.concurrent, fits: true });
+      }
+      return { reserves };
+    }
+
     return {
       apply(hooks) {
+        answerDryRun(hooks, env.id, async (question, exchange) => {
+          if (question.phase !== "validate") return undefined;
+          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens) : 0;
+          const { reserves, refusal } = await preview(exchange, estimate);
+          const says = reserves.map((r) => `${r.fits ? "would take" : "REFUSES:"} ${r.amount} ${r.unit} of ${r.limit}${r.per ? ` per ${r.per}` : " at once"} by ${r.subject}${r.used === undefined ? "" : ` (${r.used} used)`}`);
+          if (says.length === 0) says.push("no rule applies to this request");
+          return { says, reserves, refusal };
+        });
         hooks.validate.tapPromise(PLUGIN, async (exchange) => {
           const holds: Hold[] = [];
           const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens) : 0;

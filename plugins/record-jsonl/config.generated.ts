@@ -20,4 +20,13 @@ export interface RecordJsonlConfig {
    * Most records kept in memory while writes fail (disk full, file removed…). Beyond it the oldest are dropped, counted and logged, so a broken disk cannot exhaust memory. Should be well above batchSize.
    */
   maxPendingRecords?: number;
+  /**
+   * Opt-in: also store each request's JSON body on its line (`request.body`), for `switchyard simulate` to replay. The body is stored as the validate phase left it: put guard-pii (mode redact) before this step's requests reach a backend so that what is stored is already scrubbed. Bodies over maxBytes are not stored (the line says `request.truncated` with their size). Keys and headers are never stored.
+   */
+  captureBody?: {
+    /**
+     * Largest body stored, in bytes of its JSON text.
+     */
+    maxBytes?: number;
+  };
 }

@@ -33,6 +33,7 @@ export default definePlugin<RecordJsonlConfig>({
       throw new Error(`${PLUGIN}: cannot open ${path} for appending (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
     const handle = file;
+    const captureMaxBytes = config.captureBody ? (config.captureBody.maxBytes ?? 65_536) : undefined;
     const batcher = new JsonlBatcher({
       write: (text) => handle.appendFile(text),
       batchSize: config.batchSize ?? 100,
@@ -44,10 +45,10 @@ export default definePlugin<RecordJsonlConfig>({
 
     return {
       apply(hooks) {
-        hooks.record.tap(PLUGIN, (record) => {
+        hooks.record.tap(PLUGIN, (record, exchange) => {
           let line: string;
           try {
-            line = JSON.stringify(record) + "\n";
+            line = JSON.stringify(captureMaxBytes === undefined ? record : { ...record, request: captured(exchange.body, captureMaxBytes) }) + "\n";
           } catch (err) {
             log.error({ id: record.id, error: (err as Error).message }, "record not serialisable; skipped");
             return;
@@ -67,3 +68,9 @@ export default definePlugin<RecordJsonlConfig>({
     };
   },
 });
+
+/** The request body as steps left it (scrubbed by a guard-pii step before), or its size when over the bound. */
+function captured(body: Record<string, unknown>, maxBytes: number): { body: Record<string, unknown> } | { truncated: true; bytes: number } {
+  const bytes = Buffer.byteLength(JSON.stringify(body));
+  return bytes <= maxBytes ? { body } : { truncated: true, bytes };
+}

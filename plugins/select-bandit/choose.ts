@@ -65,3 +65,26 @@ export function orderArms(evidence: readonly ArmEvidence[], chooser: Chooser): n
   }
   return byScore;
 }
+
+/** Draws used to estimate Thompson shares for explain: enough for two decimals, cheap for a handful of arms. */
+const SHARE_DRAWS = 2000;
+
+/**
+ * Each arm's estimated mean reward and the share of requests it would be put first in, for
+ * explain: UCB1 is deterministic (the best bound takes all but the exploration), Thompson's shares
+ * are counted over draws from a generator of their own, so the chooser's sequence is not advanced.
+ */
+export function armShares(evidence: readonly ArmEvidence[], chooser: Chooser, random: RandomSource): { estimate: number; share: number }[] {
+  const estimates = evidence.map((e) => {
+    const { alpha, beta } = posterior(e);
+    return alpha / (alpha + beta);
+  });
+  const firsts = new Array<number>(evidence.length).fill(0);
+  const draws = chooser.strategy === "thompson" ? SHARE_DRAWS : 1;
+  for (let d = 0; d < draws; d++) {
+    const scores = scoreArms(evidence, { ...chooser, random });
+    firsts[scores.reduce((best, s, i) => (s > scores[best]! ? i : best), 0)]!++;
+  }
+  const explored = chooser.explore / evidence.length;
+  return estimates.map((estimate, i) => ({ estimate, share: (1 - chooser.explore) * (firsts[i]! / draws) + explored }));
+}

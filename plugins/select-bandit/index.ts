@@ -5,10 +5,11 @@
  * pipeline's store and decay, so traffic follows a backend that degrades or recovers.
  * The same step serves routes with `"endpoint": "feedback"` (feedback.ts).
  */
-import { definePlugin, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
+import { definePlugin, type Attempt, type AttemptOutcome, type Exchange, type StepPlugin } from "../../core/index.js";
 import { rejoinHealthy, splitHealthy } from "../../lib/plan/held-back.js";
 import { ArmStats } from "./arm-stats.js";
-import { blendWithGlobal, orderArms, type Chooser } from "./choose.js";
+import { answerDryRun } from "../../lib/explain/dry-run.js";
+import { armShares, blendWithGlobal, orderArms, type Chooser } from "./choose.js";
 import type { SelectBanditConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { ContextAdmission, GLOBAL_CONTEXT, contextKey } from "./context.js";
@@ -94,6 +95,22 @@ export function selectBanditPlugin(options: SelectBanditOptions = {}): StepPlugi
               env.log.warn({ request: x.id, err: String(err) }, `${PLUGIN}: statistics unavailable, plan left in file order`);
               return plan;
             }
+          });
+          // explain: each arm's estimate and share; the plan goes on as it came (a draw would advance the chooser's sequence).
+          answerDryRun(hooks, env.id, async ({ phase, plan }, x) => {
+            if (phase !== "plan" || !plan) return undefined;
+            const [attempts] = splitHealthy(plan as Attempt[]);
+            if (attempts.length < 2) return { says: ["one healthy arm: nothing to choose"], plan: plan as Attempt[] };
+            const context = contextOf(x);
+            const arms = attempts.map((a) => armOf(a.backend.id, a.model));
+            const global = await stats.evidence(GLOBAL_CONTEXT, arms);
+            const local = context === GLOBAL_CONTEXT ? global : await stats.evidence(context, arms);
+            const evidence = arms.map((arm) => (local === global ? global.get(arm)! : blendWithGlobal(local.get(arm), global.get(arm), minContextObservations)));
+            const shares = armShares(evidence, chooser, seededRandom(1));
+            const rows = attempts.map((a, i) => ({ arm: `${a.backend.id}@${a.model}`, observations: evidence[i]!.n, estimate: shares[i]!.estimate, share: shares[i]!.share }));
+            const says = [`${chooser.strategy} over ${rows.length} arms (context ${context === GLOBAL_CONTEXT ? "global" : context}); the first is drawn per request`];
+            for (const r of rows) says.push(`${r.arm}: estimate ${r.estimate.toFixed(3)} over ${r.observations.toFixed(1)} observations, share ${(100 * r.share).toFixed(1)}%`);
+            return { says, plan: plan as Attempt[], detail: { strategy: chooser.strategy, context, arms: rows } };
           });
           hooks.attemptFinished.tap(PLUGIN, (x, outcome) => {
             routed.get(x)?.outcomes.push({ ...outcome });

@@ -11,6 +11,7 @@ import { definePlugin, GatewayError, type Attempt, type Backend } from "../../co
 import type { SelectWeightedConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { spreadOverHealthy } from "../../lib/plan/held-back.js";
+import { answerDryRun } from "../../lib/explain/dry-run.js";
 
 const PLUGIN = "select-weighted";
 
@@ -65,6 +66,24 @@ export default definePlugin<SelectWeightedConfig>({
           best.current -= total;
           return chosenThenByWeight(attempts, bestIndex, weightOf);
         }));
+        // explain: the pick the next plan would make, with the scores left as they are.
+        answerDryRun(hooks, env.id, ({ phase, plan }, x) => {
+          if (phase !== "plan" || !plan) return undefined;
+          const scores: Record<string, { weight: number; score: number }> = {};
+          const next = spreadOverHealthy((attempts) => {
+            if (attempts.length < 2) return attempts;
+            let bestIndex = -1;
+            for (let i = 0; i < attempts.length; i++) {
+              const peer = peerOf(attempts[i]!.backend);
+              if (peer.weight === 0 || attempts[i]!.backend.id in scores) continue;
+              scores[attempts[i]!.backend.id] = { weight: peer.weight, score: peer.current + peer.weight };
+              if (bestIndex < 0 || peer.current + peer.weight > scores[attempts[bestIndex]!.backend.id]!.score) bestIndex = i;
+            }
+            return bestIndex < 0 ? attempts.slice() : chosenThenByWeight(attempts, bestIndex, weightOf);
+          })(plan as Attempt[], x);
+          const listed = Object.entries(scores).map(([id, s]) => `${id} weight ${s.weight} score ${s.score}`).join(", ");
+          return { says: [`picks ${next[0]?.backend.id ?? "none"} (${listed || "one candidate"})`], plan: next, detail: { scores } };
+        });
       },
     };
   },

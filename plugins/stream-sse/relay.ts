@@ -99,6 +99,11 @@ function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, make
     };
     const fail = (err: GatewayError) => {
       if (settled) return;
+      if (target.suspend?.(err)) {
+        // The next attempt continues this stream: nothing more is written here, and the response stays open.
+        body.destroy();
+        return finish({ ok: false, error: err, clientGone: false, suspended: true });
+      }
       try {
         target.error(err);
       } finally {

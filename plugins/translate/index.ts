@@ -5,6 +5,7 @@
  */
 import { GatewayError, definePlugin, type Exchange, type FormatTranslator, type IrRequest, type IrUsage, type Translation } from "../../core/index.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { ClientStream, continuationRequest } from "./continuation.js";
 import type { TranslateConfig } from "./config.generated.js";
 
 const PLUGIN = "translate";
@@ -16,15 +17,21 @@ export default definePlugin<TranslateConfig>({
   configSchema,
   create(config, env) {
     const strict = config.policy === "strict";
+    const maxContinuations = config.continuation ? (config.continuation.maxContinuations ?? 1) : 0;
+    /** Each continued request's client stream, across its attempts. */
+    const streams = new WeakMap<Exchange, ClientStream>();
     return {
       apply(hooks) {
         hooks.translate.tap(PLUGIN, (x, attempt, backendFormat) => {
           const target = env.formats.get(backendFormat);
-          if (!target) return undefined;
+          const continuing = maxContinuations > 0 && x.stream;
+          // The core asks about same-format streams too: only continued ones go through the IR.
+          if (!target || (backendFormat === x.route.format && !continuing)) return undefined;
           const ir = (x.ir ??= x.format.requestToIr(x.body, x.inbound));
           const forBackend: IrRequest = { ...ir, model: attempt.model };
           applyPolicy(x, forBackend, target, strict);
-          return translation(x.format, target, forBackend, ir);
+          if (!continuing) return translation(x.format, target, forBackend, ir);
+          return continuedTranslation(x, target, forBackend, ir, streams, maxContinuations);
         });
       },
     };
@@ -75,6 +82,38 @@ function translation(client: FormatTranslator, backend: FormatTranslator, ir: Ir
         error: (err) => encoder.error(err),
         get usage() {
           return usage;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A stream relayed so that it can be continued: the first attempt opens the client's stream, a
+ * later one (after a break) asks its backend for the rest and writes into the same stream.
+ */
+function continuedTranslation(x: Exchange, backend: FormatTranslator, ir: IrRequest, clientIr: IrRequest, streams: WeakMap<Exchange, ClientStream>, maxContinuations: number): Translation {
+  const broken = streams.get(x);
+  const resuming = broken?.suspended === true ? continuationRequest(ir, broken.text, backend.format) : undefined;
+  const plain = translation(x.format, backend, resuming?.request ?? ir, clientIr);
+  return {
+    body: plain.body,
+    response: plain.response,
+    stream(write) {
+      let client = streams.get(x);
+      if (client?.suspended && resuming) client.resume(write, resuming.trimmed);
+      else streams.set(x, (client = new ClientStream(x.format, clientIr, write, maxContinuations)));
+      const decoder = backend.createStreamDecoder((event) => client.push(event));
+      return {
+        push: (event) => decoder.push(event),
+        end() {
+          decoder.end();
+          client.end();
+        },
+        error: (err) => client.error(err),
+        suspend: (err) => client.suspend(err, x.notes),
+        get usage() {
+          return client.usage;
         },
       };
     },

@@ -34,6 +34,8 @@ export interface UpstreamBehaviour {
   resetBeforeHeaders?: boolean;
   /** Streams only: reset the connection after this many content chunks. */
   resetAfterChunks?: number;
+  /** Streams only: after this many content chunks, send an error event (as OpenAI does when a stream fails mid-way, an HTTP/2 stream error surfaced in SSE) and end the response. */
+  errorEventAfterChunks?: number;
   /** Send a 200 status line and headers, then reset the connection before any body byte. */
   resetAfterHeaders?: boolean;
   /** Send a 200 status line and headers, then nothing more (the body never starts). */
@@ -262,6 +264,9 @@ function stream(
   const next = (): void => {
     if (res.destroyed) return;
     if (b.resetAfterChunks !== undefined && sent >= b.resetAfterChunks) return reset(req.socket);
+    if (b.errorEventAfterChunks !== undefined && sent >= b.errorEventAfterChunks) {
+      return void res.end(`data: ${JSON.stringify({ error: { message: "The server had an error while processing your request.", type: "server_error", code: "internal_error" } })}\n\n`);
+    }
     if (sent < pieces.length && b.beforeChunk && !gated) {
       gated = true;
       void b.beforeChunk(sent).then(next);

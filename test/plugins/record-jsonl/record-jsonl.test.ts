@@ -55,6 +55,20 @@ describe("record-jsonl", () => {
     await instance.close?.();
   });
 
+  it("captureBody: stores the request body as steps left it, up to maxBytes, and only its size beyond", async () => {
+    const { hooks, instance } = await createTestStep(recordJsonl, { path: "./records.jsonl", batchSize: 1, captureBody: { maxBytes: 200 } }, { baseDir: dir });
+    const path = join(dir, "records.jsonl");
+    const small = { model: "mock-small", messages: [{ role: "user", content: "write to [EMAIL]" }] };
+    const large = { model: "mock-small", messages: [{ role: "user", content: "x".repeat(300) }] };
+    await hooks.record.promise(record(1), createTestExchange({ body: small }));
+    await hooks.record.promise(record(2), createTestExchange({ body: large }));
+    await vi.waitFor(async () => expect(await lines(path)).toHaveLength(2), { timeout: WAIT_MS });
+    const [first, second] = (await lines(path)) as (RequestRecord & { request: unknown })[];
+    expect(first!.request).toEqual({ body: small });
+    expect(second!.request).toEqual({ truncated: true, bytes: Buffer.byteLength(JSON.stringify(large)) });
+    await instance.close?.();
+  });
+
   it("appends to an existing file instead of truncating it", async () => {
     const path = join(dir, "records.jsonl");
     await writeFile(path, JSON.stringify(record(0)) + "\n");
