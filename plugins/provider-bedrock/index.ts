@@ -7,7 +7,8 @@
  */
 import { ApiKeyRing } from "../../lib/upstream/credentials.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
-import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { checkedVectors, estimateEmbeddingTokens, readEmbeddingReply, textInputs } from "../../lib/upstream/embeddings.js";
+import { definePlugin, GatewayError, type EmbeddingCall, type EmbeddingResult, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import type { ProviderBedrockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { eventStreamAsSse } from "./event-stream.js";
@@ -65,6 +66,38 @@ class BedrockProvider implements Provider {
     return call.stream ? { ...reply, body: eventStreamAsSse(reply.body, PLUGIN) } : reply;
   }
 
+  /**
+   * Embeddings by InvokeModel, in the model family's own body: Cohere Embed takes a batch of texts
+   * (up to 96), Titan Text Embeddings one text a call (so a batch goes as calls one after another).
+   */
+  async embed(call: EmbeddingCall): Promise<EmbeddingResult> {
+    const texts = textInputs(call, PLUGIN);
+    const family = embeddingFamilyOf(call.model);
+    const upstream: UpstreamCall = { ...call, format: FORMAT, body: {}, stream: false };
+    const invoke = async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const path = `/model/${encodeURIComponent(call.model)}/invoke`;
+      const text = JSON.stringify(body);
+      const sendWith = async (credentials: AwsCredentials) => this.pool.send({ path, body: text, headers: await this.signer.sign(credentials, this.prefix + path, text) }, upstream);
+      const reply = this.ring === undefined ? await sendWith(this.only!) : await this.ring.send((id) => sendWith(this.credentials.get(id)!));
+      return (await readEmbeddingReply(reply.body, PLUGIN)) as Record<string, unknown>;
+    };
+    if (family === "cohere") {
+      const reply = await invoke({ texts, input_type: "search_document" });
+      return { vectors: checkedVectors(reply.embeddings, texts.length, PLUGIN), inputTokens: estimateEmbeddingTokens(texts) };
+    }
+    const vectors: number[][] = [];
+    let inputTokens = 0;
+    for (const inputText of texts) {
+      const reply = await invoke({ inputText, ...(call.dimensions === undefined ? {} : { dimensions: call.dimensions }) });
+      vectors.push(...checkedVectors([reply.embedding], 1, PLUGIN));
+      inputTokens += typeof reply.inputTextTokenCount === "number" ? reply.inputTextTokenCount : estimateEmbeddingTokens([inputText]);
+    }
+    return { vectors, inputTokens };
+  }
+
+  /** Cohere Embed's limit on texts per call; Titan takes one and is looped. */
+  readonly maxEmbeddingBatch = 96;
+
   close(): Promise<void> {
     return this.pool.close();
   }
@@ -88,6 +121,13 @@ function credentialSets(config: ProviderBedrockConfig, environment: NodeJS.Proce
   }
   const sessionToken = config.sessionToken ?? environment.AWS_SESSION_TOKEN;
   return [{ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }];
+}
+
+/** The embedding body a Bedrock model id takes (a region or inference-profile prefix allowed: `us.cohere.embed-…`). */
+function embeddingFamilyOf(model: string): "titan" | "cohere" {
+  if (/(^|[.:/])amazon\.titan-embed/.test(model)) return "titan";
+  if (/(^|[.:/])cohere\.embed/.test(model)) return "cohere";
+  throw GatewayError.invalidRequest(`model "${model}" is no Bedrock embedding model this gateway knows (Amazon Titan Text Embeddings, Cohere Embed)`, "model", "not_an_embedding_model");
 }
 
 function configError(message: string): GatewayError {

@@ -88,6 +88,16 @@ function reply(body: any): { text: string; tool: { name: string; input: unknown 
   return { text: answered ? "It is sunny in Paris." : "Hello from Bedrock!", tool: undefined };
 }
 
+/** The stand-in's embedding of a text: three floats from its characters. */
+export function standInVector(text: string): number[] {
+  return [text.length, text.charCodeAt(0) || 0, text.charCodeAt(text.length - 1) || 0];
+}
+
+function embeddingReply(modelId: string, body: any): unknown {
+  if (decodeURIComponent(modelId).includes("cohere.embed")) return { id: "emb-1", texts: body.texts, embeddings: body.texts.map(standInVector), response_type: "embeddings_floats" };
+  return { embedding: standInVector(body.inputText), inputTextTokenCount: body.inputText.split(" ").length };
+}
+
 const USAGE = { inputTokens: 11, outputTokens: 5, totalTokens: 26, cacheReadInputTokens: 7, cacheWriteInputTokens: 3 };
 
 export async function startBedrockUpstream(secretAccessKey = TEST_AWS.secretAccessKey): Promise<BedrockUpstream> {
@@ -98,7 +108,7 @@ export async function startBedrockUpstream(secretAccessKey = TEST_AWS.secretAcce
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
-    const route = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? "");
+    const route = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(req.url ?? "");
     const signatureVerified = await verifySignature(req, raw, secretAccessKey);
     seen.push({ path: req.url ?? "", modelId: route ? decodeURIComponent(route[1]!) : "", stream: route?.[2] === "converse-stream", body: JSON.parse(raw || "null"), headers: req.headers, signatureVerified });
     const json = (status: number, value: unknown, headers: Record<string, string> = {}): void => void res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(value));
@@ -108,6 +118,7 @@ export async function startBedrockUpstream(secretAccessKey = TEST_AWS.secretAcce
     if (!route) return json(404, { message: "no such route" });
     if (scripted?.kind === "error" && (scripted.onlyForAccessKeyId === undefined || (req.headers.authorization ?? "").includes(`Credential=${scripted.onlyForAccessKeyId}/`))) return json(scripted.status, scripted.body, scripted.headers);
     const body = seen.at(-1)!.body;
+    if (route[2] === "invoke") return json(200, embeddingReply(route[1]!, body));
     const { text, tool } = reply(body);
     if (route[2] === "converse") {
       const content = tool ? [{ toolUse: { toolUseId: "tooluse_1", name: tool.name, input: tool.input } }] : [{ text }];

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError, type UpstreamCall } from "../../../core/index.js";
 import { createTestProvider } from "../../../testkit/index.js";
 import providerBedrock from "../../../plugins/provider-bedrock/index.js";
-import { startBedrockUpstream, TEST_AWS, type BedrockUpstream } from "../../support/bedrock-upstream.js";
+import { standInVector, startBedrockUpstream, TEST_AWS, type BedrockUpstream } from "../../support/bedrock-upstream.js";
 import { CLIENT_APIS, askWith, clientsFor } from "../../support/format-clients.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 
@@ -73,6 +73,40 @@ describe("provider-bedrock behind every client API", () => {
       });
     }
   }
+});
+
+describe("provider-bedrock embeddings (InvokeModel, signed)", () => {
+  const embedCall = (model: string, inputs: Array<string | number[]>) => ({ model, inputs, signal: new AbortController().signal, requestId: "req-embed", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
+
+  it("Titan: one call per text, vectors in order, its own token counts", async () => {
+    const provider = await createTestProvider(providerBedrock, { region: TEST_AWS.region, baseUrl: upstream.url, accessKeyId: TEST_AWS.accessKeyId, secretAccessKey: TEST_AWS.secretAccessKey });
+    try {
+      const before = upstream.seen.length;
+      const result = await provider.embed!(embedCall("amazon.titan-embed-text-v2:0", ["one two", "three"]));
+      expect(result).toEqual({ vectors: [standInVector("one two"), standInVector("three")], inputTokens: 3 });
+      const calls = upstream.seen.slice(before);
+      expect(calls.map((c) => [c.path, c.body, c.signatureVerified])).toEqual([
+        [`/model/${encodeURIComponent("amazon.titan-embed-text-v2:0")}/invoke`, { inputText: "one two" }, true],
+        [`/model/${encodeURIComponent("amazon.titan-embed-text-v2:0")}/invoke`, { inputText: "three" }, true],
+      ]);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("Cohere: one call for the batch; token ids and non-embedding models refused with a 400", async () => {
+    const provider = await createTestProvider(providerBedrock, { region: TEST_AWS.region, baseUrl: upstream.url, accessKeyId: TEST_AWS.accessKeyId, secretAccessKey: TEST_AWS.secretAccessKey });
+    try {
+      const result = await provider.embed!(embedCall("cohere.embed-english-v3", ["alpha", "beta"]));
+      expect(result.vectors).toEqual([standInVector("alpha"), standInVector("beta")]);
+      expect(upstream.seen.at(-1)).toMatchObject({ body: { texts: ["alpha", "beta"], input_type: "search_document" }, signatureVerified: true });
+      expect(provider.maxEmbeddingBatch).toBe(96);
+      await expect(provider.embed!(embedCall("cohere.embed-english-v3", [[1, 2]]))).rejects.toMatchObject({ status: 400, param: "input" });
+      await expect(provider.embed!(embedCall(MODEL_ID, ["x"]))).rejects.toMatchObject({ status: 400, param: "model" });
+    } finally {
+      await provider.close();
+    }
+  });
 });
 
 describe("provider-bedrock failures", () => {
