@@ -96,7 +96,8 @@ export function checkRoutes(spec: Record<string, unknown>, methodless: ReadonlyS
     if (typeof route.path !== "string" || typeof route.method !== "string") return;
     // Parameter names do not change which requests a route takes: /a/:x and /a/:y collide; nor do
     // case and trailing slashes, which the router ignores: /v1/x and /V1/X/ collide too.
-    const shape = routeKey(route.path.replace(/:[A-Za-z_$][A-Za-z0-9_$]*/g, ":"));
+    // An escaped colon is literal text, not a parameter: /m/:t\:embedContent and /m/:t\:batchEmbedContents differ.
+    const shape = routeKey(route.path.replace(/(?<!\\):[A-Za-z_$][A-Za-z0-9_$]*/g, ":"));
     if (declared?.spec.match === "prefix") {
       // Prefixes claim apart from exact paths: /api (a prefix) and POST /api (an exact route) can live together, the exact one winning.
       for (const method of methodless.has(i) ? ROUTE_METHODS : [route.method]) {

@@ -15,6 +15,8 @@ export interface InboundRequestInfo {
   /** Route parameters, e.g. `{ target }` from `/v1beta/models/:target` (`gemini-2.0-flash:generateContent`). */
   params: Readonly<Record<string, string>>;
   query: Readonly<Record<string, string | string[] | undefined>>;
+  /** The route's endpoint kind (`generate`, `embeddings`…): a format whose paths name a method checks it against the kind. */
+  endpoint?: string;
 }
 
 /** One server-sent event as parsed from an upstream stream. */

@@ -65,6 +65,20 @@ export interface TokenCount {
   inputTokens: number;
 }
 
+/** One embedding call (routes with endpoint `embeddings`): one vector per input, in input order. */
+export interface EmbeddingCall extends Pick<UpstreamCall, "model" | "signal" | "requestId" | "headersTimeoutMs" | "bodyTimeoutMs"> {
+  /** Texts, or token ids (OpenAI's token-array input); at most the provider's `maxEmbeddingBatch`. */
+  inputs: Array<string | number[]>;
+  /** The vector length asked for, for models that can shorten theirs. */
+  dimensions?: number;
+}
+
+export interface EmbeddingResult {
+  vectors: number[][];
+  /** As the upstream counted them, or estimated from the input where it counts none. */
+  inputTokens: number;
+}
+
 export interface Provider {
   /** Wire formats this backend speaks, preferred first. */
   readonly formats: readonly string[];
@@ -87,6 +101,10 @@ export interface Provider {
    * Rejects like `send`.
    */
   countTokens?(call: UpstreamCall): Promise<TokenCount>;
+  /** Embeds inputs (only providers whose upstream embeds). Rejects like `send`. */
+  embed?(call: EmbeddingCall): Promise<EmbeddingResult>;
+  /** Most inputs one `embed` call takes: larger batches are split by the caller. */
+  readonly maxEmbeddingBatch?: number;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

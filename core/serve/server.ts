@@ -142,7 +142,7 @@ export class GatewayServer {
     });
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query };
+    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query, endpoint: route.endpoint };
     const clientId = req.headers["x-request-id"];
     const x = newExchange({
       id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, signal: controller.signal,

@@ -57,6 +57,8 @@ function generateTarget(info: InboundRequestInfo): { model: string; method: stri
 }
 
 export function peekGemini(info: InboundRequestInfo): { model: string | undefined; stream: boolean } {
+  // Routes of another kind (embeddings, count-tokens) name their own methods: their endpoint checks them.
+  if (info.endpoint !== undefined && info.endpoint !== "generate") return { model: parseTarget(info).model, stream: false };
   const { model, method } = generateTarget(info);
   return { model, stream: method === "streamGenerateContent" };
 }

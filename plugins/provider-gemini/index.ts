@@ -4,9 +4,10 @@
  * are the core's UpstreamPool.
  */
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
-import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { definePlugin, GatewayError, type Logger, type EmbeddingCall, type EmbeddingResult, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
 import { offerSockets, socketUrl, type SocketOpener } from "../../lib/upstream/socket-target.js";
+import { badReply, checkedVectors, estimateEmbeddingTokens, readEmbeddingReply, textInputs } from "../../lib/upstream/embeddings.js";
 import type { ProviderGeminiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -15,6 +16,8 @@ const FORMAT = "gemini";
 
 class GeminiProvider implements Provider {
   readonly formats = [FORMAT] as const;
+  /** Gemini's limit on requests per batchEmbedContents. */
+  readonly maxEmbeddingBatch = 100;
   private readonly pool: UpstreamPool;
   private readonly version: string;
   /** Set with apiKeys: the key goes per request instead of as a static header. */
@@ -64,6 +67,19 @@ class GeminiProvider implements Provider {
     const request = { path, body: payload };
     if (this.keys === undefined) return this.pool.send(request, call);
     return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-goog-api-key": key } }, call));
+  }
+
+  /** batchEmbedContents: one request per text, vectors back in order. Gemini counts no tokens for embeddings: estimated. */
+  async embed(call: EmbeddingCall): Promise<EmbeddingResult> {
+    const texts = textInputs(call, PLUGIN);
+    const resource = resourceOf(call.model);
+    const requests = texts.map((text) => ({ model: decodeURIComponent(resource), content: { parts: [{ text }] }, ...(call.dimensions === undefined ? {} : { outputDimensionality: call.dimensions }) }));
+    const request = { path: `/${this.version}/${resource}:batchEmbedContents`, body: JSON.stringify({ requests }) };
+    const upstream = { ...call, stream: false, format: FORMAT, body: {} };
+    const reply = this.keys === undefined ? await this.pool.send(request, upstream) : await this.keys.send((key) => this.pool.send({ ...request, headers: { "x-goog-api-key": key } }, upstream));
+    const parsed = (await readEmbeddingReply(reply.body, PLUGIN)) as { embeddings?: { values?: unknown }[] };
+    if (!Array.isArray(parsed.embeddings)) throw badReply(PLUGIN, "no embeddings");
+    return { vectors: checkedVectors(parsed.embeddings.map((e) => e?.values), texts.length, PLUGIN), inputTokens: estimateEmbeddingTokens(texts) };
   }
 
   close(): Promise<void> {

@@ -104,4 +104,12 @@ export interface ProviderMockConfig {
    * Streams only: after the opening event and this many content deltas, the stream breaks off with an error (failure stream), without finish or usage. At or above the number of deltas, it breaks off just before the finish.
    */
   dropAfterChunks?: number;
+  /**
+   * Length of the mock's embedding vectors when the request asks for none (dimensions / outputDimensionality). Each vector is a unit vector drawn from the input text's hash: the same text always embeds the same.
+   */
+  embeddingDimensions?: number;
+  /**
+   * Most inputs one embedding call takes, like a real backend's limit: the embeddings endpoint splits larger batches into calls of at most this many and joins the vectors in order.
+   */
+  maxEmbeddingBatch?: number;
 }

@@ -4,10 +4,11 @@
  * is byte for byte what a real upstream of that format would send. Its failures are built by
  * the same core functions provider-openai uses, so ops can rehearse fallback and timeouts offline.
  */
-import { randomUUID } from "node:crypto";
-import { definePlugin, GatewayError, type FormatRegistry, type FormatTranslator, type InboundRequestInfo, type IrRequest, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { createHash, randomUUID } from "node:crypto";
+import { definePlugin, GatewayError, type FormatRegistry, type FormatTranslator, type EmbeddingCall, type EmbeddingResult, type InboundRequestInfo, type IrRequest, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { upstreamConnectError, upstreamStatusError, upstreamTimeoutError } from "../../lib/upstream/errors.js";
 import { seededRandom } from "../../lib/seeded-random.js";
+import { estimateEmbeddingTokens } from "../../lib/upstream/embeddings.js";
 import { composeAnswer, estimateInputTokens, type MockAnswer } from "./answer.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -74,6 +75,31 @@ class MockProvider implements Provider {
     return { inputTokens: this.config.usage?.inputTokens ?? estimateInputTokens(call.body) };
   }
 
+  /**
+   * Deterministic unit vectors: each one drawn from a generator seeded by its input's hash, so the
+   * same text always embeds the same and different texts differ. Failure settings apply as to `send`.
+   */
+  async embed(call: EmbeddingCall): Promise<EmbeddingResult> {
+    const n = ++this.calls;
+    if (call.signal.aborted) throw call.signal.reason;
+    if (this.config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
+    if ((this.config.latencyMs ?? 0) > 0) await this.beforeHeaders(this.config.latencyMs ?? 0, { ...call, stream: false, format: "", body: {} });
+    if (this.failsCall(n)) {
+      const fail = this.config.fail!;
+      throw upstreamStatusError({ status: fail.status, message: fail.message, code: fail.code, retryAfterMs: fail.retryAfterMs, source: PLUGIN });
+    }
+    this.embedCalls.push(call.inputs.length);
+    const dimensions = call.dimensions ?? this.config.embeddingDimensions ?? 8;
+    return { vectors: call.inputs.map((input) => mockVector(input, dimensions)), inputTokens: estimateEmbeddingTokens(call.inputs) };
+  }
+
+  get maxEmbeddingBatch(): number {
+    return this.config.maxEmbeddingBatch ?? 2048;
+  }
+
+  /** Inputs per embed call, in order: what tests read to see batches split. */
+  readonly embedCalls: number[] = [];
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -114,6 +140,14 @@ class MockProvider implements Provider {
       call.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+function mockVector(input: string | number[], dimensions: number): number[] {
+  const seed = createHash("sha256").update(typeof input === "string" ? input : JSON.stringify(input)).digest().readUInt32BE(0);
+  const random = seededRandom(seed);
+  const raw = Array.from({ length: dimensions }, () => random() * 2 - 1);
+  const norm = Math.hypot(...raw) || 1;
+  return raw.map((v) => v / norm);
 }
 
 /**

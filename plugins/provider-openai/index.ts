@@ -4,9 +4,10 @@
  * core's UpstreamPool, shared with every network provider.
  */
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
-import { definePlugin, GatewayError, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { definePlugin, GatewayError, type EmbeddingCall, type EmbeddingResult, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
 import { offerSockets, socketUrl, type SocketOpener } from "../../lib/upstream/socket-target.js";
+import { badReply, checkedVectors, estimateEmbeddingTokens, readEmbeddingReply } from "../../lib/upstream/embeddings.js";
 import type { ProviderOpenaiConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
@@ -19,6 +20,8 @@ const PATHS: Record<string, string> = {
 
 class OpenAiProvider implements Provider {
   readonly formats: readonly string[];
+  /** OpenAI's limit on inputs per embeddings request. */
+  readonly maxEmbeddingBatch = 2048;
   private readonly pool: UpstreamPool;
   private readonly azureVersion: string | undefined;
   /** Set with apiKeys: the key goes per request instead of as a static header. */
@@ -55,6 +58,22 @@ class OpenAiProvider implements Provider {
     const request = { path: this.pathFor(call), body: call.rawBody ?? JSON.stringify(call.body) };
     if (this.keys === undefined) return this.pool.send(request, call);
     return this.keys.send((key) => this.pool.send({ ...request, headers: this.authHeaders(key) }, call));
+  }
+
+  /** OpenAI's POST /embeddings (float vectors: the endpoint encodes base64 for clients that ask). */
+  async embed(call: EmbeddingCall): Promise<EmbeddingResult> {
+    const path = this.azureVersion === undefined ? "/embeddings" : `/openai/deployments/${encodeURIComponent(call.model)}/embeddings?api-version=${this.azureVersion}`;
+    const body = JSON.stringify({ model: call.model, input: call.inputs, encoding_format: "float", ...(call.dimensions === undefined ? {} : { dimensions: call.dimensions }) });
+    const upstream = { ...call, stream: false, format: "openai-embeddings", body: {} };
+    const request = { path, body };
+    const reply = this.keys === undefined ? await this.pool.send(request, upstream) : await this.keys.send((key) => this.pool.send({ ...request, headers: this.authHeaders(key) }, upstream));
+    const parsed = (await readEmbeddingReply(reply.body, PLUGIN)) as { data?: unknown; usage?: { prompt_tokens?: unknown } };
+    if (!Array.isArray(parsed.data)) throw badReply(PLUGIN, "no data");
+    // OpenAI gives each vector its input's index; order by it rather than trust the array's order.
+    const ordered = [...(parsed.data as { index?: unknown; embedding?: unknown }[])].sort((a, b) => Number(a.index) - Number(b.index));
+    const vectors = checkedVectors(ordered.map((d) => d.embedding), call.inputs.length, PLUGIN);
+    const counted = parsed.usage?.prompt_tokens;
+    return { vectors, inputTokens: typeof counted === "number" ? counted : estimateEmbeddingTokens(call.inputs) };
   }
 
   close(): Promise<void> {

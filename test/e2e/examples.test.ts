@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,9 +26,16 @@ describe("examples/", () => {
     await upstream?.close();
   });
 
-  it.each(["openai-compatible", "multi-provider", "governed", "mcp"])("%s passes switchyard check", async (name) => {
+  it.each(["openai-compatible", "multi-provider", "governed", "mcp", "cloud-providers"])("%s passes switchyard check", async (name) => {
+    const serviceAccountKey = JSON.stringify({
+      type: "service_account", client_email: "gw@example-project.iam.gserviceaccount.com",
+      private_key: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    });
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const env = { ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db", MCP_REMOTE_URL: "http://127.0.0.1:8931/mcp" };
+      const env = {
+        ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db", MCP_REMOTE_URL: "http://127.0.0.1:8931/mcp",
+        AWS_ACCESS_KEY_ID: "AKIDEXAMPLECHECK0001", AWS_SECRET_ACCESS_KEY: "example-secret", GOOGLE_CLOUD_PROJECT: "example-project", GOOGLE_SERVICE_ACCOUNT_KEY: serviceAccountKey,
+      };
       const child = spawn(process.execPath, [join(root, "dist/cli/main.js"), "check", `examples/${name}.pipeline.json`], { cwd: root, env });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d));
