@@ -18,6 +18,6 @@ export function acceptUpgrade(handle: RequestListener, req: IncomingMessage, soc
   res.shouldKeepAlive = false;
   res.assignSocket(socket as Socket);
   res.once("finish", () => socket.end()); // a refusal ends the connection: no parser reads this socket any more
-  upgrades.set(req, { socket, head, closing });
+  if (/^websocket$/i.test(req.headers.upgrade ?? "")) upgrades.set(req, { socket, head, closing }); // others (h2c) get plain HTTP/1.1, as without this listener
   void handle(req, res);
 }

@@ -6,6 +6,9 @@
 import WebSocket, { WebSocketServer } from "ws";
 import { GatewayError, type EndpointIo, type Exchange } from "../../core/index.js";
 
+/** Headers the 101 sets itself, or that would undo it (a draining server's `connection: close`). */
+const HANDSHAKE_OWN = /^(connection|upgrade|keep-alive|transfer-encoding|content-length|sec-websocket-.*)$/i;
+
 export interface AcceptOptions {
   /** The subprotocol the upstream chose, if any. */
   protocol: string | undefined;
@@ -19,7 +22,7 @@ export function acceptClient(x: Exchange, io: EndpointIo, options: AcceptOptions
   if (upgrade === undefined) return Promise.reject(new Error("acceptClient: the request is no upgrade"));
   io.applyExchangeHeaders();
   const extra = Object.entries(io.res.getHeaders()).flatMap(([name, value]) =>
-    value === undefined ? [] : (Array.isArray(value) ? value : [String(value)]).map((v) => `${name}: ${v}`),
+    value === undefined || HANDSHAKE_OWN.test(name) ? [] : (Array.isArray(value) ? value : [String(value)]).map((v) => `${name}: ${v}`),
   );
   io.res.detachSocket(upgrade.socket as never);
   const server = new WebSocketServer({

@@ -32,26 +32,28 @@ export function openUpstreamSocket(target: SocketTarget, options: UpstreamSocket
     });
     const onAbort = () => socket.terminate();
     options.signal.addEventListener("abort", onAbort, { once: true });
-    const settle = (err: unknown) => {
-      options.signal.removeEventListener("abort", onAbort);
-      socket.off("open", onOpen);
-      if (err === undefined) return resolve(socket);
-      socket.removeAllListeners();
-      socket.on("error", () => undefined); // a late error of a socket given up on
-      socket.terminate();
-      reject(err);
-    };
-    // Not read until the relay listens: a greeting sent at once must wait for the client's socket.
-    const onOpen = () => (socket.pause(), settle(undefined));
-    socket.once("open", onOpen);
-    socket.once("unexpected-response", (_req, res: IncomingMessage) => {
+    const onResponse = (_req: unknown, res: IncomingMessage) => {
       res.resume();
       settle(upstreamStatusError({ status: res.statusCode ?? 502, retryAfterMs: parseRetryAfter(res.headers), source: options.source }));
-    });
-    socket.once("error", (err: Error & { code?: string }) => {
+    };
+    const onError = (err: Error & { code?: string }) => {
       if (options.signal.aborted) return settle(options.signal.reason);
       if (/timed out/i.test(err.message)) return settle(upstreamTimeoutError(options.source, "headers", err));
       settle(upstreamConnectError(options.source, err.code ?? "handshake failed", err));
-    });
+    };
+    // Not read until the relay listens: a greeting sent at once must wait for the client's socket.
+    const onOpen = () => (socket.pause(), settle(undefined));
+    const settle = (err: unknown) => {
+      options.signal.removeEventListener("abort", onAbort);
+      socket.off("open", onOpen).off("unexpected-response", onResponse).off("error", onError);
+      // An error before the relay listens (or after it is given up on) must not be an unhandled one; the relay adds its own.
+      socket.on("error", () => undefined);
+      if (err === undefined) return resolve(socket);
+      socket.terminate();
+      reject(err);
+    };
+    socket.once("open", onOpen);
+    socket.once("unexpected-response", onResponse);
+    socket.once("error", onError);
   });
 }

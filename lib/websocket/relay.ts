@@ -63,6 +63,12 @@ function shortReason(reason: string): string {
   return out;
 }
 
+/** `onClose` once `socket` closed; at once (as a drop) for a socket that closed before the relay listened. */
+function whenClosed(socket: WebSocket, onClose: (code: number, reason: Buffer) => void): void {
+  if (socket.readyState === WebSocket.CLOSED) queueMicrotask(() => onClose(1006, Buffer.alloc(0)));
+  else socket.once("close", onClose);
+}
+
 export class SessionRelay {
   private readonly startedHr = performance.now();
   private readonly totals: Omit<SessionTotals, "durationMs" | "endedBy"> = { framesUp: 0, bytesUp: 0, framesDown: 0, bytesDown: 0 };
@@ -77,13 +83,13 @@ export class SessionRelay {
     const hooks = options.watch?.(this) ?? {};
     this.pipe(client, upstream, "up", hooks.fromClient, hooks.counted);
     this.pipe(upstream, client, "down", hooks.fromUpstream, hooks.counted);
-    const clientClosed = new Promise<void>((resolve) => client.once("close", (code: number, reason: Buffer) => {
+    const clientClosed = new Promise<void>((resolve) => whenClosed(client, (code: number, reason: Buffer) => {
       this.totals.clientCloseCode = code;
       this.end("client", code === 1006 ? "the client's connection dropped" : reason.toString() || undefined);
       this.closeSide(upstream, sendable(code) ? code : 1001, reason.toString());
       resolve();
     }));
-    const upstreamClosed = new Promise<void>((resolve) => upstream.once("close", (code: number, reason: Buffer) => {
+    const upstreamClosed = new Promise<void>((resolve) => whenClosed(upstream, (code: number, reason: Buffer) => {
       this.totals.upstreamCloseCode = code;
       if (code === 1006) {
         this.end("upstream-dropped", "the backend's connection dropped");

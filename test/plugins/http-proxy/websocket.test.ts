@@ -191,6 +191,37 @@ describe("http-proxy WebSocket sessions", () => {
     expect(record.session).toMatchObject({ endedBy: "client", clientCloseCode: 1006 });
   });
 
+  it("answers an upgrade on a path no route takes with a plain 404, and a malformed handshake with 400", async () => {
+    const up = await upstream();
+    const g = await gateway([up]);
+    const missing = await openClient(`${g.ws}/elsewhere`).catch((err) => err);
+    expect(missing.status).toBe(404);
+    const { request } = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${g.url}/live`, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "not-a-key" } });
+      req.on("response", (res) => (res.resume(), resolve(res.statusCode!)));
+      req.on("upgrade", () => reject(new Error("upgraded")));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+    expect(up.handshakes).toEqual([]);
+  });
+
+  it("answers a request asking to upgrade to something else (h2c) as plain HTTP/1.1, as without WebSocket support", async () => {
+    const up = await upstream();
+    const g = await gateway([up]);
+    const { request } = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${g.url}/live`, { headers: { connection: "Upgrade, HTTP2-Settings", upgrade: "h2c", "http2-settings": "AAMAAABkAARAAAAAAAIAAAAA" } });
+      req.on("response", (res) => (res.resume(), resolve(res.statusCode!)));
+      req.on("upgrade", () => reject(new Error("upgraded")));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(426); // the echo backend's own answer to a plain GET
+  });
+
   it("answers a plain request on the same route as before", async () => {
     const up = await upstream();
     const g = await gateway([up]);

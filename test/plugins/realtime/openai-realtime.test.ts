@@ -157,4 +157,29 @@ describe("realtime: OpenAI Realtime with the official SDK client", () => {
     expect(session.error).toMatchObject({ code: "budget_exceeded" });
     expect(session.session.responses).toBeGreaterThanOrEqual(2);
   });
+
+  it("counts each response's tokens against a token limit while the session runs: over it, an error event, then 1008", async () => {
+    const up = await startWsUpstream(realtimeStandIn);
+    opened.push(up);
+    // Each response reserves 101 tokens when it starts and settles at its 160: with the session's own 101 held,
+    // the first two fit under 500 tokens a minute, the third does not. The check runs as the response starts, so
+    // this stand-in, which sends a whole response at once, may finish the third before the close reaches it.
+    const g = await gateway(up, [{ use: "ratelimit", config: { defaultMaxTokens: 100, rules: [{ by: "key", tokens: { limit: 500, window: "1m" } }] } }]);
+    const client = await openClient(`${g.url.replace(/^http/, "ws")}/v1/realtime?model=gpt-realtime`, [], { headers: { authorization: `Bearer ${KEY}` } });
+    const events: { type: string; error?: { code: string } }[] = [];
+    client.on("message", (data: Buffer) => {
+      const event = JSON.parse(data.toString());
+      events.push(event);
+      if (event.type === "response.done") client.send(JSON.stringify({ type: "response.create" }));
+    });
+    const end = closed(client);
+    client.send(JSON.stringify({ type: "response.create" }));
+    expect(await within(end, "the over-limit close")).toEqual({ code: 1008, reason: "rate_limit_exceeded" });
+    const done = events.filter((e) => e.type === "response.done").length;
+    expect([2, 3]).toContain(done);
+    expect(events.find((e) => e.type === "error")!.error).toMatchObject({ code: "rate_limit_exceeded" });
+    const records = await waitForRecords(g.records, (r) => r.some((x) => x.status === 101));
+    // Every response that finished is priced and recorded, the refused one included.
+    expect(records.filter((r) => r.session?.of !== undefined && r.usage)).toHaveLength(done);
+  });
 });
