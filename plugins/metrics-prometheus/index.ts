@@ -11,6 +11,7 @@ import { definePlugin, type Exchange, type PipelineHooks, type RequestRecord, ty
 import { askBackendStates } from "../../lib/health/report.js";
 import { askSinkStates } from "../../lib/record/sink-states.js";
 import { askGatewayControl } from "../../lib/operate/gateway-control.js";
+import { askWebSocketSessions } from "../../lib/websocket/sessions.js";
 import type { MetricsPrometheusConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import * as m from "./registry.js";
@@ -161,7 +162,13 @@ async function readPipeline({ pipeline, hooks, store, inFlight }: LivePipeline):
   m.streamsOpen.labels(pipeline).set(inFlight.streams);
   const status = store.status();
   m.storeUp.labels(pipeline, status.kind).set(status.health === "ok" ? 1 : 0);
-  const [backends, sinks] = await Promise.all([askBackendStates(hooks), askSinkStates(hooks)]);
+  const [backends, sinks, sockets] = await Promise.all([askBackendStates(hooks), askSinkStates(hooks), askWebSocketSessions(hooks)]);
+  for (const [step, counts] of sockets) {
+    m.websocketsOpen.labels(pipeline, step).set(counts.open);
+    m.websocketsAccepted.labels(pipeline, step).set(counts.accepted);
+    m.websocketBytes.labels(pipeline, step, "up").set(counts.bytesUp);
+    m.websocketBytes.labels(pipeline, step, "down").set(counts.bytesDown);
+  }
   for (const [backend, state] of backends) {
     if (state.breaker) {
       for (const s of ["closed", "open", "half-open"] as const) m.circuitState.labels(pipeline, backend, s).set(state.breaker.state === s ? 1 : 0);

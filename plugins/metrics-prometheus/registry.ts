@@ -162,6 +162,24 @@ export const mcpLeftOut = new Gauge({
   labelNames: ["pipeline", "backend"] as const,
   registers,
 });
+export const websocketsOpen = new Gauge({
+  name: "switchyard_websocket_sessions_open",
+  help: "WebSocket sessions open now (http-proxy upgrades, realtime sessions), by pipeline and relaying step. Read at scrape time.",
+  labelNames: ["pipeline", "step"] as const,
+  registers,
+});
+export const websocketsAccepted = new Gauge({
+  name: "switchyard_websocket_sessions_accepted",
+  help: "WebSocket sessions accepted since the relaying step was built (a reload that keeps the step keeps counting), by pipeline and step. Read at scrape time.",
+  labelNames: ["pipeline", "step"] as const,
+  registers,
+});
+export const websocketBytes = new Gauge({
+  name: "switchyard_websocket_message_bytes",
+  help: "WebSocket message payload bytes since the relaying step was built, by pipeline, step and direction (up: client to upstream, down: upstream to client). Read at scrape time.",
+  labelNames: ["pipeline", "step", "direction"] as const,
+  registers,
+});
 export const lastReloadOk = new Gauge({
   name: "switchyard_last_reload_success",
   help: "1 when the last load of the pipeline files (at start, or a hot reload) succeeded, 0 when it failed and the previous pipelines still serve. Read at scrape time.",
@@ -179,4 +197,4 @@ export const lastReloadTime = new Gauge({
 });
 
 /** The gauges read at scrape time; reset before each reading so that a pipeline, backend or sink gone since leaves no stale series. */
-export const SCRAPE_TIME_GAUGES = [inFlight, streamsOpen, circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool, mcpServerUp, mcpLeftOut, lastReloadOk, lastReloadErrors, lastReloadTime];
+export const SCRAPE_TIME_GAUGES = [inFlight, streamsOpen, circuitState, rateLimited, probeHealthy, storeUp, sinkPending, sinkSpool, mcpServerUp, mcpLeftOut, websocketsOpen, websocketsAccepted, websocketBytes, lastReloadOk, lastReloadErrors, lastReloadTime];
