@@ -72,7 +72,7 @@ describe("http-proxy WebSocket sessions", () => {
     const echoed = messages(client, sent.length);
     for (const text of sent) client.send(text);
     expect(await within(echoed, "1,000 echoes")).toEqual(sent);
-    const report = await askWebSocketSessions((g.server as any).pipelines[0].hooks);
+    const report = await askWebSocketSessions(g.reloader.pipelines()[0]!.hooks);
     expect(report.get("http-proxy")).toMatchObject({ open: 1, accepted: 1 });
     const bytes = sent.reduce((n, s) => n + Buffer.byteLength(s), 0);
     const done = closed(client);
