@@ -4,7 +4,7 @@
  * Function calls without ids get ids here, and function responses are matched to them by name.
  */
 import { GatewayError, type InboundRequestInfo, type IrMessage, type IrPart, type IrReasoning, type IrRequest, type IrTool, type IrToolResultPart } from "../../core/index.js";
-import { modelPartToIr, imageOf, type Fail } from "./parts.js";
+import { modelPartToIr, mediaOf, type Fail } from "./parts.js";
 import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, unsupportedField } from "../../lib/wire/fields.js";
 import { isObject, type WireObject } from "../../core/index.js";
 import { field, keyOf } from "./proto-json.js";
@@ -137,7 +137,7 @@ function readUserTurn(parts: unknown[], at: string, pending: Map<string, string[
     let irPart: IrPart;
     if (typeof part.text === "string") irPart = { type: "text", text: part.text };
     else {
-      const image = imageOf(part, partAt, (param, message) => unsupportedField(param, message));
+      const image = mediaOf(part, partAt, (param, message) => unsupportedField(param, message));
       if (image === undefined) throw unsupportedField(partAt, `part kind ${Object.keys(part).join(", ") || "(empty)"} cannot be translated to other formats`);
       irPart = image;
     }
