@@ -27,6 +27,8 @@ export interface ScriptedReply {
   toolCalls?: ScriptedToolCall[];
   /** The model stopped at the output token limit. */
   truncated?: boolean;
+  /** Reasoning ahead of the answer, with the signature the API gives it (none in Chat Completions). */
+  thinking?: { text: string; signature: string };
   usage: ScriptedUsage;
 }
 
@@ -67,6 +69,7 @@ export function chatBody(reply: ScriptedReply, model: string, id: string, create
         message: {
           role: "assistant",
           content: reply.text ?? null,
+          ...(reply.thinking === undefined ? {} : { reasoning_content: reply.thinking.text }),
           refusal: null,
           annotations: [],
           ...(calls.length === 0 ? {} : { tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: args(c) } })) }),
@@ -100,6 +103,7 @@ export function chatStream(reply: ScriptedReply, model: string, id: string, crea
   const chunk = (delta: unknown, finish: string | null = null) =>
     sse({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
   const out = [chunk({ role: "assistant", content: "", refusal: null })];
+  for (const piece of pieces(reply.thinking?.text ?? "", 2)) out.push(chunk({ reasoning_content: piece }));
   for (const piece of pieces(reply.text ?? "", 3)) out.push(chunk({ content: piece }));
   (reply.toolCalls ?? []).forEach((call, index) => {
     out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }));
@@ -115,6 +119,9 @@ export function chatStream(reply: ScriptedReply, model: string, id: string, crea
 
 function responsesOutput(reply: ScriptedReply, n: number): Record<string, unknown>[] {
   const items: Record<string, unknown>[] = [];
+  if (reply.thinking !== undefined) {
+    items.push({ id: `rs_up${n}`, type: "reasoning", summary: [{ type: "summary_text", text: reply.thinking.text }], encrypted_content: reply.thinking.signature });
+  }
   if (reply.text !== undefined) {
     items.push({ id: `msg_up${n}`, type: "message", status: reply.truncated ? "incomplete" : "completed", role: "assistant", content: [{ type: "output_text", text: reply.text, annotations: [], logprobs: [] }] });
   }
@@ -162,7 +169,14 @@ export function responsesStream(reply: ScriptedReply, model: string, id: string,
   const out = [ev("response.created", { response: responsesObject(reply, model, id, created, n, false) }), ev("response.in_progress", { response: responsesObject(reply, model, id, created, n, false) })];
   const items = responsesOutput(reply, n);
   items.forEach((item, output_index) => {
-    if (item.type === "message") {
+    if (item.type === "reasoning") {
+      const text = reply.thinking!.text;
+      out.push(ev("response.output_item.added", { output_index, item: { id: item.id, type: "reasoning", summary: [] } }));
+      out.push(ev("response.reasoning_summary_part.added", { item_id: item.id, output_index, summary_index: 0, part: { type: "summary_text", text: "" } }));
+      for (const delta of pieces(text, 2)) out.push(ev("response.reasoning_summary_text.delta", { item_id: item.id, output_index, summary_index: 0, delta }));
+      out.push(ev("response.reasoning_summary_text.done", { item_id: item.id, output_index, summary_index: 0, text }));
+      out.push(ev("response.reasoning_summary_part.done", { item_id: item.id, output_index, summary_index: 0, part: { type: "summary_text", text } }));
+    } else if (item.type === "message") {
       const text = reply.text ?? "";
       out.push(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", content: [] } }));
       out.push(ev("response.content_part.added", { item_id: item.id, output_index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
@@ -199,6 +213,7 @@ export function anthropicBody(reply: ScriptedReply, model: string, id: string): 
     role: "assistant",
     model,
     content: [
+      ...(reply.thinking === undefined ? [] : [{ type: "thinking", thinking: reply.thinking.text, signature: reply.thinking.signature }]),
       ...(reply.text === undefined ? [] : [{ type: "text", text: reply.text }]),
       ...(reply.toolCalls ?? []).map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: c.arguments })),
     ],
@@ -215,6 +230,13 @@ export function anthropicStream(reply: ScriptedReply, model: string, id: string)
     ev("ping"),
   ];
   let index = 0;
+  if (reply.thinking !== undefined) {
+    out.push(ev("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }));
+    for (const thinking of pieces(reply.thinking.text, 2)) out.push(ev("content_block_delta", { index, delta: { type: "thinking_delta", thinking } }));
+    out.push(ev("content_block_delta", { index, delta: { type: "signature_delta", signature: reply.thinking.signature } }));
+    out.push(ev("content_block_stop", { index }));
+    index++;
+  }
   if (reply.text !== undefined) {
     out.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
     for (const text of pieces(reply.text, 3)) out.push(ev("content_block_delta", { index, delta: { type: "text_delta", text } }));
@@ -254,8 +276,13 @@ const geminiFinish = (reply: ScriptedReply): string => (reply.truncated ? "MAX_T
 
 const functionCallParts = (reply: ScriptedReply): unknown[] => (reply.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.arguments } }));
 
+/** The thought summary, then the signature on the first part of the answer, as Gemini sends them. */
+const thoughtParts = (reply: ScriptedReply): unknown[] => (reply.thinking === undefined ? [] : [{ text: reply.thinking.text, thought: true }]);
+const signed = (parts: Record<string, unknown>[], reply: ScriptedReply): Record<string, unknown>[] =>
+  reply.thinking === undefined || parts.length === 0 ? parts : [{ ...parts[0], thoughtSignature: reply.thinking.signature }, ...parts.slice(1)];
+
 export function geminiBody(reply: ScriptedReply, model: string, id: string): unknown {
-  const parts = [...(reply.text === undefined ? [] : [{ text: reply.text }]), ...functionCallParts(reply)];
+  const parts = [...thoughtParts(reply), ...signed([...(reply.text === undefined ? [] : [{ text: reply.text }]), ...(functionCallParts(reply) as Record<string, unknown>[])], reply)];
   return { candidates: [geminiCandidate(parts, geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id };
 }
 
@@ -263,10 +290,12 @@ export function geminiBody(reply: ScriptedReply, model: string, id: string): unk
 export function geminiStream(reply: ScriptedReply, model: string, id: string): SseChunks {
   const texts = pieces(reply.text ?? "", 3);
   const out: string[] = [];
+  if (reply.thinking !== undefined) out.push(sse({ candidates: [geminiCandidate(thoughtParts(reply), undefined)], usageMetadata: geminiUsage(reply.usage, 1), modelVersion: model, responseId: id }));
   texts.forEach((text, i) => {
     const last = i === texts.length - 1 && (reply.toolCalls?.length ?? 0) === 0;
     const output = last ? reply.usage.output : Math.max(1, Math.floor((reply.usage.output * (i + 1)) / (texts.length + 1)));
-    out.push(sse({ candidates: [geminiCandidate([{ text }], last ? geminiFinish(reply) : undefined)], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
+    const parts = i === 0 ? signed([{ text }], reply) : [{ text }];
+    out.push(sse({ candidates: [geminiCandidate(parts, last ? geminiFinish(reply) : undefined)], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
   });
   if ((reply.toolCalls?.length ?? 0) > 0 || texts.length === 0) {
     out.push(sse({ candidates: [geminiCandidate(functionCallParts(reply), geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id }));
