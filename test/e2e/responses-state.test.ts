@@ -68,7 +68,7 @@ describe("responses-state: previous_response_id on backends that keep no state",
 
   async function ask(client: OpenAI, params: OpenAI.Responses.ResponseCreateParamsNonStreaming, stream: boolean): Promise<OpenAI.Responses.Response> {
     if (!stream) return client.responses.create(params);
-    return client.responses.stream(params as OpenAI.Responses.ResponseStreamParams).finalResponse();
+    return client.responses.stream(params as Parameters<OpenAI["responses"]["stream"]>[0]).finalResponse();
   }
 
   for (const backend of ["anthropic-messages", "gemini", "openai-chat"] as const) {
