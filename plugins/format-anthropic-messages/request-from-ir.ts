@@ -207,6 +207,7 @@ export function anthropicUnsupportedFields(ir: IrRequest): string[] {
   if (ir.frequencyPenalty !== undefined) lost.add("frequencyPenalty");
   if (ir.n !== undefined && ir.n > 1) lost.add("n");
   if (ir.metadata !== undefined) lost.add("metadata");
+  if (ir.topLogprobs !== undefined) lost.add("topLogprobs");
   if (ir.parallelToolCalls === false && (ir.toolChoice?.type === "none" || (ir.toolChoice === undefined && ir.tools === undefined))) lost.add("parallelToolCalls");
   const format = ir.responseFormat;
   if (format?.type === "json_object") lost.add("responseFormat");

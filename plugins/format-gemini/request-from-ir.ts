@@ -57,6 +57,10 @@ function generationConfigOf(ir: IrRequest): WireObject {
   }
   const thinking = thinkingConfigOf(ir.reasoning);
   if (thinking !== undefined) config.thinkingConfig = thinking;
+  if (ir.topLogprobs !== undefined) {
+    config.responseLogprobs = true;
+    if (ir.topLogprobs > 0) config.logprobs = ir.topLogprobs;
+  }
   return config;
 }
 

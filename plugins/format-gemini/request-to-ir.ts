@@ -27,6 +27,8 @@ const MAPPED_GENERATION = new Set([
   "responseSchema",
   "responseJsonSchema",
   "thinkingConfig",
+  "responseLogprobs",
+  "logprobs",
 ]);
 const LEVELS: Record<string, NonNullable<IrReasoning["effort"]>> = { MINIMAL: "minimal", LOW: "low", MEDIUM: "medium", HIGH: "high" };
 
@@ -252,6 +254,7 @@ function readGenerationConfig(wire: WireObject, ir: IrRequest, extra: WireObject
   if (schema !== undefined && schema !== null) ir.responseFormat = { type: "json_schema", name: GEMINI_SCHEMA_NAME, schema: expectObject(schema, at("responseJsonSchema")) };
   else if (mime === "application/json") ir.responseFormat = { type: "json_object" };
   else if (mime === "text/plain") ir.responseFormat = { type: "text" };
+  if (optBoolean(config, keyOf(config, "responseLogprobs"), at("responseLogprobs")) === true) ir.topLogprobs = int("logprobs", 0) ?? 0;
   const thinking = field(config, "thinkingConfig");
   if (thinking !== undefined && thinking !== null) ir.reasoning = readThinkingConfig(expectObject(thinking, at("thinkingConfig")));
   const rest: WireObject = {};

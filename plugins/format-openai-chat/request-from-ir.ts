@@ -9,8 +9,6 @@ import { dataUrl, documentFilename, documentText, openAiAudioFormatOf } from "..
 
 /** OpenAI fields the IR has no place for: carried back from `extra` when the IR came from this format. */
 const OWN_EXTRA_FIELDS = new Set([
-  "logprobs",
-  "top_logprobs",
   "logit_bias",
   "service_tier",
   "store",
@@ -63,6 +61,10 @@ export function openAiChatRequestFromIr(ir: IrRequest): WireObject {
   if (ir.frequencyPenalty !== undefined) body.frequency_penalty = ir.frequencyPenalty;
   if (ir.n !== undefined) body.n = ir.n;
   if (ir.responseFormat !== undefined) body.response_format = responseFormatFromIr(ir.responseFormat);
+  if (ir.topLogprobs !== undefined) {
+    body.logprobs = true;
+    if (ir.topLogprobs > 0) body.top_logprobs = ir.topLogprobs;
+  }
   if (ir.user !== undefined) body.user = ir.user;
   if (ir.metadata !== undefined) body.metadata = ir.metadata;
   for (const [key, value] of Object.entries(ir.extra ?? {})) {

@@ -8,7 +8,7 @@ import { dataUrl, documentBytes, documentFilename, openAiAudioFormatOf } from ".
 import { isObject, type WireObject } from "../../core/index.js";
 
 /** Responses fields the IR has no place for: carried back from `extra` when the IR came from this format. */
-const OWN_EXTRA_FIELDS = new Set(["service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "truncation", "top_logprobs", "max_tool_calls"]);
+const OWN_EXTRA_FIELDS = new Set(["service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "truncation", "max_tool_calls"]);
 
 export function responsesRequestFromIr(ir: IrRequest): WireObject {
   const body: WireObject = { model: ir.model, input: inputFromIr(ir.messages), store: false };
@@ -40,6 +40,10 @@ export function responsesRequestFromIr(ir: IrRequest): WireObject {
   }
   const extraInclude = Array.isArray(ir.extra?.include) ? ir.extra.include : [];
   if (extraInclude.length > 0) body.include = [...((body.include as unknown[] | undefined) ?? []), ...extraInclude];
+  if (ir.topLogprobs !== undefined) {
+    body.include = [...((body.include as unknown[] | undefined) ?? []), "message.output_text.logprobs"];
+    if (ir.topLogprobs > 0) body.top_logprobs = ir.topLogprobs;
+  }
   const text: WireObject = isObject(ir.extra?.text) ? { ...ir.extra.text } : {};
   const format = ir.responseFormat;
   if (format !== undefined) {

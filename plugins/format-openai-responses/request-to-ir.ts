@@ -10,6 +10,7 @@ import { isObject, type WireObject } from "../../core/index.js";
 import { audioMediaTypeOf, parseDataUrl } from "../../lib/wire/media.js";
 
 const MAPPED_FIELDS = new Set([
+  "top_logprobs",
   "model",
   "input",
   "instructions",
@@ -30,7 +31,7 @@ const MAPPED_FIELDS = new Set([
 ]);
 const EFFORTS = new Set(["minimal", "low", "medium", "high"]);
 /** `include` values this translator honours by itself: reasoning signatures travel as encrypted content. */
-const HONOURED_INCLUDES = new Set(["reasoning.encrypted_content"]);
+const HONOURED_INCLUDES = new Set(["reasoning.encrypted_content", "message.output_text.logprobs"]);
 
 export function peekResponses(body: unknown): { model: string | undefined; stream: boolean } {
   if (!isObject(body)) return { model: undefined, stream: false };
@@ -60,6 +61,7 @@ export function responsesRequestToIr(body: unknown): IrRequest {
   readText(wire, ir, extra);
   // Stateless already; only a request to keep the response needs a policy decision.
   if (optBoolean(wire, "store") === true) extra.store = true;
+  if (Array.isArray(wire.include) && wire.include.includes("message.output_text.logprobs")) ir.topLogprobs = optInteger(wire, "top_logprobs", 0) ?? 0;
   if (wire.include !== undefined && wire.include !== null) {
     const other = expectArray(wire.include, "include").filter((v, i) => !HONOURED_INCLUDES.has(expectString(v, `include[${i}]`)));
     if (other.length > 0) extra.include = other;

@@ -154,7 +154,7 @@ function answer(res: ServerResponse, format: UpstreamFormat, endpoint: FormatReq
     if ("json" in script.replay) return json(res, 200, script.replay.json);
     return writeSse(res, [script.replay.sse]);
   }
-  const reply = script.reply ?? DEFAULT_REPLY;
+  const reply = withAskedLogprobs(format, body, script.reply ?? DEFAULT_REPLY);
   const created = 1_760_000_000 + n;
   switch (format) {
     case "openai-chat": {
@@ -174,6 +174,21 @@ function answer(res: ServerResponse, format: UpstreamFormat, endpoint: FormatReq
       const id = `gemini-up${n}`;
       return stream ? writeSse(res, geminiStream(reply, model, id)) : json(res, 200, geminiBody(reply, model, id));
     }
+  }
+}
+
+/** Logprobs answered only when the request asks for them, in its API's own terms, as real upstreams do. */
+function withAskedLogprobs(format: UpstreamFormat, body: any, reply: ScriptedReply): ScriptedReply {
+  const top = (n: unknown) => (typeof n === "number" ? n : 0);
+  switch (format) {
+    case "openai-chat":
+      return body?.logprobs === true ? { ...reply, logprobs: { top: top(body.top_logprobs) } } : reply;
+    case "openai-responses":
+      return Array.isArray(body?.include) && body.include.includes("message.output_text.logprobs") ? { ...reply, logprobs: { top: top(body.top_logprobs) } } : reply;
+    case "gemini":
+      return body?.generationConfig?.responseLogprobs === true ? { ...reply, logprobs: { top: top(body.generationConfig.logprobs) } } : reply;
+    case "anthropic-messages":
+      return reply;
   }
 }
 

@@ -29,8 +29,26 @@ export interface ScriptedReply {
   truncated?: boolean;
   /** Reasoning ahead of the answer, with the signature the API gives it (none in Chat Completions). */
   thinking?: { text: string; signature: string };
+  /** Answer the text's token logprobs, with this many alternatives each (set when the request asks). */
+  logprobs?: { top: number };
   usage: ScriptedUsage;
 }
+
+/** The reply's text as the tokens a stream delivers (3 pieces), each with a made-up logprob and `top` alternatives. */
+export function scriptedTokens(reply: ScriptedReply): { token: string; logprob: number; top: { token: string; logprob: number }[] }[] {
+  const top = reply.logprobs?.top ?? 0;
+  return pieces(reply.text ?? "", 3).map((token, i) => {
+    const logprob = -0.1 * (i + 1);
+    return { token, logprob, top: Array.from({ length: top }, (_, k) => ({ token: k === 0 ? token : `${token}~${k}`, logprob: logprob - k })) };
+  });
+}
+
+const openAiTokens = (tokens: ReturnType<typeof scriptedTokens>) =>
+  tokens.map((t) => ({ token: t.token, logprob: t.logprob, bytes: [...Buffer.from(t.token)], top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })) }));
+const geminiTokens = (tokens: ReturnType<typeof scriptedTokens>) => ({
+  topCandidates: tokens.map((t) => ({ candidates: t.top.map((a) => ({ token: a.token, logProbability: a.logprob })) })),
+  chosenCandidates: tokens.map((t) => ({ token: t.token, logProbability: t.logprob })),
+});
 
 export interface ScriptedError {
   status: number;
@@ -74,7 +92,7 @@ export function chatBody(reply: ScriptedReply, model: string, id: string, create
           annotations: [],
           ...(calls.length === 0 ? {} : { tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: args(c) } })) }),
         },
-        logprobs: null,
+        logprobs: reply.logprobs === undefined ? null : { content: openAiTokens(scriptedTokens(reply)), refusal: null },
         finish_reason: chatFinish(reply),
       },
     ],
@@ -100,11 +118,12 @@ function chatUsage(u: ScriptedUsage): unknown {
 
 export function chatStream(reply: ScriptedReply, model: string, id: string, created: number, includeUsage: boolean): SseChunks {
   const head = { id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_upstream1" };
-  const chunk = (delta: unknown, finish: string | null = null) =>
-    sse({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+  const chunk = (delta: unknown, finish: string | null = null, logprobs: unknown = null) =>
+    sse({ ...head, choices: [{ index: 0, delta, logprobs, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
   const out = [chunk({ role: "assistant", content: "", refusal: null })];
   for (const piece of pieces(reply.thinking?.text ?? "", 2)) out.push(chunk({ reasoning_content: piece }));
-  for (const piece of pieces(reply.text ?? "", 3)) out.push(chunk({ content: piece }));
+  const tokens = openAiTokens(scriptedTokens(reply));
+  pieces(reply.text ?? "", 3).forEach((piece, i) => out.push(chunk({ content: piece }, null, reply.logprobs === undefined ? null : { content: [tokens[i]], refusal: null })));
   (reply.toolCalls ?? []).forEach((call, index) => {
     out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }));
     for (const piece of pieces(args(call), 2)) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
@@ -123,7 +142,7 @@ function responsesOutput(reply: ScriptedReply, n: number): Record<string, unknow
     items.push({ id: `rs_up${n}`, type: "reasoning", summary: [{ type: "summary_text", text: reply.thinking.text }], encrypted_content: reply.thinking.signature });
   }
   if (reply.text !== undefined) {
-    items.push({ id: `msg_up${n}`, type: "message", status: reply.truncated ? "incomplete" : "completed", role: "assistant", content: [{ type: "output_text", text: reply.text, annotations: [], logprobs: [] }] });
+    items.push({ id: `msg_up${n}`, type: "message", status: reply.truncated ? "incomplete" : "completed", role: "assistant", content: [{ type: "output_text", text: reply.text, annotations: [], logprobs: reply.logprobs === undefined ? [] : openAiTokens(scriptedTokens(reply)) }] });
   }
   (reply.toolCalls ?? []).forEach((c, i) => items.push({ id: `fc_up${n}_${i}`, type: "function_call", status: "completed", arguments: args(c), call_id: c.id, name: c.name }));
   return items;
@@ -180,8 +199,9 @@ export function responsesStream(reply: ScriptedReply, model: string, id: string,
       const text = reply.text ?? "";
       out.push(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", content: [] } }));
       out.push(ev("response.content_part.added", { item_id: item.id, output_index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
-      for (const delta of pieces(text, 3)) out.push(ev("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta, logprobs: [] }));
-      out.push(ev("response.output_text.done", { item_id: item.id, output_index, content_index: 0, text, logprobs: [] }));
+      const tokens = reply.logprobs === undefined ? [] : openAiTokens(scriptedTokens(reply));
+      pieces(text, 3).forEach((delta, i) => out.push(ev("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta, logprobs: tokens[i] === undefined ? [] : [tokens[i]] })));
+      out.push(ev("response.output_text.done", { item_id: item.id, output_index, content_index: 0, text, logprobs: tokens }));
       out.push(ev("response.content_part.done", { item_id: item.id, output_index, content_index: 0, part: { type: "output_text", text, annotations: [] } }));
     } else {
       out.push(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", arguments: "" } }));
@@ -283,7 +303,8 @@ const signed = (parts: Record<string, unknown>[], reply: ScriptedReply): Record<
 
 export function geminiBody(reply: ScriptedReply, model: string, id: string): unknown {
   const parts = [...thoughtParts(reply), ...signed([...(reply.text === undefined ? [] : [{ text: reply.text }]), ...(functionCallParts(reply) as Record<string, unknown>[])], reply)];
-  return { candidates: [geminiCandidate(parts, geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id };
+  const candidate = { ...geminiCandidate(parts, geminiFinish(reply)), ...(reply.logprobs === undefined ? {} : { logprobsResult: geminiTokens(scriptedTokens(reply)) }) };
+  return { candidates: [candidate], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id };
 }
 
 /** Text in pieces with growing usage on every chunk; function calls arrive whole, with the finish. */
@@ -295,7 +316,9 @@ export function geminiStream(reply: ScriptedReply, model: string, id: string): S
     const last = i === texts.length - 1 && (reply.toolCalls?.length ?? 0) === 0;
     const output = last ? reply.usage.output : Math.max(1, Math.floor((reply.usage.output * (i + 1)) / (texts.length + 1)));
     const parts = i === 0 ? signed([{ text }], reply) : [{ text }];
-    out.push(sse({ candidates: [geminiCandidate(parts, last ? geminiFinish(reply) : undefined)], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
+    const token = scriptedTokens(reply)[i]!;
+    const candidate = { ...geminiCandidate(parts, last ? geminiFinish(reply) : undefined), ...(reply.logprobs === undefined ? {} : { logprobsResult: geminiTokens([token]) }) };
+    out.push(sse({ candidates: [candidate], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
   });
   if ((reply.toolCalls?.length ?? 0) > 0 || texts.length === 0) {
     out.push(sse({ candidates: [geminiCandidate(functionCallParts(reply), geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id }));

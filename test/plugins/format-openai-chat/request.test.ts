@@ -131,9 +131,9 @@ describe("format-openai-chat requests", () => {
       model: "m",
       stream: false,
       messages: [],
-      extra: { logprobs: true, service_tier: "flex", container: "anthropic-only", tools: [{ type: "custom", custom: { name: "x" } }] },
+      extra: { logit_bias: { "50256": -100 }, service_tier: "flex", container: "anthropic-only", tools: [{ type: "custom", custom: { name: "x" } }] },
     });
-    expect(body).toMatchObject({ logprobs: true, service_tier: "flex", tools: [{ type: "custom", custom: { name: "x" } }] });
+    expect(body).toMatchObject({ logit_bias: { "50256": -100 }, service_tier: "flex", tools: [{ type: "custom", custom: { name: "x" } }] });
     expect(body).not.toHaveProperty("container");
   });
 
