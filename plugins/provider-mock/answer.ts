@@ -53,11 +53,23 @@ export function composeAnswer(request: IrRequest, config: ProviderMockConfig, mo
   const usage = config.usage ?? estimateUsage(request, text.length);
   const pieces = splitText(text, chunks);
   const logprobs = request.topLogprobs === undefined ? undefined : pieces.map((piece, i) => tokenLogprob(piece, i, request.topLogprobs!));
+  const thinking = config.thinking;
   return {
-    response: { id: ids.response, model, created, content: [{ type: "text", text }], finishReason: "stop", usage, ...(logprobs === undefined ? {} : { logprobs }) },
+    response: {
+      id: ids.response,
+      model,
+      created,
+      content: [...(thinking === undefined ? [] : [{ type: "thinking" as const, ...thinking }]), { type: "text", text }],
+      finishReason: "stop",
+      usage,
+      ...(logprobs === undefined ? {} : { logprobs }),
+    },
     opening: [{ type: "start", id: ids.response, model, created }],
     // Each piece is one "token"; its logprobs follow it in the same chunk.
-    deltas: pieces.flatMap((piece, i): IrStreamEvent[] => [{ type: "text", text: piece }, ...(logprobs === undefined ? [] : [{ type: "logprobs" as const, logprobs: [logprobs[i]!] }])]),
+    deltas: [
+      ...(thinking === undefined ? [] : [{ type: "thinking" as const, text: thinking.text }, { type: "thinking" as const, text: "", signature: thinking.signature }]),
+      ...pieces.flatMap((piece, i): IrStreamEvent[] => [{ type: "text", text: piece }, ...(logprobs === undefined ? [] : [{ type: "logprobs" as const, logprobs: [logprobs[i]!] }])]),
+    ],
     closing: [
       { type: "usage", usage },
       { type: "finish", finishReason: "stop" },
