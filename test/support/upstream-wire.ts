@@ -55,6 +55,8 @@ export interface ScriptedError {
   message: string;
   /** Seconds, sent as `retry-after` (and, for Gemini, as RetryInfo in the body too). */
   retryAfter?: number;
+  /** Gemini only: say the wait in the body's RetryInfo alone, with no retry-after header (as Google often does). */
+  retryInfoOnly?: boolean;
 }
 
 /** A finished SSE body as the chunks the upstream writes, one event each. */
@@ -341,7 +343,7 @@ const GOOGLE_STATUSES: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: 
 
 /** The error body and headers each format's API sends for `err`. */
 export function errorReply(format: UpstreamFormat, err: ScriptedError): { body: unknown; headers: Record<string, string> } {
-  const headers: Record<string, string> = err.retryAfter === undefined ? {} : { "retry-after": String(err.retryAfter) };
+  const headers: Record<string, string> = err.retryAfter === undefined || err.retryInfoOnly === true ? {} : { "retry-after": String(err.retryAfter) };
   switch (format) {
     case "openai-chat":
     case "openai-responses": {
