@@ -58,17 +58,32 @@ function generateTarget(info: InboundRequestInfo): { model: string; method: stri
   return { model, method };
 }
 
+/**
+ * A counting route names its model alone (`/v1beta/models/:model\\:countTokens`), a generate
+ * route the model and its method (`:target`): only the first is read as a count, so a
+ * `:countTokens` call on a generate route is still refused rather than sent as a generate.
+ */
+function countModel(info: InboundRequestInfo): string | undefined {
+  const model = info.params.model;
+  return info.params.target === undefined && typeof model === "string" && model.length > 0 ? model.replace(/^models\//, "") : undefined;
+}
+
 export function peekGemini(info: InboundRequestInfo): { model: string | undefined; stream: boolean } {
+  const counted = countModel(info);
+  if (counted !== undefined) return { model: counted, stream: false };
   const { model, method } = generateTarget(info);
   return { model, stream: method === "streamGenerateContent" };
 }
 
 export function geminiRequestToIr(body: unknown, info: InboundRequestInfo): IrRequest {
-  const { model, method } = generateTarget(info);
+  const counted = countModel(info);
+  const { model, method } = counted === undefined ? generateTarget(info) : { model: counted, method: "countTokens" };
   const stream = method === "streamGenerateContent";
   // Without alt=sse Google streams one JSON array, a framing this gateway does not write.
   if (stream && info.query.alt !== "sse") throw invalidField("alt", "streamGenerateContent is served as server-sent events only: add ?alt=sse");
-  const wire = expectObject(body, "body");
+  let wire = expectObject(body, "body");
+  // countTokens takes the request either as it is or wrapped, with its model, in generateContentRequest.
+  if (counted !== undefined && isObject(wire.generateContentRequest)) wire = wire.generateContentRequest;
   const messages = [...readSystem(field(wire, "systemInstruction")), ...readContents(wire.contents)];
   const ir: IrRequest = { model, messages, stream };
   const extra: WireObject = {};

@@ -75,7 +75,7 @@ export interface FormatsUpstream {
 
 const DEFAULT_REPLY: ScriptedReply = { text: "Hello from the formats upstream.", usage: { input: 12, output: 6 } };
 
-const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
 
 function routeOf(method: string, path: string): { format: UpstreamFormat; endpoint: FormatRequest["endpoint"]; pathModel?: string; pathStream?: boolean } | undefined {
   if (method !== "POST") return undefined;
@@ -84,6 +84,7 @@ function routeOf(method: string, path: string): { format: UpstreamFormat; endpoi
   if (path === "/v1/messages") return { format: "anthropic-messages", endpoint: "generate" };
   if (path === "/v1/messages/count_tokens") return { format: "anthropic-messages", endpoint: "count_tokens" };
   const gemini = GEMINI_PATH.exec(path);
+  if (gemini?.[2] === "countTokens") return { format: "gemini", endpoint: "count_tokens", pathModel: decodeURIComponent(gemini[1]!) };
   if (gemini) return { format: "gemini", endpoint: "generate", pathModel: decodeURIComponent(gemini[1]!), pathStream: gemini[2] === "streamGenerateContent" };
   return undefined;
 }
@@ -149,7 +150,7 @@ function answer(res: ServerResponse, format: UpstreamFormat, endpoint: FormatReq
     const { body: errorBody, headers } = errorReply(format, script.error);
     return json(res, script.error.status, errorBody, headers);
   }
-  if (endpoint === "count_tokens") return json(res, 200, { input_tokens: script.inputTokens ?? 0 });
+  if (endpoint === "count_tokens") return json(res, 200, format === "gemini" ? { totalTokens: script.inputTokens ?? 0 } : { input_tokens: script.inputTokens ?? 0 });
   if (script.replay) {
     if ("json" in script.replay) return json(res, 200, script.replay.json);
     return writeSse(res, [script.replay.sse]);
