@@ -33,6 +33,22 @@ export interface IrImagePart {
   cacheControl?: IrCacheControl;
 }
 
+/** A document (PDF, plain text…) to read; a `file` source names one in the client's own provider's file store. */
+export interface IrDocumentPart {
+  type: "document";
+  source: { kind: "base64"; mediaType: string; data: string } | { kind: "url"; url: string; mediaType?: string } | { kind: "text"; text: string } | { kind: "file"; fileId: string };
+  /** File name or title, where the format carries one. */
+  title?: string;
+  cacheControl?: IrCacheControl;
+}
+
+/** Audio input, base64 (`mediaType` audio/wav, audio/mpeg…). */
+export interface IrAudioPart {
+  type: "audio";
+  mediaType: string;
+  data: string;
+}
+
 export interface IrToolCallPart {
   type: "tool_call";
   id: string;
@@ -60,7 +76,7 @@ export interface IrThinkingPart {
   redactedData?: string;
 }
 
-export type IrPart = IrTextPart | IrImagePart | IrToolCallPart | IrToolResultPart | IrThinkingPart;
+export type IrPart = IrTextPart | IrImagePart | IrDocumentPart | IrAudioPart | IrToolCallPart | IrToolResultPart | IrThinkingPart;
 
 export interface IrMessage {
   role: IrRole;
@@ -114,6 +130,8 @@ export interface IrRequest {
   responseFormat?: IrResponseFormat;
   reasoning?: IrReasoning;
   user?: string;
+  /** Log probabilities of the output tokens asked for, with this many alternatives per token (0: none). */
+  topLogprobs?: number;
   metadata?: Record<string, string>;
   /**
    * Fields of the source format the IR has no place for, by their wire name. A translator to the
@@ -132,6 +150,13 @@ export interface IrUsage {
   reasoningTokens?: number;
 }
 
+/** One output token's log probability, with the likeliest alternatives when asked for. */
+export interface IrTokenLogprob {
+  token: string;
+  logprob: number;
+  top?: Array<{ token: string; logprob: number }>;
+}
+
 export interface IrResponse {
   id: string;
   model: string;
@@ -143,6 +168,7 @@ export interface IrResponse {
   /** The stop sequence that ended generation, when the backend says which. */
   stopSequence?: string;
   usage?: IrUsage;
+  logprobs?: IrTokenLogprob[];
 }
 
 /** Stream events; a stream is `start`, any deltas, then `usage` and `finish` in either order. */
@@ -152,5 +178,6 @@ export type IrStreamEvent =
   | { type: "thinking"; text: string; signature?: string }
   /** One piece of a tool call; `index` orders parallel calls; `id`/`name` arrive on the first piece. */
   | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: "logprobs"; logprobs: IrTokenLogprob[] }
   | { type: "usage"; usage: IrUsage }
   | { type: "finish"; finishReason: IrFinishReason; stopSequence?: string };

@@ -135,6 +135,19 @@ interface UpstreamErrorDetail {
   message?: string;
   code?: string;
   param?: string;
+  /** The wait the body asked for: Gemini's `google.rpc.RetryInfo` detail (`retryDelay: "7s"`). */
+  retryAfterMs?: number;
+}
+
+/** Google's RetryInfo among an error's `details`, as milliseconds (a protobuf Duration: "7s", "0.5s"). */
+function retryInfoMs(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details) {
+    if (!isObject(detail) || typeof detail["@type"] !== "string" || !detail["@type"].endsWith("google.rpc.RetryInfo")) continue;
+    const delay = typeof detail.retryDelay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(detail.retryDelay.trim()) : null;
+    if (delay !== null) return Math.round(Number(delay[1]) * 1000);
+  }
+  return undefined;
 }
 
 const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -201,10 +214,12 @@ export function readUpstreamErrorDetail(text: string, contentType: string | unde
   // dropped, not replaced by the next, which would only be a guess at what it meant.
   const rawCode = [inner.code, inner.type, inner.status].find((v) => str(v) !== undefined);
   const code = safeUpstreamCode(rawCode, secrets);
+  const retryAfterMs = retryInfoMs(inner.details);
   return {
     message: message === undefined ? undefined : scrubUpstreamText(message, secrets),
     code: code && code !== "error" ? code.toLowerCase() : undefined,
     param: safeIdentifier(inner.param, SAFE_PARAM, secrets),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
 }
 

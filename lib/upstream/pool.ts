@@ -140,7 +140,8 @@ export class UpstreamPool {
     // The caller aborted while we read the error body: it knows, and wants its own reason back.
     if (call.signal.aborted) throw call.signal.reason;
     const detail = readUpstreamErrorDetail(text, Array.isArray(contentType) ? contentType[0] : contentType, this.secrets);
-    throw upstreamStatusError({ status: res.statusCode, ...detail, retryAfterMs, source: this.source });
+    // A retry-after header wins; Gemini says it in the body (RetryInfo) and often nowhere else.
+    throw upstreamStatusError({ status: res.statusCode, ...detail, retryAfterMs: retryAfterMs ?? detail.retryAfterMs, source: this.source });
   }
 
   /** Lets in-flight requests finish, then closes every socket. Safe to call more than once. */

@@ -3,7 +3,7 @@
  * become IR tool messages in place, followed by the rest of the turn; tool results learn their
  * tool's name from the `tool_use` that called it (Gemini needs names).
  */
-import type { IrCacheControl, IrImagePart, IrMessage, IrPart, IrTextPart, IrToolResultPart } from "../../core/index.js";
+import type { IrCacheControl, IrDocumentPart, IrImagePart, IrMessage, IrPart, IrTextPart, IrToolResultPart } from "../../core/index.js";
 import { expectArray, expectObject, expectString, invalidField, optBoolean, optString, unsupportedField } from "../../lib/wire/fields.js";
 import { type WireObject } from "../../core/index.js";
 
@@ -52,6 +52,40 @@ function readImageBlock(block: WireObject, at: string): IrImagePart {
   } else {
     throw invalidField(`${at}.source.type`, "must be base64, url or file");
   }
+  return withCache(part, block, at);
+}
+
+/** A document block: a PDF (base64, URL or Files API id) or plain text (a text source, or content blocks of text). */
+function readDocumentBlock(block: WireObject, at: string): IrDocumentPart {
+  const source = expectObject(block.source, `${at}.source`);
+  let part: IrDocumentPart;
+  switch (source.type) {
+    case "base64":
+      part = { type: "document", source: { kind: "base64", mediaType: expectString(source.media_type, `${at}.source.media_type`), data: expectString(source.data, `${at}.source.data`) } };
+      break;
+    case "url":
+      part = { type: "document", source: { kind: "url", url: expectString(source.url, `${at}.source.url`), mediaType: "application/pdf" } };
+      break;
+    case "text":
+      part = { type: "document", source: { kind: "text", text: expectString(source.data, `${at}.source.data`) } };
+      break;
+    case "content": {
+      const texts = expectArray(source.content, `${at}.source.content`).map((raw, k) => {
+        const inner = expectObject(raw, `${at}.source.content.${k}`);
+        if (inner.type !== "text") throw unsupported(inner, `${at}.source.content.${k}`);
+        return expectString(inner.text, `${at}.source.content.${k}.text`);
+      });
+      part = { type: "document", source: { kind: "text", text: texts.join("\n\n") } };
+      break;
+    }
+    case "file":
+      part = { type: "document", source: { kind: "file", fileId: expectString(source.file_id, `${at}.source.file_id`) } };
+      break;
+    default:
+      throw invalidField(`${at}.source.type`, "must be base64, url, text, content or file");
+  }
+  const title = optString(block, "title", `${at}.title`);
+  if (title !== undefined) part.title = title;
   return withCache(part, block, at);
 }
 
@@ -104,12 +138,13 @@ function readUserTurn(blocks: WireObject[], at: string, toolNames: Map<string, s
         out.push({ role: "tool", content: [readToolResult(block, blockAt, toolNames)] });
         return;
       case "text":
-      case "image": {
+      case "image":
+      case "document": {
         if (user === undefined) {
           user = [];
           out.push({ role: "user", content: user });
         }
-        user.push(block.type === "text" ? readTextBlock(block, blockAt) : readImageBlock(block, blockAt));
+        user.push(block.type === "text" ? readTextBlock(block, blockAt) : block.type === "image" ? readImageBlock(block, blockAt) : readDocumentBlock(block, blockAt));
         return;
       }
       default:

@@ -3,8 +3,9 @@
  * results gather into the user turn that follows the tool calls (tool results first, as Anthropic
  * requires); `max_tokens` is always set because Anthropic requires it.
  */
-import type { IrCacheControl, IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart } from "../../core/index.js";
+import type { IrCacheControl, IrDocumentPart, IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart } from "../../core/index.js";
 import { ANTHROPIC_SCHEMA_NAME } from "./request-to-ir.js";
+import { documentText } from "../../lib/wire/media.js";
 import { isObject, type WireObject } from "../../core/index.js";
 
 /** Anthropic requires max_tokens; this is the default when the client named none. */
@@ -108,6 +109,18 @@ function imageBlock(part: IrImagePart): WireObject {
   return withCache({ type: "image", source }, part.cacheControl);
 }
 
+/** Anthropic reads PDFs (base64 or URL) and plain text; file ids of another provider's store mean nothing to it. */
+function documentBlock(part: IrDocumentPart): WireObject | undefined {
+  const text = documentText(part);
+  const source = part.source;
+  let wire: WireObject | undefined;
+  if (text !== undefined) wire = { type: "text", media_type: "text/plain", data: text };
+  else if (source.kind === "base64" && source.mediaType === "application/pdf") wire = { type: "base64", media_type: source.mediaType, data: source.data };
+  else if (source.kind === "url" && (source.mediaType === undefined || source.mediaType === "application/pdf")) wire = { type: "url", url: source.url };
+  if (wire === undefined) return undefined;
+  return withCache({ type: "document", source: wire, ...(part.title === undefined ? {} : { title: part.title }) }, part.cacheControl);
+}
+
 /** Every system message, wherever it stood, joined into the one top-level system prompt. */
 function systemOf(messages: IrMessage[]): string | WireObject[] | undefined {
   const parts = messages.flatMap((m) => (m.role === "system" ? m.content.filter((p): p is IrTextPart => p.type === "text" && p.text.length > 0) : []));
@@ -149,6 +162,12 @@ function blockOf(part: IrPart, role: "user" | "assistant"): WireObject[] {
       return part.text.length === 0 ? [] : [textBlock(part)];
     case "image":
       return role === "user" ? [imageBlock(part)] : [];
+    case "document": {
+      const block = role === "user" ? documentBlock(part) : undefined;
+      return block === undefined ? [] : [block];
+    }
+    case "audio":
+      return [];
     case "thinking":
       if (role !== "assistant") return [];
       if (part.redactedData !== undefined) return [{ type: "redacted_thinking", data: part.redactedData }];
@@ -188,6 +207,7 @@ export function anthropicUnsupportedFields(ir: IrRequest): string[] {
   if (ir.frequencyPenalty !== undefined) lost.add("frequencyPenalty");
   if (ir.n !== undefined && ir.n > 1) lost.add("n");
   if (ir.metadata !== undefined) lost.add("metadata");
+  if (ir.topLogprobs !== undefined) lost.add("topLogprobs");
   if (ir.parallelToolCalls === false && (ir.toolChoice?.type === "none" || (ir.toolChoice === undefined && ir.tools === undefined))) lost.add("parallelToolCalls");
   const format = ir.responseFormat;
   if (format?.type === "json_object") lost.add("responseFormat");
@@ -211,7 +231,11 @@ export function anthropicUnsupportedFields(ir: IrRequest): string[] {
       else if (part.type === "image") {
         if (msg.role !== "user" && msg.role !== "tool") lost.add("messages.image");
         if (part.detail !== undefined) lost.add("messages.image.detail");
-      } else if (part.type === "thinking") {
+      } else if (part.type === "document") {
+        if (msg.role !== "user") lost.add("messages.document");
+        else if (documentBlock(part) === undefined) lost.add(`messages.document.${part.source.kind}`);
+      } else if (part.type === "audio") lost.add("messages.audio");
+      else if (part.type === "thinking") {
         if (msg.role !== "assistant" || (part.signature === undefined && part.redactedData === undefined)) lost.add("messages.thinking");
       } else if (part.type === "tool_call" && msg.role !== "assistant") lost.add("messages.tool_call");
       else if (part.type === "tool_result" && part.content.some((p) => p.type === "image" && p.detail !== undefined)) lost.add("messages.image.detail");

@@ -5,7 +5,7 @@
  * tool results go in the user turn, as in Anthropic's API. A cache marker becomes a `cachePoint`
  * block after the part it marks (Bedrock's prompt caching).
  */
-import { GatewayError, type IrCacheControl, type IrImagePart, type IrMessage, type IrPart, type IrRequest, type IrTextPart, type WireObject } from "../../core/index.js";
+import { GatewayError, type IrCacheControl, type IrDocumentPart, type IrImagePart, type IrMessage, type IrPart, type IrRequest, type IrTextPart, type WireObject } from "../../core/index.js";
 import { PLUGIN } from "./errors.js";
 
 const CACHE_POINT = { cachePoint: { type: "default" } };
@@ -51,7 +51,8 @@ function turnsFromIr(messages: readonly IrMessage[]): WireObject[] {
   for (const msg of messages) {
     if (msg.role === "system") continue;
     const role = msg.role === "assistant" ? "assistant" : "user";
-    const blocks = msg.content.flatMap((part) => blocksOf(part));
+    // Converse reads documents in user turns only (others are listed by converseUnsupportedFields).
+    const blocks = msg.content.flatMap((part) => (part.type === "document" && role !== "user" ? [] : blocksOf(part)));
     if (blocks.length === 0) continue;
     const last = turns.at(-1);
     // Tool results answer the calls just made: in Converse they open the user turn that follows.
@@ -76,10 +77,35 @@ function blocksOf(part: IrPart): WireObject[] {
       const result = { toolResult: { toolUseId: part.toolCallId, content: content.length > 0 ? content : [{ text: "" }], status: part.isError ? "error" : "success" } };
       return withCachePoint(result, part.cacheControl);
     }
+    case "document": {
+      const document = documentOf(part);
+      return document === undefined ? [] : withCachePoint(document, part.cacheControl);
+    }
+    case "audio":
+      return []; // Converse takes no audio input: listed by converseUnsupportedFields for the translate policy
     case "thinking":
       if (part.redactedData !== undefined) return [{ reasoningContent: { redactedContent: part.redactedData } }];
       return [{ reasoningContent: { reasoningText: { text: part.text, ...(part.signature === undefined ? {} : { signature: part.signature }) } } }];
   }
+}
+
+/** Converse's document formats, by media type. */
+const DOCUMENT_FORMATS: Record<string, string> = {
+  "application/pdf": "pdf", "text/csv": "csv", "application/msword": "doc", "text/html": "html", "text/plain": "txt", "text/markdown": "md",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+  "application/vnd.ms-excel": "xls", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+};
+
+/**
+ * A document as Converse takes it: bytes of a known format, or plain text. Its `name` is required
+ * and may hold only letters, digits, spaces, hyphens, brackets and parentheses.
+ */
+function documentOf(part: IrDocumentPart): WireObject | undefined {
+  const name = (part.title ?? "document").replace(/[^A-Za-z0-9 \-()[\]]/g, " ").replace(/\s+/g, " ").trim().slice(0, 200) || "document";
+  if (part.source.kind === "text") return { document: { format: "txt", name, source: { text: part.source.text } } };
+  if (part.source.kind !== "base64") return undefined;
+  const format = DOCUMENT_FORMATS[part.source.mediaType];
+  return format === undefined ? undefined : { document: { format, name, source: { bytes: part.source.data } } };
 }
 
 /** A base64 image as Converse takes it; URL images have no place in Converse (only S3 locations). */
@@ -111,6 +137,7 @@ export function converseUnsupportedFields(ir: IrRequest): string[] {
   if (ir.presencePenalty !== undefined) lost.add("presencePenalty");
   if (ir.frequencyPenalty !== undefined) lost.add("frequencyPenalty");
   if (ir.n !== undefined && ir.n !== 1) lost.add("n");
+  if (ir.topLogprobs !== undefined) lost.add("topLogprobs");
   if (ir.responseFormat !== undefined && ir.responseFormat.type !== "text") lost.add("responseFormat");
   if (ir.reasoning?.effort !== undefined) lost.add("reasoning.effort");
   if (ir.reasoning?.includeThoughts !== undefined) lost.add("reasoning.includeThoughts");
@@ -128,7 +155,11 @@ export function converseUnsupportedFields(ir: IrRequest): string[] {
           if (image.detail !== undefined) lost.add("messages.image.detail");
         }
         if (part.type === "image" && msg.role === "system") lost.add("messages.image");
-      } else if (part.type === "thinking" && msg.role !== "assistant") lost.add("messages.thinking");
+      } else if (part.type === "document") {
+        if (msg.role !== "user") lost.add("messages.document");
+        else if (documentOf(part) === undefined) lost.add(part.source.kind === "base64" ? "messages.document.mediaType" : `messages.document.${part.source.kind}`);
+      } else if (part.type === "audio") lost.add("messages.audio");
+      else if (part.type === "thinking" && msg.role !== "assistant") lost.add("messages.thinking");
     }
   }
   return [...lost];

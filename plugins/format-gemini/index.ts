@@ -18,6 +18,7 @@ export const geminiTranslator: FormatTranslator = {
   requestToIr: (body, info) => geminiRequestToIr(body, info),
   responseFromIr: (response, request) => geminiResponseFromIr(response, request),
   createStreamEncoder: (request, write) => new GeminiStreamEncoder(request, write),
+  renderTokenCount: (count) => ({ totalTokens: count.inputTokens }),
   renderError: (err) => renderGeminiError(err),
   renderModels: (models: ModelInfo[]) => ({
     models: models.map((m) => ({ name: `models/${m.id}`, displayName: m.id, supportedGenerationMethods: ["generateContent", "streamGenerateContent"] })),

@@ -6,7 +6,8 @@
  * thinking parts only, so a signed non-thought part reads as an empty signed thinking part
  * followed by the part itself, and writing does the reverse.
  */
-import type { IrImagePart, IrPart } from "../../core/index.js";
+import type { IrAudioPart, IrDocumentPart, IrImagePart, IrPart } from "../../core/index.js";
+import { documentBytes, documentUrlMediaType } from "../../lib/wire/media.js";
 import { isObject, type WireObject } from "../../core/index.js";
 
 export type Fail = (param: string, message: string) => Error;
@@ -23,25 +24,35 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** An inlineData/fileData part as an IR image, or undefined when it is not an image. */
-export function imageOf(part: WireObject, at: string, fail: Fail): IrImagePart | undefined {
+/**
+ * An inlineData/fileData part as IR by its MIME type: images as images, inline audio as audio,
+ * anything else (PDF, text, audio by URI…) as a document; undefined when the part holds neither.
+ */
+export function mediaOf(part: WireObject, at: string, fail: Fail): IrImagePart | IrDocumentPart | IrAudioPart | undefined {
   const inline = part.inlineData ?? part.inline_data;
   if (isObject(inline)) {
     const mimeType = str(inline.mimeType ?? inline.mime_type);
     const data = str(inline.data);
     if (mimeType === undefined || data === undefined) throw fail(`${at}.inlineData`, "needs mimeType and data");
-    if (!mimeType.startsWith("image/")) throw fail(`${at}.inlineData.mimeType`, `${mimeType} data cannot be translated to other formats`);
-    return { type: "image", source: { kind: "base64", mediaType: mimeType, data } };
+    if (mimeType.startsWith("image/")) return { type: "image", source: { kind: "base64", mediaType: mimeType, data } };
+    if (mimeType.startsWith("audio/")) return { type: "audio", mediaType: mimeType, data };
+    return withTitle({ type: "document", source: { kind: "base64", mediaType: mimeType, data } }, inline);
   }
   const file = part.fileData ?? part.file_data;
   if (isObject(file)) {
     const uri = str(file.fileUri ?? file.file_uri);
     if (uri === undefined) throw fail(`${at}.fileData.fileUri`, "must be a string");
     const mimeType = str(file.mimeType ?? file.mime_type);
-    if (mimeType !== undefined && !mimeType.startsWith("image/")) throw fail(`${at}.fileData.mimeType`, `${mimeType} files cannot be translated to other formats`);
-    return { type: "image", source: { kind: "url", url: uri } };
+    if (mimeType === undefined || mimeType.startsWith("image/")) return { type: "image", source: { kind: "url", url: uri } };
+    return withTitle({ type: "document", source: { kind: "url", url: uri, mediaType: mimeType } }, file);
   }
   return undefined;
+}
+
+function withTitle(part: IrDocumentPart, blob: WireObject): IrDocumentPart {
+  const name = str(blob.displayName ?? blob.display_name);
+  if (name !== undefined) part.title = name;
+  return part;
 }
 
 /**
@@ -66,7 +77,7 @@ export function modelPartToIr(raw: unknown, at: string, callId: () => string, fa
     if (!isObject(args)) throw fail(`${at}.functionCall.args`, "must be an object");
     out.push({ type: "tool_call", id: str(call.id) ?? callId(), name, arguments: JSON.stringify(args) });
   } else {
-    const image = imageOf(raw, at, fail);
+    const image = mediaOf(raw, at, fail);
     if (image === undefined) throw fail(at, `part kind ${Object.keys(raw).join(", ") || "(empty)"} cannot be translated to other formats`);
     out.push(image);
   }
@@ -130,5 +141,14 @@ export function modelPartsFromIr(parts: IrPart[]): WireObject[] {
 export function userPartOf(part: IrPart): WireObject | undefined {
   if (part.type === "text") return { text: part.text };
   if (part.type === "image") return imagePartOf(part);
+  if (part.type === "audio") return { inlineData: { mimeType: part.mediaType, data: part.data } };
+  if (part.type === "document") return documentPartOf(part);
   return undefined;
+}
+
+/** Documents go inline (`inlineData`) or by URI (`fileData`); Gemini reads no other provider's file ids. */
+function documentPartOf(part: IrDocumentPart): WireObject | undefined {
+  if (part.source.kind === "url") return { fileData: { mimeType: documentUrlMediaType(part.source), fileUri: part.source.url } };
+  const bytes = documentBytes(part);
+  return bytes === undefined ? undefined : { inlineData: { mimeType: bytes.mediaType, data: bytes.data } };
 }

@@ -57,6 +57,10 @@ function generationConfigOf(ir: IrRequest): WireObject {
   }
   const thinking = thinkingConfigOf(ir.reasoning);
   if (thinking !== undefined) config.thinkingConfig = thinking;
+  if (ir.topLogprobs !== undefined) {
+    config.responseLogprobs = true;
+    if (ir.topLogprobs > 0) config.logprobs = ir.topLogprobs;
+  }
   return config;
 }
 
@@ -143,6 +147,12 @@ export function geminiUnsupportedFields(ir: IrRequest): string[] {
       else if (part.type === "image") {
         if (msg.role === "system") lost.add("messages.image");
         if (part.detail !== undefined) lost.add("messages.image.detail");
+      } else if (part.type === "document") {
+        if (msg.role === "system") lost.add("messages.document");
+        else if (part.source.kind === "file") lost.add("messages.document.file");
+        if (part.title !== undefined) lost.add("messages.document.title");
+      } else if (part.type === "audio") {
+        if (msg.role === "system") lost.add("messages.audio");
       } else if (part.type === "thinking") {
         if (msg.role !== "assistant" || part.redactedData !== undefined || (part.text.length === 0 && part.signature === undefined)) lost.add("messages.thinking");
       } else if (part.type === "tool_call" && msg.role !== "assistant") lost.add("messages.tool_call");

@@ -4,7 +4,7 @@
  * Function calls without ids get ids here, and function responses are matched to them by name.
  */
 import { GatewayError, type InboundRequestInfo, type IrMessage, type IrPart, type IrReasoning, type IrRequest, type IrTool, type IrToolResultPart } from "../../core/index.js";
-import { modelPartToIr, imageOf, type Fail } from "./parts.js";
+import { modelPartToIr, mediaOf, type Fail } from "./parts.js";
 import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, unsupportedField } from "../../lib/wire/fields.js";
 import { isObject, type WireObject } from "../../core/index.js";
 import { field, keyOf } from "./proto-json.js";
@@ -27,6 +27,8 @@ const MAPPED_GENERATION = new Set([
   "responseSchema",
   "responseJsonSchema",
   "thinkingConfig",
+  "responseLogprobs",
+  "logprobs",
 ]);
 const LEVELS: Record<string, NonNullable<IrReasoning["effort"]>> = { MINIMAL: "minimal", LOW: "low", MEDIUM: "medium", HIGH: "high" };
 
@@ -56,7 +58,19 @@ function generateTarget(info: InboundRequestInfo): { model: string; method: stri
   return { model, method };
 }
 
+/**
+ * A counting route names its model alone (`/v1beta/models/:model\\:countTokens`), a generate
+ * route the model and its method (`:target`): only the first is read as a count, so a
+ * `:countTokens` call on a generate route is still refused rather than sent as a generate.
+ */
+function countModel(info: InboundRequestInfo): string | undefined {
+  const model = info.params.model;
+  return info.params.target === undefined && typeof model === "string" && model.length > 0 ? model.replace(/^models\//, "") : undefined;
+}
+
 export function peekGemini(info: InboundRequestInfo): { model: string | undefined; stream: boolean } {
+  const counted = countModel(info);
+  if (counted !== undefined) return { model: counted, stream: false };
   // Routes of another kind (embeddings, count-tokens) name their own methods: their endpoint checks them.
   if (info.endpoint !== undefined && info.endpoint !== "generate") return { model: parseTarget(info).model, stream: false };
   const { model, method } = generateTarget(info);
@@ -64,11 +78,14 @@ export function peekGemini(info: InboundRequestInfo): { model: string | undefine
 }
 
 export function geminiRequestToIr(body: unknown, info: InboundRequestInfo): IrRequest {
-  const { model, method } = generateTarget(info);
+  const counted = countModel(info);
+  const { model, method } = counted === undefined ? generateTarget(info) : { model: counted, method: "countTokens" };
   const stream = method === "streamGenerateContent";
   // Without alt=sse Google streams one JSON array, a framing this gateway does not write.
   if (stream && info.query.alt !== "sse") throw invalidField("alt", "streamGenerateContent is served as server-sent events only: add ?alt=sse");
-  const wire = expectObject(body, "body");
+  let wire = expectObject(body, "body");
+  // countTokens takes the request either as it is or wrapped, with its model, in generateContentRequest.
+  if (counted !== undefined && isObject(wire.generateContentRequest)) wire = wire.generateContentRequest;
   const messages = [...readSystem(field(wire, "systemInstruction")), ...readContents(wire.contents)];
   const ir: IrRequest = { model, messages, stream };
   const extra: WireObject = {};
@@ -139,7 +156,7 @@ function readUserTurn(parts: unknown[], at: string, pending: Map<string, string[
     let irPart: IrPart;
     if (typeof part.text === "string") irPart = { type: "text", text: part.text };
     else {
-      const image = imageOf(part, partAt, (param, message) => unsupportedField(param, message));
+      const image = mediaOf(part, partAt, (param, message) => unsupportedField(param, message));
       if (image === undefined) throw unsupportedField(partAt, `part kind ${Object.keys(part).join(", ") || "(empty)"} cannot be translated to other formats`);
       irPart = image;
     }
@@ -254,6 +271,7 @@ function readGenerationConfig(wire: WireObject, ir: IrRequest, extra: WireObject
   if (schema !== undefined && schema !== null) ir.responseFormat = { type: "json_schema", name: GEMINI_SCHEMA_NAME, schema: expectObject(schema, at("responseJsonSchema")) };
   else if (mime === "application/json") ir.responseFormat = { type: "json_object" };
   else if (mime === "text/plain") ir.responseFormat = { type: "text" };
+  if (optBoolean(config, keyOf(config, "responseLogprobs"), at("responseLogprobs")) === true) ir.topLogprobs = int("logprobs", 0) ?? 0;
   const thinking = field(config, "thinkingConfig");
   if (thinking !== undefined && thinking !== null) ir.reasoning = readThinkingConfig(expectObject(thinking, at("thinkingConfig")));
   const rest: WireObject = {};

@@ -3,6 +3,7 @@
  * stream side shares. Gemini counts thoughts apart from candidates (`thoughtsTokenCount`); the IR's
  * output includes them.
  */
+import { geminiLogprobsFromIr, geminiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { modelPartToIr, modelPartsFromIr } from "./parts.js";
@@ -95,12 +96,21 @@ export function geminiResponseToIr(body: unknown): IrResponse {
   };
   const usage = usageToIr(body.usageMetadata);
   if (usage !== undefined) response.usage = usage;
+  const logprobs = isObject(candidate) ? geminiLogprobsToIr(candidate.logprobsResult) : [];
+  if (logprobs.length > 0) response.logprobs = logprobs;
   return response;
 }
 
 export function geminiResponseFromIr(response: IrResponse, _request: IrRequest): WireObject {
   const body: WireObject = {
-    candidates: [{ content: { role: "model", parts: modelPartsFromIr(response.content) }, finishReason: finishReasonFromIr(response.finishReason), index: 0 }],
+    candidates: [
+      {
+        content: { role: "model", parts: modelPartsFromIr(response.content) },
+        finishReason: finishReasonFromIr(response.finishReason),
+        index: 0,
+        ...(response.logprobs === undefined ? {} : { logprobsResult: geminiLogprobsFromIr(response.logprobs) }),
+      },
+    ],
     modelVersion: response.model,
     responseId: response.id,
   };

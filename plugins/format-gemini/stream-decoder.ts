@@ -8,6 +8,7 @@
  * `{"error":…}` chunk. The caller catches it and ends the client stream with `encoder.error(err)`.
  * After a throw the decoder ignores further input.
  */
+import { geminiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import { EventShape } from "../../lib/wire/event-shape.js";
 import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver } from "../../core/index.js";
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
@@ -73,6 +74,9 @@ export class GeminiStreamDecoder implements StreamDecoder {
           else if (part.type === "tool_call") this.emit({ type: "tool_call", index: this.calls++, id: part.id, name: part.name, argumentsDelta: part.arguments });
         }
       });
+      // A chunk's logprobs are those of the text it carries.
+      const logprobs = geminiLogprobsToIr(candidate.logprobsResult);
+      if (logprobs.length > 0) this.emit({ type: "logprobs", logprobs });
     }
     const usage = usageToIr(chunk.usageMetadata);
     if (usage !== undefined) this.emit({ type: "usage", usage });
@@ -157,6 +161,8 @@ function scanCandidate(scan: JsonScanner): boolean {
       case "finishReason":
         if (!scan.null()) return false;
         break;
+      case "logprobsResult":
+        return false; // tokens' logprobs are for `read` to relay
       default:
         if (!scan.skip()) return false;
     }

@@ -5,6 +5,7 @@
  * Gemini sends function calls whole, so tool-call deltas are gathered and sent as functionCall
  * parts in the final chunk. A thinking signature rides on the next part sent, as Gemini's do.
  */
+import { geminiLogprobsFromIr } from "../../lib/wire/logprobs.js";
 import { randomUUID } from "node:crypto";
 import { sseFrame } from "../../lib/wire/sse.js";
 import { type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
@@ -58,6 +59,9 @@ export class GeminiStreamEncoder implements StreamEncoder {
         else call.args += event.argumentsDelta;
         return;
       }
+      case "logprobs":
+        this.chunk([{ text: "" }], { logprobsResult: geminiLogprobsFromIr(event.logprobs) });
+        return;
       case "usage":
         this.usage = event.usage;
         return;
@@ -95,8 +99,8 @@ export class GeminiStreamEncoder implements StreamEncoder {
     return signed;
   }
 
-  private chunk(parts: WireObject[]): void {
-    this.emit({ candidates: [{ content: { role: "model", parts }, index: 0 }] });
+  private chunk(parts: WireObject[], more: WireObject = {}): void {
+    this.emit({ candidates: [{ content: { role: "model", parts }, index: 0, ...more }] });
   }
 
   /**

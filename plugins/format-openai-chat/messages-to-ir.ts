@@ -4,9 +4,10 @@
  * needs names). Content the IR cannot hold (audio, files, legacy function calls) is refused with a
  * 400 naming the part.
  */
-import type { IrImagePart, IrMessage, IrPart, IrTextPart } from "../../core/index.js";
+import type { IrAudioPart, IrDocumentPart, IrImagePart, IrMessage, IrPart, IrTextPart } from "../../core/index.js";
 import { expectArray, expectObject, expectString, invalidField, optString, unsupportedField } from "../../lib/wire/fields.js";
 import { type WireObject } from "../../core/index.js";
+import { audioMediaTypeOf, parseDataUrl } from "../../lib/wire/media.js";
 
 export function readMessages(value: unknown): IrMessage[] {
   const list = expectArray(value, "messages");
@@ -75,10 +76,11 @@ function readUserContent(value: unknown, at: string): IrPart[] {
       case "image_url":
         return readImagePart(part, `${at}[${i}]`);
       case "input_audio":
+        return readAudioPart(part, `${at}[${i}]`);
       case "file":
-        throw unsupportedField(`${at}[${i}].type`, `${part.type} content cannot be translated to other formats`);
+        return readFilePart(part, `${at}[${i}]`);
       default:
-        throw invalidField(`${at}[${i}].type`, "must be text or image_url");
+        throw invalidField(`${at}[${i}].type`, "must be text, image_url, input_audio or file");
     }
   });
 }
@@ -94,6 +96,33 @@ function readImagePart(part: WireObject, at: string): IrImagePart {
   }
   if (part.prompt_cache_breakpoint != null) ir.cacheControl = { type: "ephemeral" };
   return ir;
+}
+
+function readAudioPart(part: WireObject, at: string): IrAudioPart {
+  const audio = expectObject(part.input_audio, `${at}.input_audio`);
+  const format = expectString(audio.format, `${at}.input_audio.format`);
+  const mediaType = audioMediaTypeOf(format);
+  if (mediaType === undefined) throw invalidField(`${at}.input_audio.format`, "must be wav or mp3");
+  return { type: "audio", mediaType, data: expectString(audio.data, `${at}.input_audio.data`) };
+}
+
+/** A `file` part: inline bytes as a data URL (`file_data`), or an uploaded file's id. */
+function readFilePart(part: WireObject, at: string): IrDocumentPart {
+  const file = expectObject(part.file, `${at}.file`);
+  const filename = optString(file, "filename", `${at}.file.filename`);
+  const fileData = optString(file, "file_data", `${at}.file.file_data`);
+  let doc: IrDocumentPart;
+  if (fileData !== undefined) {
+    // A bare base64 body (no data: prefix) is what older clients sent: a PDF, the only kind chat takes.
+    const inline = parseDataUrl(fileData) ?? { mediaType: "application/pdf", data: fileData };
+    doc = { type: "document", source: { kind: "base64", ...inline } };
+  } else {
+    const fileId = optString(file, "file_id", `${at}.file.file_id`);
+    if (fileId === undefined) throw invalidField(`${at}.file`, "needs file_data or file_id");
+    doc = { type: "document", source: { kind: "file", fileId } };
+  }
+  if (filename !== undefined) doc.title = filename;
+  return doc;
 }
 
 /** `data:<type>;base64,<data>` URLs become base64 sources; anything else stays a URL. */

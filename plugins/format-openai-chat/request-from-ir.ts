@@ -5,11 +5,10 @@
  */
 import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart } from "../../core/index.js";
 import { isObject, type WireObject } from "../../core/index.js";
+import { dataUrl, documentFilename, documentText, openAiAudioFormatOf } from "../../lib/wire/media.js";
 
 /** OpenAI fields the IR has no place for: carried back from `extra` when the IR came from this format. */
 const OWN_EXTRA_FIELDS = new Set([
-  "logprobs",
-  "top_logprobs",
   "logit_bias",
   "service_tier",
   "store",
@@ -62,6 +61,10 @@ export function openAiChatRequestFromIr(ir: IrRequest): WireObject {
   if (ir.frequencyPenalty !== undefined) body.frequency_penalty = ir.frequencyPenalty;
   if (ir.n !== undefined) body.n = ir.n;
   if (ir.responseFormat !== undefined) body.response_format = responseFormatFromIr(ir.responseFormat);
+  if (ir.topLogprobs !== undefined) {
+    body.logprobs = true;
+    if (ir.topLogprobs > 0) body.top_logprobs = ir.topLogprobs;
+  }
   if (ir.user !== undefined) body.user = ir.user;
   if (ir.metadata !== undefined) body.metadata = ir.metadata;
   for (const [key, value] of Object.entries(ir.extra ?? {})) {
@@ -123,13 +126,38 @@ function textParts(parts: IrPart[]): IrTextPart[] {
 }
 
 function userContent(parts: IrPart[]): string | WireObject[] {
-  const carried = parts.filter((p) => p.type === "text" || p.type === "image");
-  if (carried.every((p) => p.type === "text")) return textContent(carried as IrTextPart[]);
-  return carried.map((p) =>
-    p.type === "text"
-      ? { type: "text", text: p.text }
-      : { type: "image_url", image_url: { url: imageUrlOf(p as IrImagePart), ...((p as IrImagePart).detail === undefined ? {} : { detail: (p as IrImagePart).detail }) } },
-  );
+  const carried = parts.flatMap((p) => userPartOf(p));
+  if (carried.every((p) => p.type === "text")) return textContent(carried.map((p) => ({ type: "text", text: p.text as string })));
+  return carried;
+}
+
+/**
+ * A user part as chat content parts. Chat takes documents only as inline PDF bytes or an uploaded
+ * file's id (`file`), and audio only as wav or mp3; a plain-text document travels as text.
+ */
+function userPartOf(p: IrPart): WireObject[] {
+  switch (p.type) {
+    case "text":
+      return [{ type: "text", text: p.text }];
+    case "image":
+      return [{ type: "image_url", image_url: { url: imageUrlOf(p), ...(p.detail === undefined ? {} : { detail: p.detail }) } }];
+    case "document": {
+      const text = documentText(p);
+      if (text !== undefined) return [{ type: "text", text }];
+      if (p.source.kind === "base64") {
+        return [{ type: "file", file: { file_data: dataUrl(p.source.mediaType, p.source.data), filename: documentFilename(p, p.source.mediaType) } }];
+      }
+      // File ids are carried between the OpenAI APIs, which share one file store.
+      if (p.source.kind === "file") return [{ type: "file", file: { file_id: p.source.fileId } }];
+      return [];
+    }
+    case "audio": {
+      const format = openAiAudioFormatOf(p);
+      return format === undefined ? [] : [{ type: "input_audio", input_audio: { data: p.data, format } }];
+    }
+    default:
+      return [];
+  }
 }
 
 function assistantMessage(parts: IrPart[]): WireObject {
@@ -154,6 +182,15 @@ export function openAiChatUnsupportedFields(ir: IrRequest): string[] {
     for (const part of msg.content) {
       if (msg.role === "tool" && part.type !== "tool_result") lost.add("messages.tool.content");
       else if (part.type === "thinking") lost.add("messages.thinking");
+      else if (part.type === "document") {
+        if (part.cacheControl !== undefined) lost.add("messages.cacheControl");
+        if (msg.role !== "user") lost.add("messages.document");
+        else if (part.source.kind === "url") lost.add("messages.document.url");
+        // Chat reads documents only as PDF bytes or file ids: plain text goes as a text part.
+        else if (documentText(part) !== undefined) lost.add("messages.document.text");
+      } else if (part.type === "audio") {
+        if (msg.role !== "user" || openAiAudioFormatOf(part) === undefined) lost.add("messages.audio");
+      }
       else if (part.type === "tool_call" && msg.role !== "assistant") lost.add("messages.tool_call");
       else if (part.type === "image") {
         if (msg.role !== "user") lost.add("messages.image");

@@ -10,6 +10,8 @@ import { isObject, type WireObject } from "../../core/index.js";
 
 /** Top-level fields this translator maps into the IR; anything else non-null lands in `extra`. */
 const MAPPED_FIELDS = new Set([
+  "logprobs",
+  "top_logprobs",
   "model",
   "messages",
   "stream",
@@ -70,6 +72,7 @@ export function openAiChatRequestToIr(body: unknown): IrRequest {
   set(ir, "n", optInteger(wire, "n", 1));
   set(ir, "responseFormat", readResponseFormat(wire.response_format));
   readReasoning(wire, ir, extra);
+  if (optBoolean(wire, "logprobs") === true) ir.topLogprobs = optInteger(wire, "top_logprobs", 0) ?? 0;
   set(ir, "user", optString(wire, "user"));
   set(ir, "metadata", optStringRecord(wire, "metadata"));
 

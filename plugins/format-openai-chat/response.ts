@@ -4,6 +4,7 @@
  */
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
+import { openAiLogprobsFromIr, openAiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import { isObject, type WireObject } from "../../core/index.js";
 
 export type OpenAiFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
@@ -91,6 +92,8 @@ export function openAiChatResponseToIr(body: unknown): IrResponse {
   };
   const usage = usageToIr(body.usage);
   if (usage !== undefined) response.usage = usage;
+  const logprobs = isObject(choice.logprobs) ? openAiLogprobsToIr(choice.logprobs.content) : [];
+  if (logprobs.length > 0) response.logprobs = logprobs;
   return response;
 }
 
@@ -112,7 +115,7 @@ export function openAiChatResponseFromIr(response: IrResponse, _request: IrReque
     object: "chat.completion",
     created: response.created,
     model: response.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonFromIr(response.finishReason) }],
+    choices: [{ index: 0, message, logprobs: response.logprobs === undefined ? null : { content: openAiLogprobsFromIr(response.logprobs), refusal: null }, finish_reason: finishReasonFromIr(response.finishReason) }],
   };
   if (response.usage !== undefined) body.usage = usageFromIr(response.usage);
   return body;

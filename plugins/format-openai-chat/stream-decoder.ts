@@ -14,6 +14,7 @@ import { EventShape } from "../../lib/wire/event-shape.js";
 import { GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
+import { openAiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import { isObject } from "../../core/index.js";
 
 export class OpenAiChatStreamDecoder implements StreamDecoder {
@@ -82,6 +83,11 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
       // Only the first choice crosses formats (n > 1 is a same-format passthrough feature).
       if (choice.index !== undefined && choice.index !== 0) continue;
       if (isObject(choice.delta)) this.readDelta(choice.delta);
+      // A chunk's logprobs are those of the text it just carried.
+      if (isObject(choice.logprobs)) {
+        const logprobs = openAiLogprobsToIr(choice.logprobs.content);
+        if (logprobs.length > 0) this.emit({ type: "logprobs", logprobs });
+      }
       if (choice.finish_reason != null && !this.finished) {
         this.finished = true;
         this.emit({ type: "finish", finishReason: finishReasonToIr(choice.finish_reason) });
@@ -170,6 +176,7 @@ function scanOnlyChoice(scan: JsonScanner): boolean {
         delta = true;
         break;
       case "finish_reason":
+      case "logprobs":
         if (!scan.null()) return false;
         break;
       default:

@@ -3,6 +3,7 @@
  * content/tool-call deltas, a finish chunk, then (when the client asked for
  * `stream_options.include_usage`) a usage chunk with `choices: []`, then `data: [DONE]`.
  */
+import { openAiLogprobsFromIr } from "../../lib/wire/logprobs.js";
 import { randomUUID } from "node:crypto";
 import { sseFrame } from "../../lib/wire/sse.js";
 import { type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
@@ -53,6 +54,9 @@ export class OpenAiChatStreamEncoder implements StreamEncoder {
         return;
       case "tool_call":
         this.toolCall(event);
+        return;
+      case "logprobs":
+        this.emit({ ...this.envelope(), choices: [{ index: 0, delta: {}, logprobs: { content: openAiLogprobsFromIr(event.logprobs), refusal: null }, finish_reason: null }] });
         return;
       case "usage":
         this.usage = event.usage;

@@ -22,6 +22,8 @@ export const responsesTranslator: FormatTranslator = {
     object: "list",
     data: models.map((m) => ({ id: m.id, object: "model", created: 0, owned_by: m.ownedBy })),
   }),
+  // POST /v1/responses/input_tokens answers this shape.
+  renderTokenCount: (count) => ({ object: "response.input_tokens", input_tokens: count.inputTokens }),
   requestFromIr: (request) => responsesRequestFromIr(request),
   unsupportedFields: (request) => responsesUnsupportedFields(request),
   responseToIr: (body) => responsesResponseToIr(body),

@@ -4,10 +4,11 @@
  * response could resolve), and encrypted reasoning asked for whenever reasoning is on.
  */
 import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrTextPart, IrToolResultPart } from "../../core/index.js";
+import { dataUrl, documentBytes, documentFilename, openAiAudioFormatOf } from "../../lib/wire/media.js";
 import { isObject, type WireObject } from "../../core/index.js";
 
 /** Responses fields the IR has no place for: carried back from `extra` when the IR came from this format. */
-const OWN_EXTRA_FIELDS = new Set(["service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "truncation", "top_logprobs", "max_tool_calls"]);
+const OWN_EXTRA_FIELDS = new Set(["service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "truncation", "max_tool_calls"]);
 
 export function responsesRequestFromIr(ir: IrRequest): WireObject {
   const body: WireObject = { model: ir.model, input: inputFromIr(ir.messages), store: false };
@@ -39,6 +40,10 @@ export function responsesRequestFromIr(ir: IrRequest): WireObject {
   }
   const extraInclude = Array.isArray(ir.extra?.include) ? ir.extra.include : [];
   if (extraInclude.length > 0) body.include = [...((body.include as unknown[] | undefined) ?? []), ...extraInclude];
+  if (ir.topLogprobs !== undefined) {
+    body.include = [...((body.include as unknown[] | undefined) ?? []), "message.output_text.logprobs"];
+    if (ir.topLogprobs > 0) body.top_logprobs = ir.topLogprobs;
+  }
   const text: WireObject = isObject(ir.extra?.text) ? { ...ir.extra.text } : {};
   const format = ir.responseFormat;
   if (format !== undefined) {
@@ -79,6 +84,30 @@ function imageOf(part: IrImagePart): WireObject {
   return { type: "input_image", image_url: url, detail: part.detail ?? "auto" };
 }
 
+/** Responses takes any document as inline bytes, a URL or an OpenAI file id (`input_file`), and wav or mp3 audio. */
+function userPartOf(p: IrPart): WireObject[] {
+  switch (p.type) {
+    case "text":
+      return [{ type: "input_text", text: p.text }];
+    case "image":
+      return [imageOf(p)];
+    case "document": {
+      const source = p.source;
+      const named = p.title === undefined ? {} : { filename: p.title };
+      if (source.kind === "url") return [{ type: "input_file", file_url: source.url, ...named }];
+      if (source.kind === "file") return [{ type: "input_file", file_id: source.fileId, ...named }];
+      const bytes = documentBytes(p)!;
+      return [{ type: "input_file", file_data: dataUrl(bytes.mediaType, bytes.data), filename: documentFilename(p, bytes.mediaType) }];
+    }
+    case "audio": {
+      const format = openAiAudioFormatOf(p);
+      return format === undefined ? [] : [{ type: "input_audio", input_audio: { data: p.data, format } }];
+    }
+    default:
+      return [];
+  }
+}
+
 function outputOf(part: IrToolResultPart): string | WireObject[] {
   const only = part.content[0];
   if (part.content.length === 0) return "";
@@ -98,9 +127,7 @@ function inputFromIr(messages: IrMessage[]): WireObject[] {
     if (rest.length === 0 && msg.content.length > 0) continue;
     if (msg.role === "assistant") out.push(...assistantItems(rest));
     else {
-      const parts = rest.flatMap((p): WireObject[] =>
-        p.type === "text" ? [{ type: "input_text", text: p.text }] : p.type === "image" && msg.role === "user" ? [imageOf(p)] : [],
-      );
+      const parts = rest.flatMap((p): WireObject[] => (p.type === "text" ? [{ type: "input_text", text: p.text }] : msg.role === "user" ? userPartOf(p) : []));
       out.push({ role: msg.role, content: parts });
     }
   }
@@ -148,6 +175,8 @@ export function responsesUnsupportedFields(ir: IrRequest): string[] {
       if ("cacheControl" in part && part.cacheControl !== undefined) lost.add("messages.cacheControl");
       if (msg.role === "tool" && part.type !== "tool_result") lost.add("messages.tool.content");
       else if (part.type === "image" && msg.role !== "user") lost.add("messages.image");
+      else if (part.type === "document" && msg.role !== "user") lost.add("messages.document");
+      else if (part.type === "audio" && (msg.role !== "user" || openAiAudioFormatOf(part) === undefined)) lost.add("messages.audio");
       else if (part.type === "thinking" && (msg.role !== "assistant" || part.redactedData !== undefined)) lost.add("messages.thinking");
       else if (part.type === "tool_call" && msg.role !== "assistant") lost.add("messages.tool_call");
       else if (part.type === "tool_result") {

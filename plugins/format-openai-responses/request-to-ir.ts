@@ -4,11 +4,13 @@
  * assistant message; `function_call_output` items become tool messages. What only a stateful
  * server can honour (`previous_response_id`, `conversation`, `store: true`…) goes to `extra`.
  */
-import type { IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrResponseFormat, IrTextPart, IrTool, IrToolChoice } from "../../core/index.js";
+import type { IrAudioPart, IrDocumentPart, IrImagePart, IrMessage, IrPart, IrReasoning, IrRequest, IrResponseFormat, IrTextPart, IrTool, IrToolChoice } from "../../core/index.js";
 import { expectArray, expectObject, expectString, invalidField, optBoolean, optInteger, optNumber, optString, optStringRecord, unsupportedField } from "../../lib/wire/fields.js";
 import { isObject, type WireObject } from "../../core/index.js";
+import { audioMediaTypeOf, parseDataUrl } from "../../lib/wire/media.js";
 
 const MAPPED_FIELDS = new Set([
+  "top_logprobs",
   "model",
   "input",
   "instructions",
@@ -29,7 +31,7 @@ const MAPPED_FIELDS = new Set([
 ]);
 const EFFORTS = new Set(["minimal", "low", "medium", "high"]);
 /** `include` values this translator honours by itself: reasoning signatures travel as encrypted content. */
-const HONOURED_INCLUDES = new Set(["reasoning.encrypted_content"]);
+const HONOURED_INCLUDES = new Set(["reasoning.encrypted_content", "message.output_text.logprobs"]);
 
 export function peekResponses(body: unknown): { model: string | undefined; stream: boolean } {
   if (!isObject(body)) return { model: undefined, stream: false };
@@ -59,6 +61,7 @@ export function responsesRequestToIr(body: unknown): IrRequest {
   readText(wire, ir, extra);
   // Stateless already; only a request to keep the response needs a policy decision.
   if (optBoolean(wire, "store") === true) extra.store = true;
+  if (Array.isArray(wire.include) && wire.include.includes("message.output_text.logprobs")) ir.topLogprobs = optInteger(wire, "top_logprobs", 0) ?? 0;
   if (wire.include !== undefined && wire.include !== null) {
     const other = expectArray(wire.include, "include").filter((v, i) => !HONOURED_INCLUDES.has(expectString(v, `include[${i}]`)));
     if (other.length > 0) extra.include = other;
@@ -141,14 +144,37 @@ function readImage(part: WireObject, at: string): IrImagePart {
   return image;
 }
 
+/** `input_file`: inline bytes as a data URL, a URL, or an uploaded file's id; `filename` as the title. */
+function readFile(part: WireObject, at: string): IrDocumentPart {
+  const fileData = optString(part, "file_data", `${at}.file_data`);
+  const fileUrl = optString(part, "file_url", `${at}.file_url`);
+  const fileId = optString(part, "file_id", `${at}.file_id`);
+  let doc: IrDocumentPart;
+  if (fileData !== undefined) doc = { type: "document", source: { kind: "base64", ...(parseDataUrl(fileData) ?? { mediaType: "application/pdf", data: fileData }) } };
+  else if (fileUrl !== undefined) doc = { type: "document", source: { kind: "url", url: fileUrl } };
+  else if (fileId !== undefined) doc = { type: "document", source: { kind: "file", fileId } };
+  else throw invalidField(at, "input_file needs file_data, file_url or file_id");
+  const filename = optString(part, "filename", `${at}.filename`);
+  if (filename !== undefined) doc.title = filename;
+  return doc;
+}
+
+function readAudio(part: WireObject, at: string): IrAudioPart {
+  const audio = expectObject(part.input_audio, `${at}.input_audio`);
+  const mediaType = audioMediaTypeOf(expectString(audio.format, `${at}.input_audio.format`));
+  if (mediaType === undefined) throw invalidField(`${at}.input_audio.format`, "must be wav or mp3");
+  return { type: "audio", mediaType, data: expectString(audio.data, `${at}.input_audio.data`) };
+}
+
 function readUserContent(value: unknown, at: string, textOnly: boolean): IrPart[] {
   if (typeof value === "string") return [{ type: "text", text: value }];
   return expectArray(value, at).map((raw, i): IrPart => {
     const part = expectObject(raw, `${at}[${i}]`);
     if (part.type === "input_text") return { type: "text", text: expectString(part.text, `${at}[${i}].text`) };
     if (part.type === "input_image" && !textOnly) return readImage(part, `${at}[${i}]`);
-    if (part.type === "input_file" || part.type === "input_audio") throw unsupportedField(`${at}[${i}].type`, `${part.type} content cannot be translated to other formats`);
-    throw invalidField(`${at}[${i}].type`, textOnly ? "must be input_text" : "must be input_text or input_image");
+    if (part.type === "input_file" && !textOnly) return readFile(part, `${at}[${i}]`);
+    if (part.type === "input_audio" && !textOnly) return readAudio(part, `${at}[${i}]`);
+    throw invalidField(`${at}[${i}].type`, textOnly ? "must be input_text" : "must be input_text, input_image, input_file or input_audio");
   });
 }
 

@@ -3,6 +3,7 @@
  * stream side shares. A `failed` response is an upstream error (its message goes to the client);
  * an IR reply that finished with an error is written as one.
  */
+import { openAiLogprobsFromIr, openAiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import { randomUUID } from "node:crypto";
 import type { IrFinishReason, IrPart, IrRequest, IrResponse, IrUsage } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
@@ -149,6 +150,8 @@ export function outputItemsFromIr(content: IrPart[]): WireObject[] {
 export function responsesResponseFromIr(response: IrResponse, request: IrRequest): WireObject {
   const body = responseEnvelope(response.id, response.model, response.created, request);
   const output = outputItemsFromIr(response.content);
+  const text = output.find((item) => item.type === "message")?.content as WireObject[] | undefined;
+  if (response.logprobs !== undefined && text?.[0] !== undefined) text[0].logprobs = openAiLogprobsFromIr(response.logprobs);
   return {
     ...body,
     ...statusFromIr(response.finishReason),
@@ -197,6 +200,8 @@ export function responsesResponseToIr(body: unknown): IrResponse {
   };
   const usage = usageToIr(body.usage);
   if (usage !== undefined) response.usage = usage;
+  const logprobs = body.output.flatMap((item) => (isObject(item) && item.type === "message" && Array.isArray(item.content) ? item.content.flatMap((p) => (isObject(p) ? openAiLogprobsToIr(p.logprobs) : [])) : []));
+  if (logprobs.length > 0) response.logprobs = logprobs;
   return response;
 }
 

@@ -7,6 +7,7 @@
  * `response.failed`. The caller catches it and ends the client stream with `encoder.error(err)`.
  * After a throw the decoder ignores further input.
  */
+import { openAiLogprobsToIr } from "../../lib/wire/logprobs.js";
 import { EventShape } from "../../lib/wire/event-shape.js";
 import { GatewayError, isObject, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver, type WireObject } from "../../core/index.js";
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
@@ -140,6 +141,8 @@ export class ResponsesStreamDecoder implements StreamDecoder {
   private text(data: WireObject, kind: "text" | "thinking"): void {
     if (typeof data.delta !== "string") throw malformedUpstream(`${String(data.type)} without delta`, true);
     if (data.delta.length > 0) this.emit({ type: kind, text: data.delta });
+    const logprobs = openAiLogprobsToIr(data.logprobs);
+    if (logprobs.length > 0) this.emit({ type: "logprobs", logprobs });
   }
 
   private arguments(data: WireObject, key: "delta" | "arguments"): void {
@@ -221,6 +224,10 @@ function scanDelta(scan: JsonScanner): number {
       case "item_id":
         if (itemId || scan.capture(ITEM_ID) === undefined) return 0;
         itemId = true;
+        break;
+      case "logprobs":
+        // Only an empty list: tokens' logprobs are for `read` to relay.
+        if (!scan.enterArray() || scan.item() !== false) return 0;
         break;
       default:
         if (!scan.skip()) return 0;

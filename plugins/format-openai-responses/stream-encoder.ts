@@ -9,6 +9,7 @@
  * Parallel function calls stay open together until something else comes, so interleaved argument
  * deltas still land on the right item.
  */
+import { openAiLogprobsFromIr } from "../../lib/wire/logprobs.js";
 import { sseFrame } from "../../lib/wire/sse.js";
 import { type GatewayError, type IrFinishReason, type IrRequest, type IrStreamEvent, type IrUsage, type SseTextSink, type StreamEncoder } from "../../core/index.js";
 import { renderResponsesError } from "./errors.js";
@@ -23,6 +24,8 @@ interface OpenText {
   /** `"item_id":…,"output_index":…`, as every delta event of the item says it. */
   at: string;
   signature?: string;
+  /** Message only: the logprobs of its text so far, in OpenAI's shape. */
+  logprobs?: WireObject[];
   /** Reasoning only: whether a summary part was opened (a signature alone opens none). */
   summaryOpen: boolean;
 }
@@ -77,6 +80,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       case "tool_call":
         this.toolCall(event);
         return;
+      case "logprobs": {
+        const open = this.openText("message");
+        const wire = openAiLogprobsFromIr(event.logprobs);
+        open.logprobs = [...(open.logprobs ?? []), ...wire];
+        this.emitDelta("response.output_text.delta", `${open.at},"content_index":0,"delta":"","logprobs":${JSON.stringify(wire)}}`);
+        return;
+      }
       case "usage":
         this.usage = event.usage;
         return;
@@ -169,9 +179,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const at = { item_id: open.id, output_index: open.outputIndex };
     let item: WireObject;
     if (open.kind === "message") {
-      this.emit("response.output_text.done", { ...at, content_index: 0, text: open.text, logprobs: [] });
-      this.emit("response.content_part.done", { ...at, content_index: 0, part: outputText(open.text) });
+      const logprobs = open.logprobs ?? [];
+      this.emit("response.output_text.done", { ...at, content_index: 0, text: open.text, logprobs });
+      this.emit("response.content_part.done", { ...at, content_index: 0, part: { ...outputText(open.text), logprobs } });
       item = messageItem(open.id, [open.text], "completed");
+      (item.content as WireObject[])[0]!.logprobs = logprobs;
     } else {
       if (open.summaryOpen) {
         this.emit("response.reasoning_summary_text.done", { ...at, summary_index: 0, text: open.text });

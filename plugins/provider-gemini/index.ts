@@ -4,7 +4,7 @@
  * are the core's UpstreamPool.
  */
 import { apiKeyRingFor, type ApiKeyRing } from "../../lib/upstream/credentials.js";
-import { definePlugin, GatewayError, type Logger, type EmbeddingCall, type EmbeddingResult, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
+import { definePlugin, GatewayError, readBody, type EmbeddingCall, type EmbeddingResult, type Logger, type Provider, type TokenCount, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
 import { offerSockets, socketUrl, type SocketOpener } from "../../lib/upstream/socket-target.js";
 import { badReply, checkedVectors, estimateEmbeddingTokens, readEmbeddingReply, textInputs } from "../../lib/upstream/embeddings.js";
@@ -52,9 +52,7 @@ class GeminiProvider implements Provider {
   };
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
-    if (call.format !== FORMAT) {
-      throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
-    }
+    checkFormat(call);
     const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     const path = `/${this.version}/${resourceOf(call.model)}:${method}`;
     // The model is in the path: a body naming one too is sent without it.
@@ -64,7 +62,36 @@ class GeminiProvider implements Provider {
       const { model: _inPath, ...body } = call.body;
       payload = JSON.stringify(body);
     }
-    const request = { path, body: payload };
+    return this.post({ path, body: payload }, call);
+  }
+
+  /**
+   * Google's own count: `models/{model}:countTokens` with the whole request as its
+   * `generateContentRequest`, so the system instruction and tools count too.
+   */
+  async countTokens(call: UpstreamCall): Promise<TokenCount> {
+    checkFormat(call);
+    const resource = resourceOf(call.model);
+    const { model: _inPath, ...request } = call.body;
+    // A client's own countTokens body may already be wrapped; a generate request is wrapped here.
+    const body = JSON.stringify("generateContentRequest" in request ? request : { generateContentRequest: { model: resource, ...request } });
+    const reply = await this.post({ path: `/${this.version}/${resource}:countTokens`, body }, { ...call, stream: false });
+    const raw = await readBody(reply.body, { maxBytes: COUNT_BODY_LIMIT, overLimit: "truncate" }).catch((err: unknown) => {
+      throw GatewayError.upstreamBodyBroke(err, PLUGIN);
+    });
+    let total: unknown;
+    try {
+      total = (JSON.parse(raw.toString("utf8")) as { totalTokens?: unknown }).totalTokens;
+    } catch {
+      total = undefined;
+    }
+    if (typeof total !== "number" || !Number.isInteger(total) || total < 0) {
+      throw new GatewayError({ status: 502, type: "upstream_error", code: "bad_upstream_response", message: "the upstream's token count has no totalTokens", failure: "status", upstreamStatus: 502, source: PLUGIN });
+    }
+    return { inputTokens: total };
+  }
+
+  private post(request: { path: string; body: string | Buffer }, call: UpstreamCall): Promise<UpstreamReply> {
     if (this.keys === undefined) return this.pool.send(request, call);
     return this.keys.send((key) => this.pool.send({ ...request, headers: { "x-goog-api-key": key } }, call));
   }
@@ -84,6 +111,15 @@ class GeminiProvider implements Provider {
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+}
+
+/** A token count reply is a few bytes; anything past this is not one. */
+const COUNT_BODY_LIMIT = 64 * 1024;
+
+function checkFormat(call: UpstreamCall): void {
+  if (call.format !== FORMAT) {
+    throw new GatewayError({ status: 500, type: "internal", code: "format_not_supported", message: `${PLUGIN}: this backend does not speak "${call.format}"`, source: PLUGIN });
   }
 }
 

@@ -2,7 +2,7 @@
  * What the mock answers, in IR: the reply text (or echo, or a tool call), the usage, and the same
  * answer cut into stream events. Encoding to a wire format is the format translator's job.
  */
-import { isObject, type IrRequest, type IrResponse, type IrStreamEvent, type IrUsage } from "../../core/index.js";
+import { isObject, type IrRequest, type IrTokenLogprob, type IrResponse, type IrStreamEvent, type IrUsage } from "../../core/index.js";
 import type { ProviderMockConfig } from "./config.generated.js";
 
 export const DEFAULT_REPLY = "Hello from switchyard's mock provider.";
@@ -51,15 +51,37 @@ export function composeAnswer(request: IrRequest, config: ProviderMockConfig, mo
 
   const text = (config.echo === true ? lastUserText(request) : undefined) || (config.reply ?? DEFAULT_REPLY);
   const usage = config.usage ?? estimateUsage(request, text.length);
+  const pieces = splitText(text, chunks);
+  const logprobs = request.topLogprobs === undefined ? undefined : pieces.map((piece, i) => tokenLogprob(piece, i, request.topLogprobs!));
+  const thinking = config.thinking;
   return {
-    response: { id: ids.response, model, created, content: [{ type: "text", text }], finishReason: "stop", usage },
+    response: {
+      id: ids.response,
+      model,
+      created,
+      content: [...(thinking === undefined ? [] : [{ type: "thinking" as const, ...thinking }]), { type: "text", text }],
+      finishReason: "stop",
+      usage,
+      ...(logprobs === undefined ? {} : { logprobs }),
+    },
     opening: [{ type: "start", id: ids.response, model, created }],
-    deltas: splitText(text, chunks).map((piece) => ({ type: "text", text: piece })),
+    // Each piece is one "token"; its logprobs follow it in the same chunk.
+    deltas: [
+      ...(thinking === undefined ? [] : [{ type: "thinking" as const, text: thinking.text }, { type: "thinking" as const, text: "", signature: thinking.signature }]),
+      ...pieces.flatMap((piece, i): IrStreamEvent[] => [{ type: "text", text: piece }, ...(logprobs === undefined ? [] : [{ type: "logprobs" as const, logprobs: [logprobs[i]!] }])]),
+    ],
     closing: [
       { type: "usage", usage },
       { type: "finish", finishReason: "stop" },
     ],
   };
+}
+
+/** A made-up but well-formed log probability for the mock's i-th piece, with `top` likelier-to-less-likely alternatives (the piece first). */
+function tokenLogprob(piece: string, i: number, top: number): IrTokenLogprob {
+  const logprob = -0.05 * (i + 1);
+  if (top === 0) return { token: piece, logprob };
+  return { token: piece, logprob, top: Array.from({ length: top }, (_, k) => (k === 0 ? { token: piece, logprob } : { token: `${piece.trim() || "_"}~${k}`, logprob: logprob - k })) };
 }
 
 function chosenTool(request: IrRequest, config: ProviderMockConfig): string | undefined {

@@ -9,6 +9,19 @@ export interface ProviderMockConfig {
    */
   reply?: string;
   /**
+   * Answer as a thinking model: this reasoning (streamed as thinking deltas, then its signature) ahead of every text reply, in each format's own place for it (Anthropic thinking blocks, Gemini thought parts and thoughtSignature, Responses reasoning items, chat reasoning_content). Clients that send it back next turn can be checked for the signature.
+   */
+  thinking?: {
+    /**
+     * The reasoning text.
+     */
+    text: string;
+    /**
+     * The signature the reasoning carries (Anthropic signature, Gemini thoughtSignature, Responses encrypted_content).
+     */
+    signature: string;
+  };
+  /**
    * Reply with the text of the request's last user message instead of `reply` (falls back to `reply` when that message has no text).
    */
   echo?: boolean;

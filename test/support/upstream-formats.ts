@@ -75,7 +75,7 @@ export interface FormatsUpstream {
 
 const DEFAULT_REPLY: ScriptedReply = { text: "Hello from the formats upstream.", usage: { input: 12, output: 6 } };
 
-const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
 
 function routeOf(method: string, path: string): { format: UpstreamFormat; endpoint: FormatRequest["endpoint"]; pathModel?: string; pathStream?: boolean } | undefined {
   if (method !== "POST") return undefined;
@@ -84,6 +84,7 @@ function routeOf(method: string, path: string): { format: UpstreamFormat; endpoi
   if (path === "/v1/messages") return { format: "anthropic-messages", endpoint: "generate" };
   if (path === "/v1/messages/count_tokens") return { format: "anthropic-messages", endpoint: "count_tokens" };
   const gemini = GEMINI_PATH.exec(path);
+  if (gemini?.[2] === "countTokens") return { format: "gemini", endpoint: "count_tokens", pathModel: decodeURIComponent(gemini[1]!) };
   if (gemini) return { format: "gemini", endpoint: "generate", pathModel: decodeURIComponent(gemini[1]!), pathStream: gemini[2] === "streamGenerateContent" };
   return undefined;
 }
@@ -149,12 +150,12 @@ function answer(res: ServerResponse, format: UpstreamFormat, endpoint: FormatReq
     const { body: errorBody, headers } = errorReply(format, script.error);
     return json(res, script.error.status, errorBody, headers);
   }
-  if (endpoint === "count_tokens") return json(res, 200, { input_tokens: script.inputTokens ?? 0 });
+  if (endpoint === "count_tokens") return json(res, 200, format === "gemini" ? { totalTokens: script.inputTokens ?? 0 } : { input_tokens: script.inputTokens ?? 0 });
   if (script.replay) {
     if ("json" in script.replay) return json(res, 200, script.replay.json);
     return writeSse(res, [script.replay.sse]);
   }
-  const reply = script.reply ?? DEFAULT_REPLY;
+  const reply = withAskedLogprobs(format, body, script.reply ?? DEFAULT_REPLY);
   const created = 1_760_000_000 + n;
   switch (format) {
     case "openai-chat": {
@@ -174,6 +175,21 @@ function answer(res: ServerResponse, format: UpstreamFormat, endpoint: FormatReq
       const id = `gemini-up${n}`;
       return stream ? writeSse(res, geminiStream(reply, model, id)) : json(res, 200, geminiBody(reply, model, id));
     }
+  }
+}
+
+/** Logprobs answered only when the request asks for them, in its API's own terms, as real upstreams do. */
+function withAskedLogprobs(format: UpstreamFormat, body: any, reply: ScriptedReply): ScriptedReply {
+  const top = (n: unknown) => (typeof n === "number" ? n : 0);
+  switch (format) {
+    case "openai-chat":
+      return body?.logprobs === true ? { ...reply, logprobs: { top: top(body.top_logprobs) } } : reply;
+    case "openai-responses":
+      return Array.isArray(body?.include) && body.include.includes("message.output_text.logprobs") ? { ...reply, logprobs: { top: top(body.top_logprobs) } } : reply;
+    case "gemini":
+      return body?.generationConfig?.responseLogprobs === true ? { ...reply, logprobs: { top: top(body.generationConfig.logprobs) } } : reply;
+    case "anthropic-messages":
+      return reply;
   }
 }
 

@@ -27,14 +27,36 @@ export interface ScriptedReply {
   toolCalls?: ScriptedToolCall[];
   /** The model stopped at the output token limit. */
   truncated?: boolean;
+  /** Reasoning ahead of the answer, with the signature the API gives it (none in Chat Completions). */
+  thinking?: { text: string; signature: string };
+  /** Answer the text's token logprobs, with this many alternatives each (set when the request asks). */
+  logprobs?: { top: number };
   usage: ScriptedUsage;
 }
+
+/** The reply's text as the tokens a stream delivers (3 pieces), each with a made-up logprob and `top` alternatives. */
+export function scriptedTokens(reply: ScriptedReply): { token: string; logprob: number; top: { token: string; logprob: number }[] }[] {
+  const top = reply.logprobs?.top ?? 0;
+  return pieces(reply.text ?? "", 3).map((token, i) => {
+    const logprob = -0.1 * (i + 1);
+    return { token, logprob, top: Array.from({ length: top }, (_, k) => ({ token: k === 0 ? token : `${token}~${k}`, logprob: logprob - k })) };
+  });
+}
+
+const openAiTokens = (tokens: ReturnType<typeof scriptedTokens>) =>
+  tokens.map((t) => ({ token: t.token, logprob: t.logprob, bytes: [...Buffer.from(t.token)], top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })) }));
+const geminiTokens = (tokens: ReturnType<typeof scriptedTokens>) => ({
+  topCandidates: tokens.map((t) => ({ candidates: t.top.map((a) => ({ token: a.token, logProbability: a.logprob })) })),
+  chosenCandidates: tokens.map((t) => ({ token: t.token, logProbability: t.logprob })),
+});
 
 export interface ScriptedError {
   status: number;
   message: string;
   /** Seconds, sent as `retry-after` (and, for Gemini, as RetryInfo in the body too). */
   retryAfter?: number;
+  /** Gemini only: say the wait in the body's RetryInfo alone, with no retry-after header (as Google often does). */
+  retryInfoOnly?: boolean;
 }
 
 /** A finished SSE body as the chunks the upstream writes, one event each. */
@@ -67,11 +89,12 @@ export function chatBody(reply: ScriptedReply, model: string, id: string, create
         message: {
           role: "assistant",
           content: reply.text ?? null,
+          ...(reply.thinking === undefined ? {} : { reasoning_content: reply.thinking.text }),
           refusal: null,
           annotations: [],
           ...(calls.length === 0 ? {} : { tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: args(c) } })) }),
         },
-        logprobs: null,
+        logprobs: reply.logprobs === undefined ? null : { content: openAiTokens(scriptedTokens(reply)), refusal: null },
         finish_reason: chatFinish(reply),
       },
     ],
@@ -97,10 +120,12 @@ function chatUsage(u: ScriptedUsage): unknown {
 
 export function chatStream(reply: ScriptedReply, model: string, id: string, created: number, includeUsage: boolean): SseChunks {
   const head = { id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_upstream1" };
-  const chunk = (delta: unknown, finish: string | null = null) =>
-    sse({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+  const chunk = (delta: unknown, finish: string | null = null, logprobs: unknown = null) =>
+    sse({ ...head, choices: [{ index: 0, delta, logprobs, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
   const out = [chunk({ role: "assistant", content: "", refusal: null })];
-  for (const piece of pieces(reply.text ?? "", 3)) out.push(chunk({ content: piece }));
+  for (const piece of pieces(reply.thinking?.text ?? "", 2)) out.push(chunk({ reasoning_content: piece }));
+  const tokens = openAiTokens(scriptedTokens(reply));
+  pieces(reply.text ?? "", 3).forEach((piece, i) => out.push(chunk({ content: piece }, null, reply.logprobs === undefined ? null : { content: [tokens[i]], refusal: null })));
   (reply.toolCalls ?? []).forEach((call, index) => {
     out.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }));
     for (const piece of pieces(args(call), 2)) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
@@ -115,8 +140,11 @@ export function chatStream(reply: ScriptedReply, model: string, id: string, crea
 
 function responsesOutput(reply: ScriptedReply, n: number): Record<string, unknown>[] {
   const items: Record<string, unknown>[] = [];
+  if (reply.thinking !== undefined) {
+    items.push({ id: `rs_up${n}`, type: "reasoning", summary: [{ type: "summary_text", text: reply.thinking.text }], encrypted_content: reply.thinking.signature });
+  }
   if (reply.text !== undefined) {
-    items.push({ id: `msg_up${n}`, type: "message", status: reply.truncated ? "incomplete" : "completed", role: "assistant", content: [{ type: "output_text", text: reply.text, annotations: [], logprobs: [] }] });
+    items.push({ id: `msg_up${n}`, type: "message", status: reply.truncated ? "incomplete" : "completed", role: "assistant", content: [{ type: "output_text", text: reply.text, annotations: [], logprobs: reply.logprobs === undefined ? [] : openAiTokens(scriptedTokens(reply)) }] });
   }
   (reply.toolCalls ?? []).forEach((c, i) => items.push({ id: `fc_up${n}_${i}`, type: "function_call", status: "completed", arguments: args(c), call_id: c.id, name: c.name }));
   return items;
@@ -162,12 +190,20 @@ export function responsesStream(reply: ScriptedReply, model: string, id: string,
   const out = [ev("response.created", { response: responsesObject(reply, model, id, created, n, false) }), ev("response.in_progress", { response: responsesObject(reply, model, id, created, n, false) })];
   const items = responsesOutput(reply, n);
   items.forEach((item, output_index) => {
-    if (item.type === "message") {
+    if (item.type === "reasoning") {
+      const text = reply.thinking!.text;
+      out.push(ev("response.output_item.added", { output_index, item: { id: item.id, type: "reasoning", summary: [] } }));
+      out.push(ev("response.reasoning_summary_part.added", { item_id: item.id, output_index, summary_index: 0, part: { type: "summary_text", text: "" } }));
+      for (const delta of pieces(text, 2)) out.push(ev("response.reasoning_summary_text.delta", { item_id: item.id, output_index, summary_index: 0, delta }));
+      out.push(ev("response.reasoning_summary_text.done", { item_id: item.id, output_index, summary_index: 0, text }));
+      out.push(ev("response.reasoning_summary_part.done", { item_id: item.id, output_index, summary_index: 0, part: { type: "summary_text", text } }));
+    } else if (item.type === "message") {
       const text = reply.text ?? "";
       out.push(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", content: [] } }));
       out.push(ev("response.content_part.added", { item_id: item.id, output_index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
-      for (const delta of pieces(text, 3)) out.push(ev("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta, logprobs: [] }));
-      out.push(ev("response.output_text.done", { item_id: item.id, output_index, content_index: 0, text, logprobs: [] }));
+      const tokens = reply.logprobs === undefined ? [] : openAiTokens(scriptedTokens(reply));
+      pieces(text, 3).forEach((delta, i) => out.push(ev("response.output_text.delta", { item_id: item.id, output_index, content_index: 0, delta, logprobs: tokens[i] === undefined ? [] : [tokens[i]] })));
+      out.push(ev("response.output_text.done", { item_id: item.id, output_index, content_index: 0, text, logprobs: tokens }));
       out.push(ev("response.content_part.done", { item_id: item.id, output_index, content_index: 0, part: { type: "output_text", text, annotations: [] } }));
     } else {
       out.push(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", arguments: "" } }));
@@ -199,6 +235,7 @@ export function anthropicBody(reply: ScriptedReply, model: string, id: string): 
     role: "assistant",
     model,
     content: [
+      ...(reply.thinking === undefined ? [] : [{ type: "thinking", thinking: reply.thinking.text, signature: reply.thinking.signature }]),
       ...(reply.text === undefined ? [] : [{ type: "text", text: reply.text }]),
       ...(reply.toolCalls ?? []).map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: c.arguments })),
     ],
@@ -215,6 +252,13 @@ export function anthropicStream(reply: ScriptedReply, model: string, id: string)
     ev("ping"),
   ];
   let index = 0;
+  if (reply.thinking !== undefined) {
+    out.push(ev("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }));
+    for (const thinking of pieces(reply.thinking.text, 2)) out.push(ev("content_block_delta", { index, delta: { type: "thinking_delta", thinking } }));
+    out.push(ev("content_block_delta", { index, delta: { type: "signature_delta", signature: reply.thinking.signature } }));
+    out.push(ev("content_block_stop", { index }));
+    index++;
+  }
   if (reply.text !== undefined) {
     out.push(ev("content_block_start", { index, content_block: { type: "text", text: "" } }));
     for (const text of pieces(reply.text, 3)) out.push(ev("content_block_delta", { index, delta: { type: "text_delta", text } }));
@@ -254,19 +298,29 @@ const geminiFinish = (reply: ScriptedReply): string => (reply.truncated ? "MAX_T
 
 const functionCallParts = (reply: ScriptedReply): unknown[] => (reply.toolCalls ?? []).map((c) => ({ functionCall: { name: c.name, args: c.arguments } }));
 
+/** The thought summary, then the signature on the first part of the answer, as Gemini sends them. */
+const thoughtParts = (reply: ScriptedReply): unknown[] => (reply.thinking === undefined ? [] : [{ text: reply.thinking.text, thought: true }]);
+const signed = (parts: Record<string, unknown>[], reply: ScriptedReply): Record<string, unknown>[] =>
+  reply.thinking === undefined || parts.length === 0 ? parts : [{ ...parts[0], thoughtSignature: reply.thinking.signature }, ...parts.slice(1)];
+
 export function geminiBody(reply: ScriptedReply, model: string, id: string): unknown {
-  const parts = [...(reply.text === undefined ? [] : [{ text: reply.text }]), ...functionCallParts(reply)];
-  return { candidates: [geminiCandidate(parts, geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id };
+  const parts = [...thoughtParts(reply), ...signed([...(reply.text === undefined ? [] : [{ text: reply.text }]), ...(functionCallParts(reply) as Record<string, unknown>[])], reply)];
+  const candidate = { ...geminiCandidate(parts, geminiFinish(reply)), ...(reply.logprobs === undefined ? {} : { logprobsResult: geminiTokens(scriptedTokens(reply)) }) };
+  return { candidates: [candidate], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id };
 }
 
 /** Text in pieces with growing usage on every chunk; function calls arrive whole, with the finish. */
 export function geminiStream(reply: ScriptedReply, model: string, id: string): SseChunks {
   const texts = pieces(reply.text ?? "", 3);
   const out: string[] = [];
+  if (reply.thinking !== undefined) out.push(sse({ candidates: [geminiCandidate(thoughtParts(reply), undefined)], usageMetadata: geminiUsage(reply.usage, 1), modelVersion: model, responseId: id }));
   texts.forEach((text, i) => {
     const last = i === texts.length - 1 && (reply.toolCalls?.length ?? 0) === 0;
     const output = last ? reply.usage.output : Math.max(1, Math.floor((reply.usage.output * (i + 1)) / (texts.length + 1)));
-    out.push(sse({ candidates: [geminiCandidate([{ text }], last ? geminiFinish(reply) : undefined)], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
+    const parts = i === 0 ? signed([{ text }], reply) : [{ text }];
+    const token = scriptedTokens(reply)[i]!;
+    const candidate = { ...geminiCandidate(parts, last ? geminiFinish(reply) : undefined), ...(reply.logprobs === undefined ? {} : { logprobsResult: geminiTokens([token]) }) };
+    out.push(sse({ candidates: [candidate], usageMetadata: geminiUsage(reply.usage, output), modelVersion: model, responseId: id }));
   });
   if ((reply.toolCalls?.length ?? 0) > 0 || texts.length === 0) {
     out.push(sse({ candidates: [geminiCandidate(functionCallParts(reply), geminiFinish(reply))], usageMetadata: geminiUsage(reply.usage, reply.usage.output), modelVersion: model, responseId: id }));
@@ -289,7 +343,7 @@ const GOOGLE_STATUSES: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: 
 
 /** The error body and headers each format's API sends for `err`. */
 export function errorReply(format: UpstreamFormat, err: ScriptedError): { body: unknown; headers: Record<string, string> } {
-  const headers: Record<string, string> = err.retryAfter === undefined ? {} : { "retry-after": String(err.retryAfter) };
+  const headers: Record<string, string> = err.retryAfter === undefined || err.retryInfoOnly === true ? {} : { "retry-after": String(err.retryAfter) };
   switch (format) {
     case "openai-chat":
     case "openai-responses": {

@@ -72,6 +72,24 @@ describe("parseRetryAfter", () => {
 });
 
 describe("readUpstreamErrorDetail", () => {
+  it("reads the wait of a Gemini RetryInfo detail (a protobuf Duration) as retryAfterMs", () => {
+    const body = JSON.stringify({
+      error: {
+        code: 429,
+        message: "Resource has been exhausted",
+        status: "RESOURCE_EXHAUSTED",
+        details: [
+          { "@type": "type.googleapis.com/google.rpc.QuotaFailure", violations: [] },
+          { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "7.5s" },
+        ],
+      },
+    });
+    expect(readUpstreamErrorDetail(body, "application/json")).toEqual({ message: "Resource has been exhausted", code: "resource_exhausted", retryAfterMs: 7500 });
+    // Anything else in details (or a malformed delay) says nothing about waiting.
+    const other = JSON.stringify({ error: { code: 429, message: "m", status: "RESOURCE_EXHAUSTED", details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "soon" }] } });
+    expect(readUpstreamErrorDetail(other, "application/json").retryAfterMs).toBeUndefined();
+  });
+
   it("reads an OpenAI error body", () => {
     const body = JSON.stringify({ error: { message: "The model `x` does not exist", type: "invalid_request_error", code: "model_not_found", param: "model" } });
     expect(readUpstreamErrorDetail(body, "application/json")).toEqual({ message: "The model `x` does not exist", code: "model_not_found", param: "model" });

@@ -136,7 +136,7 @@ describe("format-anthropic-messages requests", () => {
     ["a missing model", { max_tokens: 1, messages: [{ role: "user", content: "x" }] }, "model"],
     ["no messages", { ...ok, messages: [] }, "messages"],
     ["a bad role", { ...ok, messages: [{ role: "tool", content: "x" }] }, "messages.0.role"],
-    ["a document block", { ...ok, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] }, "messages.0.content.0.type"],
+    ["a document block without a source type", { ...ok, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] }, "messages.0.content.0.source.type"],
     ["a file image", { ...ok, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] }] }, "messages.0.content.0.source.type"],
     ["a tool_use without input", { ...ok, messages: [{ role: "assistant", content: [{ type: "tool_use", id: "1", name: "f" }] }] }, "messages.0.content.0.input"],
     ["a tool_result without id", { ...ok, messages: [{ role: "user", content: [{ type: "tool_result", content: "x" }] }] }, "messages.0.content.0.tool_use_id"],

@@ -161,7 +161,7 @@ describe("format-gemini requests", () => {
     ["empty contents", { contents: [] }, "contents"],
     ["a bad role", { contents: [{ role: "system", parts: [{ text: "x" }] }] }, "contents[0].role"],
     ["parts that are not an array", { contents: [{ role: "user", parts: "x" }] }, "contents[0].parts"],
-    ["an audio part", { contents: [{ role: "user", parts: [{ inlineData: { mimeType: "audio/wav", data: "AAAA" } }] }] }, "contents[0].parts[0].inlineData.mimeType"],
+    ["an inline part without data", { contents: [{ role: "user", parts: [{ inlineData: { mimeType: "audio/wav" } }] }] }, "contents[0].parts[0].inlineData"],
     ["executable code", { contents: [{ role: "model", parts: [{ executableCode: { code: "print(1)" } }] }] }, "contents[0].parts[0]"],
     ["a function response without name", { contents: [{ role: "user", parts: [{ functionResponse: { response: {} } }] }] }, "contents[0].parts[0].functionResponse.name"],
     ["a function call with array args", { contents: [{ role: "model", parts: [{ functionCall: { name: "f", args: [1] } }] }] }, "contents[0].parts[0].functionCall.args"],

@@ -131,9 +131,9 @@ describe("format-openai-chat requests", () => {
       model: "m",
       stream: false,
       messages: [],
-      extra: { logprobs: true, service_tier: "flex", container: "anthropic-only", tools: [{ type: "custom", custom: { name: "x" } }] },
+      extra: { logit_bias: { "50256": -100 }, service_tier: "flex", container: "anthropic-only", tools: [{ type: "custom", custom: { name: "x" } }] },
     });
-    expect(body).toMatchObject({ logprobs: true, service_tier: "flex", tools: [{ type: "custom", custom: { name: "x" } }] });
+    expect(body).toMatchObject({ logit_bias: { "50256": -100 }, service_tier: "flex", tools: [{ type: "custom", custom: { name: "x" } }] });
     expect(body).not.toHaveProperty("container");
   });
 
@@ -161,7 +161,7 @@ describe("format-openai-chat requests", () => {
     ["an unknown role", { model: "m", messages: [{ role: "wizard", content: "x" }] }, "messages[0].role"],
     ["a numeric content", { model: "m", messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
     ["an unknown part type", { model: "m", messages: [{ role: "user", content: [{ type: "video" }] }] }, "messages[0].content[0].type"],
-    ["audio input", { model: "m", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }] }, "messages[0].content[0].type"],
+    ["audio input without a format", { model: "m", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }] }, "messages[0].content[0].input_audio.format"],
     ["an image part without url", { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }, "messages[0].content[0].image_url.url"],
     ["a bad image detail", { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "u", detail: "max" } }] }] }, "messages[0].content[0].image_url.detail"],
     ["a tool message without tool_call_id", { model: "m", messages: [{ role: "tool", content: "x" }] }, "messages[0].tool_call_id"],

@@ -120,7 +120,7 @@ describe("format-openai-responses requests", () => {
     ["an empty input", { model: "m", input: [] }, "input"],
     ["an item_reference", { model: "m", input: [{ type: "item_reference", id: "msg_1" }] }, "input[0].type"],
     ["a bad role", { model: "m", input: [{ role: "tool", content: "x" }] }, "input[0].role"],
-    ["an input file", { model: "m", input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] }, "input[0].content[0].type"],
+    ["an input file with no file", { model: "m", input: [{ role: "user", content: [{ type: "input_file" }] }] }, "input[0].content[0]"],
     ["an image by file id", { model: "m", input: [{ role: "user", content: [{ type: "input_image", file_id: "f", detail: "auto" }] }] }, "input[0].content[0].image_url"],
     ["a function call without arguments", { model: "m", input: [{ type: "function_call", call_id: "c", name: "f" }] }, "input[0].arguments"],
     ["a function output without call id", { model: "m", input: [{ type: "function_call_output", output: "x" }] }, "input[0].call_id"],

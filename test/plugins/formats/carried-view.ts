@@ -55,6 +55,17 @@ function partView(part: IrPart, has: (path: string) => boolean): IrPart[] {
       if (has("messages.thinking")) return [];
       if (has("messages.thinking.signature")) delete p.signature;
       return [p];
+    case "document": {
+      // Plain text is the same document whether sent as text or as text/plain bytes.
+      const text = p.source.kind === "text" ? p.source.text : p.source.kind === "base64" && p.source.mediaType === "text/plain" ? Buffer.from(p.source.data, "base64").toString("utf8") : undefined;
+      if (text !== undefined) p.source = { kind: "text", text };
+      if (p.source.kind === "url" && p.source.mediaType === undefined) p.source = { ...p.source, mediaType: "application/pdf" };
+      if (has("messages.document") || has(`messages.document.${p.source.kind}`)) return text !== undefined && has("messages.document.text") ? [{ type: "text", text }] : [];
+      if (has("messages.document.title")) delete p.title;
+      return [p];
+    }
+    case "audio":
+      return has("messages.audio") ? [] : [p];
     case "image":
       if (has("messages.image.detail") || p.detail === "auto") delete p.detail;
       return [p];

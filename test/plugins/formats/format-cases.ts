@@ -25,6 +25,11 @@ export interface FormatCase {
   normalizeRequest?(back: IrRequest, original: IrRequest): void;
 }
 
+/** OpenAI wants a file name beside inline bytes: a document sent without a title reads back with the name the gateway gave it. */
+function dropGivenFilenames(back: IrRequest): void {
+  for (const m of back.messages) for (const p of m.content) if (p.type === "document" && /^document(\.pdf|\.txt)?$/.test(p.title ?? "")) delete p.title;
+}
+
 const stopForUnknown = (r: IrFinishReason): IrFinishReason => (r === "error" || r === "other" ? "stop" : r);
 
 export const FORMATS: FormatCase[] = [
@@ -36,6 +41,7 @@ export const FORMATS: FormatCase[] = [
     keepsSignatures: false,
     alwaysReportsUsage: false,
     keepsCacheWrites: true,
+    normalizeRequest: dropGivenFilenames,
   },
   {
     translator: anthropic.translator,
@@ -74,6 +80,7 @@ export const FORMATS: FormatCase[] = [
     keepsCacheWrites: true,
     view: { mergeAssistantTurns: true },
     normalizeRequest(back, original) {
+      dropGivenFilenames(back);
       // Thoughts not asked for and reasoning at the model's default both go unsaid.
       const r = original.reasoning;
       if (r !== undefined && r.includeThoughts === false) {
