@@ -16,6 +16,7 @@ function notes(row, report) {
     parts.push(`only ${x.openAtMeasure} of ${row.expected} were open at once: raise --hold-sec`);
   }
   if (x.growthPct !== undefined) parts.push(`RSS ${mb(x.rssCheckpointKB)} MB at ${x.checkpoint}, ${mb(x.rssEndKB)} MB at end (${x.growthPct}%); heap ${x.heapCheckpointMB} -> ${x.heapEndMB} MB`);
+  if (x.offeredRps !== undefined) parts.push(`offered ${x.offeredRps} req/s`);
   if (x.headersP50Ms !== undefined) parts.push(`headers p50 ${x.headersP50Ms} ms`);
   if (row.kind === "hold" || row.kind === "ttfb") parts.push(`${row.completed}/${row.expected} streams completed`);
   // A run's CPU time is counted in whole clock ticks: a short run's figure is coarse.
