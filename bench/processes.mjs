@@ -101,7 +101,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * taskset list such as "1") pins it and every thread it starts to those CPUs. `wrap` runs node
  * under another command (valgrind for bench/instructions.mjs); `nodeOptions` go before the script.
  */
-export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 20_000, cpus = null, wrap = [], nodeOptions = [] }) {
+export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 60_000, cpus = null, wrap = [], nodeOptions = [] }) {
   const nodeArgs = [...nodeOptions, ...(probe ? ["--expose-gc", "--import", PROBE, script, ...args] : [script, ...args])];
   // taskset (and valgrind) exec node in place, so child.pid is node's own pid (for /proc and signals).
   const child = spawn(...nodeCommand(nodeArgs, cpus, wrap), { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
