@@ -48,11 +48,12 @@ export interface StreamObserver {
    * for); throws a GatewayError to end the stream with the format's own error event in its place.
    */
   push(event: SseEvent): boolean | void;
-  /** True when `push` may drop events: the relay then writes the kept events' text, not the raw bytes. */
+  /**
+   * True when `push` may drop events: the relay then writes events re-framed instead of the raw
+   * bytes. False keeps the byte-for-byte fast path.
+   */
   readonly filters: boolean;
   readonly usage: IrUsage | undefined;
-  /** False when no event wholly inside `bytes` needs `push`: a relay may then send them on unparsed. Absent: every event does. */
-  needsEvents?(bytes: Buffer): boolean;
 }
 
 export interface RenderedError {

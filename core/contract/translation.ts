@@ -2,7 +2,7 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { GatewayError } from "./errors.js";
-import type { SseEvent, SseTextSink, StreamObserver } from "./format.js";
+import type { SseEvent, SseTextSink } from "./format.js";
 import type { IrUsage } from "./ir.js";
 
 /** A cross-format translation for one attempt, made by the translate step. */
@@ -44,8 +44,7 @@ export interface StreamPolicy {
  */
 export type StreamRelay = (body: Readable, res: ServerResponse, commit: () => void, makeTarget: (write: RelayWrite) => RelayTarget) => Promise<RelayResult>;
 
-/** `needsEvents`, as the observer's: whole events it returns false for may reach the client unparsed. */
-export interface RelayTarget extends Pick<StreamObserver, "needsEvents"> {
+export interface RelayTarget {
   /**
    * What reaches the client: `raw`, the upstream's bytes as they come (`push` only observes);
    * `kept`, the upstream's own text minus the events `push` returns false for; `written`, only

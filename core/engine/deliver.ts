@@ -57,7 +57,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
       // An observer that filters drops a few events (OpenAI's usage-only chunk): the client
       // gets the upstream's own text around them, never a re-framing of every event.
       output: observer.filters ? "kept" : "raw",
-      push: (ev) => observer.push(ev), needsEvents: observer.needsEvents?.bind(observer),
+      push: (ev) => observer.push(ev),
       end: () => {},
       // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
       error: (err) => x.format.createStreamEncoder(x.ir ?? { model: x.model ?? "", messages: [], stream: true }, write).error(err),

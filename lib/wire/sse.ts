@@ -80,11 +80,6 @@ export class SseParser {
     if (start < bytes.length) this.partial = Buffer.from(bytes.subarray(start));
   }
 
-  /** Nothing of an event is held: what comes next starts a new one. */
-  atEventBoundary(): boolean {
-    return this.buffer === "" && this.partial === undefined && this.data === undefined && this.eventName === undefined && this.openEventText === "";
-  }
-
   /** The upstream ended: a final event without its blank line still counts. */
   end(): void {
     const rest = this.partial !== undefined ? this.partial.toString("utf8") : this.buffer + (this.passKept ? this.decoder.end() : "");

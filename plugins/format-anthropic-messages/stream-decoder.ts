@@ -251,11 +251,6 @@ export class AnthropicUsageObserver implements StreamObserver {
   readonly filters = false;
   private counters: WireObject = {};
 
-  /** The events `push` reads: usage in message_start and message_delta, and the `error` event. */
-  needsEvents(bytes: Buffer): boolean {
-    return bytes.includes('"message_start"') || bytes.includes('"message_delta"') || bytes.includes("error");
-  }
-
   push(event: SseEvent): void {
     const data = event.data;
     // Thrown, an error event ends the stream with the gateway's own event, built from scrubbed fields.

@@ -209,11 +209,6 @@ export class GeminiUsageObserver implements StreamObserver {
   /** Gemini streams always carry usageMetadata: nothing is added upstream, so nothing is held back. */
   readonly filters = false;
 
-  /** The chunks `push` reads: usageMetadata and in-stream errors. */
-  needsEvents(bytes: Buffer): boolean {
-    return bytes.includes('"usageMetadata"') || bytes.includes('"error"');
-  }
-
   push(event: SseEvent): void {
     const hasError = event.data.includes('"error"');
     if (!hasError && !event.data.includes('"usageMetadata"')) return;

@@ -224,11 +224,6 @@ export class OpenAiChatUsageObserver implements StreamObserver {
     this.filters = !(isObject(options) && options.include_usage === true);
   }
 
-  /** The events `push` acts on name one of these; every other is kept as it came. */
-  needsEvents(bytes: Buffer): boolean {
-    return bytes.includes('"prompt_tokens"') || bytes.includes('"error"');
-  }
-
   push(event: SseEvent): boolean {
     const hasError = event.data.includes('"error"');
     // With include_usage every chunk says `"usage":null`; only the real one names prompt_tokens.

@@ -235,11 +235,6 @@ export class ResponsesUsageObserver implements StreamObserver {
   /** response.completed always carries usage: nothing is added upstream, so nothing is held back. */
   readonly filters = false;
 
-  /** The events `push` reads: the final response events (by name or type) and errors. */
-  needsEvents(bytes: Buffer): boolean {
-    return bytes.includes("response.completed") || bytes.includes("response.incomplete") || bytes.includes("response.failed") || bytes.includes("error");
-  }
-
   push(event: SseEvent): void {
     const named = event.event;
     // An `error` event is never relayed as it came: its fields may carry the upstream's key or

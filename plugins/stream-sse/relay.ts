@@ -51,9 +51,6 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
   });
 }
 
-/** The chunk ends with a blank line (LF LF), so it holds whole events only when it began with one. */
-const endsEvent = (chunk: Buffer) => chunk.length >= 2 && chunk[chunk.length - 1] === 10 && chunk[chunk.length - 2] === 10;
-
 function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number): Promise<RelayResult> {
   return new Promise((resolvePromise) => {
     let settled = false;
@@ -112,9 +109,6 @@ function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, make
     };
     const onChunk = (chunk: Buffer) => {
       keepAlive?.refresh();
-      // Whole events none of which the target needs to see (most of a passed-through stream: all
-      // but the usage event) go on as the upstream's bytes, neither decoded nor parsed.
-      if (target.needsEvents && endsEvent(chunk) && parser.atEventBoundary() && !target.needsEvents(chunk)) return send(chunk);
       batching = true;
       try {
         parser.push(chunk);

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { readWholeRecords } from "../support/records.js";
 
-// An upstream that writes every SSE event on its own, as real providers do, each write waiting
-// until the previous one left the socket: a passed-through stream then reaches the relay one
-// event per chunk, where events that carry nothing the observer reads go on as bytes, unparsed.
+// An upstream that writes every SSE event on its own, as real providers do, each write a turn of
+// the event loop after the previous one: a passed-through stream then reaches the relay about one
+// event per chunk, and events cut across writes and comment lines must still come out unchanged.
 const frame = (o: object) => `data: ${JSON.stringify(o)}\n\n`;
 const base = { id: "c1", object: "chat.completion.chunk", created: 1, model: "m" };
 const ROLE = frame({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });

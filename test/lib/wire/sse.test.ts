@@ -142,22 +142,3 @@ describe("SseParser with passKept: the stream's own text minus dropped events", 
     );
   });
 });
-
-describe("SseParser.atEventBoundary", () => {
-  it("is true only when nothing of an event is held, in both modes", () => {
-    for (const passKept of [undefined, () => {}]) {
-      const parser = new SseParser(() => true, passKept);
-      expect(parser.atEventBoundary()).toBe(true);
-      parser.push(Buffer.from("data: a\n\n"));
-      expect(parser.atEventBoundary()).toBe(true);
-      parser.push(Buffer.from("event: x\n"));
-      expect(parser.atEventBoundary()).toBe(false);
-      parser.push(Buffer.from("data: b\n"));
-      expect(parser.atEventBoundary()).toBe(false);
-      parser.push(Buffer.from("\ndata: c"));
-      expect(parser.atEventBoundary()).toBe(false);
-      parser.push(Buffer.from("\n\n"));
-      expect(parser.atEventBoundary()).toBe(true);
-    }
-  });
-});
