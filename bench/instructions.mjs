@@ -1,6 +1,8 @@
-// Instructions per request, for floor and switchyard: a figure that does not move with whatever
-// else the machine runs, so a change to the gateway can be measured on a busy machine where
-// wall-clock and even CPU-time figures swing. Each server runs under valgrind's callgrind with
+// Instructions per request, for floor and switchyard: a figure that moves much less than
+// wall-clock or CPU time with whatever else the machine runs, so a change to the gateway can be
+// judged on a busy machine. Not immune: work that follows the clock (timers, GC and compiler
+// threads, requests timing out under valgrind's slowness) is counted too, so run one at a time
+// (bench/README.md says more). Each server runs under valgrind's callgrind with
 // instrumentation off until it is warm; then the counters are zeroed, N requests of one scenario
 // variant are sent, and the counters are dumped: guest instructions (Ir) of every thread of the
 // server, over the requests that completed.
