@@ -66,7 +66,7 @@ export class GatewayServer {
       const methods = route.method === ANY_METHOD ? METHODS : [route.method];
       const handle = (ctx: Koa.Context) => {
         ctx.respond = false; // the pipeline writes the raw response (streams included)
-        return this.track(this.acceptRequest(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, () => ctx.query));
+        return this.track(this.acceptRequest(pipeline, route, format, ctx.req, ctx.res, (ctx.params ?? {}) as Record<string, string>, ctx.query));
       };
       router.register(route.prefix ? prefixPattern(route.path) : route.path, methods, handle);
       if (!route.prefix && LITERAL_PATH.test(route.path)) {
@@ -143,7 +143,7 @@ export class GatewayServer {
 
   private async acceptRequest(
     pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
-    params: Record<string, string>, query: () => Record<string, string | string[] | undefined>,
+    params: Record<string, string>, query: Record<string, string | string[] | undefined>,
   ): Promise<void> {
     // One controller per request for both ends of its life: the client leaving, and the total
     // time budget (a plain timer cleared at the end, so no timer outlives its request).
@@ -153,7 +153,7 @@ export class GatewayServer {
     });
     const totalMs = pipeline.timeouts.totalMs;
     const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, get query() { return query(); } }; // parsed only when read
+    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query };
     const clientId = req.headers["x-request-id"];
     const x = newExchange({
       id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, signal: controller.signal,
