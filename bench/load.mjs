@@ -45,7 +45,8 @@ async function main() {
   };
   // A fixed amount against a target that times out on every request would take amount/connections
   // timeouts in a row: stop after one connection-load of errors instead.
-  if (spec.amount) Object.assign(opts, { amount: spec.amount, bailout: spec.bailout ?? Math.max(10, opts.connections) });
+  // autocannon refuses more connections than requests (a short warmup of a many-connection variant).
+  if (spec.amount) Object.assign(opts, { amount: spec.amount, connections: Math.min(opts.connections, spec.amount), bailout: spec.bailout ?? Math.max(10, opts.connections) });
   else opts.duration = spec.duration ?? 5;
   if (spec.rate) opts.overallRate = spec.rate;
 

@@ -18,7 +18,9 @@ const round2 = (n) => (n === null || n === undefined ? null : Math.round(n * 100
  * `pin`: { server, others } taskset CPU lists (null = unpinned): each target runs alone on
  * `server`; the load and stream clients run on `others`, beside the upstream and the harness.
  */
-export async function runScenario(scenario, { targets, upstream, opts, benchDir, log, pin = { server: null, others: null } }) {
+export async function runScenario(scenario, { targets, upstream, opts, benchDir, log, pin: pinned = { server: null, others: null, all: null } }) {
+  // An unpinned scenario lets the scheduler place every process on every CPU the bench may use.
+  const pin = scenario.unpinned && pinned.all ? { server: pinned.all, others: pinned.all } : pinned;
   const loadScript = join(benchDir, "load.mjs");
   const streamsScript = join(benchDir, "streams.mjs");
   const client = (script, spec, extra = {}) => runClient(script, spec, { ...extra, cpus: pin.others });
@@ -42,7 +44,16 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     // A reply that is fast but wrong must not count: check one of each before any load. A variant
     // that fails its check or its warmup is a failed row; the target's other variants still run.
     for (const entry of active) {
+      // A request the target was already checked and warmed with (the same load at another rate) is not done twice.
+      const warmed = new Map();
       for (const v of scenario.variants) {
+        const key = JSON.stringify([v.kind, v.request, v.warmupRequest, v.connections]);
+        if (warmed.has(key)) {
+          const earlier = warmed.get(key);
+          if (entry.failed.has(earlier)) entry.failed.set(v.id, entry.failed.get(earlier));
+          continue;
+        }
+        warmed.set(key, v.id);
         // A slow stream (scenario 5) lasts holdSec by design: its check waits that long and more.
         const checkMs = 30_000 + (scenario.id === "hold" ? opts.holdSec * 1000 : 0);
         const problem = await checkReply(entry.server.url, entry.target.adapt(v.request), checkMs);
@@ -61,6 +72,14 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     }
 
     for (const v of scenario.variants) {
+      if (v.rateOf) {
+        // A share of the floor's own maximum, measured in this run: the same offered rate for every target.
+        const floor = active.find((e) => e.target.name === "floor");
+        const floorMax = floor ? median((floor.results.get(v.rateOf.variant) ?? []).map((r) => r.rps)) : null;
+        if (!floorMax) {
+          for (const e of active) if (!e.failed.has(v.id)) e.failed.set(v.id, `no floor req/s from variant ${v.rateOf.variant} to take ${v.rateOf.share * 100}% of`);
+        } else v.rate = Math.max(1, Math.round(floorMax * v.rateOf.share));
+      }
       const running = active.filter((e) => !e.failed.has(v.id));
       if (v.kind === "load" || v.kind === "ttfb") {
         for (let r = 0; r < opts.rounds; r++) {
@@ -68,7 +87,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
           for (const entry of order) {
             const result = await withCpu(entry.server, () =>
               v.kind === "load"
-                ? client(loadScript, loadSpec(entry, v, { connections: opts.connections, ...(opts.smoke ? { amount: opts.smokeRequests } : { duration: opts.duration }) }))
+                ? client(loadScript, loadSpec(entry, v, { connections: v.connections ?? opts.connections, ...(opts.smoke ? { amount: smokeAmount(v, opts) } : { duration: opts.duration }) }))
                 : client(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 })),
             );
             log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
@@ -118,10 +137,14 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
   return { id: scenario.id, n: scenario.n, title: scenario.title, status, rows };
 }
 
+/** A smoke run's requests for a variant: a third at a fixed rate, which a loaded machine may make slow. */
+const smokeAmount = (v, opts) => (v.rate || v.rateOf ? Math.ceil(opts.smokeRequests / 3) : opts.smokeRequests);
+
 /** Warms one target up for one variant; resolves with how many warmup requests failed. */
 async function warmUp(entry, v, { client, loadScript, streamsScript, opts }) {
   if (v.kind === "load" || v.kind === "soak") {
-    const r = await client(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: Math.min(8, opts.connections), rate: undefined }));
+    // Paced streams spend their time waiting on the upstream: they warm up as many at once as they are measured.
+    const r = await client(loadScript, loadSpec(entry, v, { amount: opts.warmup, connections: v.connections ?? Math.min(8, opts.connections), rate: undefined }));
     return r.errors + r.timeouts + r.non2xx + r.mismatches + Math.max(0, opts.warmup - r.requests);
   }
   // Streams warm up on a fast stream of the same route, so memory measured later is the streams' own.
@@ -300,6 +323,7 @@ function summarize(variant, entry) {
   // Per run, since each run's figure is only as fine as its own tick count.
   row.cpuTicks = median(results.map((r) => r.cpuTicks));
   if (results[0]?.extra) row.extra = results[0].extra;
+  if (variant.rateOf) row.extra = { ...row.extra, offeredRps: variant.rate };
   if (row.errors > 0 || (row.expected !== null && row.completed < row.expected)) {
     row.status = "failed";
     const detail = results
@@ -327,7 +351,8 @@ function relate(row, floorRow, variant, opts) {
   if (row.target === "floor") return;
   // A smoke run's few hundred requests say nothing about speed: its bars are not judged.
   const verdict = (text, met) => (row.bar = { text, met: opts.smoke ? null : met });
-  if (bar.ratioMin !== undefined) verdict(`>=${bar.ratioMin}x floor req/s`, row.ratio === undefined ? null : row.ratio >= bar.ratioMin);
+  if (bar.cpuRatioMin !== undefined) verdict(`cpu >=${bar.cpuRatioMin}x floor`, row.cpuRatio === undefined ? null : row.sustained === false ? null : row.cpuRatio >= bar.cpuRatioMin);
+  else if (bar.ratioMin !== undefined) verdict(`>=${bar.ratioMin}x floor req/s`, row.ratio === undefined ? null : row.ratio >= bar.ratioMin);
   else if (bar.addedP99MaxMs !== undefined) verdict(`p99 +<=${bar.addedP99MaxMs} ms`, row.addedMs === undefined || row.sustained === false ? null : row.addedMs <= bar.addedP99MaxMs);
   else if (bar.addedP50MaxMs !== undefined) verdict(`p50 TTFB +<=${bar.addedP50MaxMs} ms`, row.addedMs === undefined ? null : row.addedMs <= bar.addedP50MaxMs);
   else if (bar.perStreamKBMax !== undefined) verdict(`<=${bar.perStreamKBMax} KB/stream, 0 failed`, row.extra?.perStreamKB === undefined ? null : row.extra.perStreamKB <= bar.perStreamKBMax && row.errors === 0);

@@ -37,11 +37,12 @@ function hasTaskset() {
 
 /**
  * Decides the pinning and pins the harness (all its threads) to the non-server CPUs, so clients
- * it starts stay there even unpinned. Returns { enabled, server, others, note }: `server` and
- * `others` are taskset lists (null when not pinned); `note` says what was done or why not.
+ * it starts stay there even unpinned. Returns { enabled, server, others, all, note }: `server`,
+ * `others` and `all` (every CPU the bench may use, for unpinned scenarios) are taskset lists
+ * (null when not pinned); `note` says what was done or why not.
  */
 export function setUpPinning(wanted) {
-  const off = (why) => ({ enabled: false, server: null, others: null, note: `not pinned: ${why}` });
+  const off = (why) => ({ enabled: false, server: null, others: null, all: null, note: `not pinned: ${why}` });
   if (!wanted) return off("--no-pin");
   const cpus = allowedCpus();
   if (cpus.length < 2) return off(`only ${cpus.length} CPU available, nothing to set apart`);
@@ -54,5 +55,5 @@ export function setUpPinning(wanted) {
     return off(`taskset could not pin the harness (${err.message.split("\n")[0]})`);
   }
   const plural = (list) => (list.includes(",") ? `CPUs ${list}` : `CPU ${list}`);
-  return { enabled: true, server, others, note: `pinned: the measured server alone on ${plural(server)}; upstream, load generator and harness on ${plural(others)}` };
+  return { enabled: true, server, others, all: cpus.join(","), note: `pinned: the measured server alone on ${plural(server)}; upstream, load generator and harness on ${plural(others)}` };
 }

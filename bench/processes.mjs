@@ -85,9 +85,11 @@ export function cpuStealTicks(cpus) {
   }
 }
 
-/** `node args...`, under `taskset -c cpus` when the process is to be pinned. */
-function nodeCommand(args, cpus) {
-  return cpus ? ["taskset", ["-c", cpus, process.execPath, ...args]] : [process.execPath, args];
+/** `node args...`, under `taskset -c cpus` when the process is to be pinned, under `wrap` (a command and its arguments, such as valgrind) when given. */
+function nodeCommand(args, cpus, wrap = []) {
+  const command = [...wrap, process.execPath, ...args];
+  if (cpus) command.unshift("taskset", "-c", cpus);
+  return [command[0], command.slice(1)];
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -96,12 +98,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts `node [--expose-gc --import probe] script ...args`. Ready when stdout prints
  * "listening <url>" (ready: "line") or when GET <readyUrl> answers 200 (ready: { url }).
  * Rejects with the process's own output when it exits or stalls before it is ready. `cpus` (a
- * taskset list such as "1") pins it and every thread it starts to those CPUs.
+ * taskset list such as "1") pins it and every thread it starts to those CPUs. `wrap` runs node
+ * under another command (valgrind for bench/instructions.mjs); `nodeOptions` go before the script.
  */
-export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 20_000, cpus = null }) {
-  const nodeArgs = probe ? ["--expose-gc", "--import", PROBE, script, ...args] : [script, ...args];
-  // taskset execs node in place, so child.pid is node's own pid (for /proc and signals).
-  const child = spawn(...nodeCommand(nodeArgs, cpus), { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
+export async function startServer({ name, script, args = [], env = {}, ready = "line", probe = true, timeoutMs = 60_000, cpus = null, wrap = [], nodeOptions = [] }) {
+  const nodeArgs = [...nodeOptions, ...(probe ? ["--expose-gc", "--import", PROBE, script, ...args] : [script, ...args])];
+  // taskset (and valgrind) exec node in place, so child.pid is node's own pid (for /proc and signals).
+  const child = spawn(...nodeCommand(nodeArgs, cpus, wrap), { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...env } });
   let output = "";
   let exited = null;
   const keep = (chunk) => {

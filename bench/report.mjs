@@ -17,6 +17,7 @@ function notes(row, report) {
   }
   if (x.growthPct !== undefined) parts.push(`RSS ${mb(x.rssCheckpointKB)} MB at ${x.checkpoint}, ${mb(x.rssEndKB)} MB at end (${x.growthPct}%); heap ${x.heapCheckpointMB} -> ${x.heapEndMB} MB`);
   if (x.perSessionKB !== undefined) parts.push(`${x.perSessionKB} KB RSS + ${x.perSessionHeapKB ?? "?"} KB heap per open MCP session (${x.openSessions} open, each with its upstream session)`);
+  if (x.offeredRps !== undefined) parts.push(`offered ${x.offeredRps} req/s`);
   if (x.headersP50Ms !== undefined) parts.push(`headers p50 ${x.headersP50Ms} ms`);
   if (row.kind === "hold" || row.kind === "ttfb") parts.push(`${row.completed}/${row.expected} streams completed`);
   // A run's CPU time is counted in whole clock ticks: a short run's figure is coarse.

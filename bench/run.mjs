@@ -9,33 +9,45 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runMcpScenario } from "./mcp.mjs";
 import { runScenario } from "./measure.mjs";
-import { describeMetricsOverhead, metricsOverhead, metricsScenario, withMetricsTarget } from "./metrics-overhead.mjs";
+import { describeMetricsOverhead, metricsOverhead, withMetricsTarget } from "./metrics-overhead.mjs";
 import { setUpPinning } from "./pinning.mjs";
 import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
-import { scenarios } from "./scenarios.mjs";
+import * as coreScenarios from "./scenarios.mjs";
+import * as metricsScenarios from "./metrics-overhead.mjs";
 import { floorTarget, otherTargets, switchyardTarget } from "./targets.mjs";
 import { runWebSocketScenario } from "./websocket.mjs";
+
+/**
+ * The scenario modules, in the order their scenarios run and are numbered. Each exports
+ * `scenarios(opts)` returning a list of scenarios (see scenarios.mjs for their shape); a new
+ * kind of traffic gets a module of its own, added here.
+ */
+const SCENARIO_MODULES = [coreScenarios, metricsScenarios];
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const rootDir = join(benchDir, "..");
 
 const USAGE = `node bench/run.mjs [options]
+  The issue-12 table (every default scenario, medians over 5 rounds; ~15 min on a quiet machine):
+    npm run bench            (builds, then node bench/run.mjs with the defaults below)
   --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
   --json               print the report as JSON instead of a table (progress goes to stderr)
-  --scenario LIST      comma-separated ids or numbers: chat,stream,anthropic,http,hold,soak,metrics,mcp (1-8); default all but soak
-                       (and but mcp in smoke runs); --websocket adds the WebSocket scenario (9)
-  --rounds N           measured rounds per target, alternating order (default 3; smoke 1)
-  --duration S         seconds per load run (default 5)
+  --scenario LIST      comma-separated ids or numbers (--list shows them); default all but soak
+  --list               print the scenarios with their numbers and variants, and exit
+  --rounds N           measured rounds per target, alternating order (default 5; smoke 1)
+  --duration S         seconds per load run (default 3)
+  --websocket          also run the WebSocket scenario (messages per second, direct vs through switchyard)
+                       the MCP scenario (tools/call via the gateway vs direct) runs in full runs, not in --smoke;
+                       --scenario mcp runs it alone
   --connections N      autocannon connections (default 32)
-  --rate N             offered req/s for the latency run of scenario 1 (default 2000)
+  --rate N             offered req/s for the latency run of the chat scenario (default 2000)
   --warmup N           requests per target and variant before measuring (default 2000; smoke 50)
   --ttfb-count N       streams per TTFB run, one at a time (default 200; smoke 50)
   --streams N          slow streams held open in scenario 5 (default 5000; smoke 200)
   --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 2)
   --chunk-ms MS        interval between slow-stream chunks (default 500)
   --soak               also run scenario 6, the soak
-  --websocket          also run scenario 9: WebSocket messages per second, direct vs through switchyard
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
   --log-level LEVEL    switchyard's LOG_LEVEL (default warn)
   --pin, --no-pin      run the measured server alone on the last CPU, everything else on the others
@@ -49,6 +61,7 @@ function readOptions() {
       smoke: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
       scenario: { type: "string" },
       rounds: { type: "string" },
       duration: { type: "string" },
@@ -84,11 +97,12 @@ function readOptions() {
   return {
     smoke,
     json: values.json,
+    list: values.list,
     scenario: values.scenario,
     soak: values.soak,
     websocket: values.websocket,
-    rounds: num("rounds", 3, 1),
-    duration: num("duration", 5),
+    rounds: num("rounds", 5, 1),
+    duration: num("duration", 3),
     connections: num("connections", 32),
     rate: num("rate", 2000),
     warmup: num("warmup", 2000, 50),
@@ -115,15 +129,30 @@ function selectScenarios(all, opts) {
   return picked;
 }
 
+/** Every module's scenarios, numbered in list order; an id used twice is the second module's mistake. */
+function allScenarios(opts) {
+  const all = SCENARIO_MODULES.flatMap((m) => m.scenarios(opts)).map((s, i) => ({ ...s, n: i + 1 }));
+  const seen = new Set();
+  for (const s of all) {
+    if (seen.has(s.id)) throw new Error(`two scenarios have the id ${JSON.stringify(s.id)}`);
+    seen.add(s.id);
+  }
+  return all;
+}
+
 async function main() {
   const opts = readOptions();
   const log = (line) => process.stderr.write(line + "\n");
+  const all = allScenarios(opts);
+  if (opts.list) {
+    for (const s of all) process.stdout.write(`${s.n} ${s.id}${s.onlyWith ? ` (only with --${s.onlyWith})` : ""}: ${s.title}\n    ${s.variants.map((v) => v.id).join(", ")}\n`);
+    return 0;
+  }
   // The MCP scenario (bench/mcp.mjs) drives sessions with the MCP SDK, not autocannon: run apart.
   const wanted = opts.scenario?.split(",").map((s) => s.trim()) ?? [];
-  const mcp = opts.scenario ? wanted.some((w) => w === "mcp" || w === "8") : !opts.smoke;
-  const otherIds = wanted.filter((w) => w !== "mcp" && w !== "8");
-  const all = scenarios(opts);
-  const selected = opts.scenario && otherIds.length === 0 ? [] : selectScenarios([...all, metricsScenario(all)], { ...opts, scenario: otherIds.join(",") || undefined });
+  const mcp = opts.scenario ? wanted.includes("mcp") : !opts.smoke;
+  const otherIds = wanted.filter((w) => w !== "mcp");
+  const selected = opts.scenario && otherIds.length === 0 ? [] : selectScenarios(all, { ...opts, scenario: otherIds.join(",") || undefined });
   const pinning = setUpPinning(opts.pin);
   log(`note: ${pinning.note}`);
   const tmp = mkdtempSync(join(os.tmpdir(), "switchyard-bench-"));
@@ -145,7 +174,7 @@ async function main() {
     scenarios: [],
   };
 
-  const pin = { server: pinning.server, others: pinning.others };
+  const pin = { server: pinning.server, others: pinning.others, all: pinning.all };
   const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), cpus: pin.others });
   try {
     for (const scenario of selected) {

@@ -1,7 +1,8 @@
 // What the bench measures: the floor (bare proxy), switchyard, and optionally another gateway
 // found installed locally. Each target starts fresh for every scenario, so its RSS belongs to
-// that scenario alone. start({ upstream, scenario, cpus }) hands `cpus` (a taskset list, or null)
-// to startServer, so the measured server runs where the harness pins it.
+// that scenario alone. start({ upstream, scenario, cpus, launch }) hands `cpus` (a taskset list, or
+// null) to startServer, so the measured server runs where the harness pins it, and `launch` (extra
+// startServer options: wrap, nodeOptions, timeoutMs), so bench/instructions.mjs can run it under valgrind.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
@@ -15,8 +16,8 @@ export function floorTarget({ benchDir }) {
     name: "floor",
     supports: () => true,
     adapt: (request) => request,
-    start: ({ upstream, cpus }) =>
-      startServer({ name: "bare-proxy", script: join(benchDir, "bare-proxy.mjs"), args: ["--upstream", upstream.url], cpus }),
+    start: ({ upstream, cpus, launch }) =>
+      startServer({ name: "bare-proxy", script: join(benchDir, "bare-proxy.mjs"), args: ["--upstream", upstream.url], cpus, ...launch }),
   };
 }
 
@@ -33,7 +34,7 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
     missing,
     supports: () => true,
     adapt: (request) => request,
-    async start({ upstream, scenario, cpus }) {
+    async start({ upstream, scenario, cpus, launch }) {
       if (missing) throw new Skip(missing);
       const pipelineFile = join(benchDir, "pipelines", `${scenario.pipeline}.pipeline.json`);
       const port = await freePort();
@@ -51,6 +52,7 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
           },
           ready: { url: `${baseUrl}/readyz`, baseUrl },
           cpus,
+          ...launch,
         });
       } catch (err) {
         if (scenario.optionalPipeline) throw new Skip(`${scenario.optionalPipeline}; the gateway did not serve ${relative(rootDir, pipelineFile)}: ${firstLines(err.message)}`);

@@ -6,7 +6,12 @@
 //   not forward them), the model name (`bench-c50-d500` = 50 chunks, 500 ms apart; this is what
 //   reaches the upstream through any gateway), the BENCH_CHUNKS / BENCH_CHUNK_DELAY_MS env vars.
 // With no delay the whole stream goes out in one write; with a delay, the first (role) chunk goes
-// out at once and each content chunk after the delay.
+// out at once and each content chunk after the delay. A model name ending in `-e` (`bench-c50-d0-e`,
+// `bench-c50-d1-e`) writes every SSE event on its own, as real providers do: the next one a turn of
+// the event loop later (setImmediate) with no delay, else after the delay, so each reaches the
+// gateway in its own read unless the gateway falls behind.
+// Plain replies: `-b<bytes>` in the model name (`bench-b20480`) pads the reply's content so the whole
+// body is about that many bytes; without it the reply is ~300 bytes.
 //
 // Usage: node bench/upstream.mjs [--port N]   prints "listening http://127.0.0.1:PORT" when ready.
 import http from "node:http";
@@ -37,68 +42,100 @@ function cached(key, build) {
 const sse = (obj) => `data: ${JSON.stringify(obj)}\n\n`;
 const sseNamed = (obj) => `event: ${obj.type}\ndata: ${JSON.stringify(obj)}\n\n`;
 
-function openaiPlain(model) {
-  return Buffer.from(JSON.stringify({
-    id: "chatcmpl-bench", object: "chat.completion", created: CREATED, model,
-    choices: [{ index: 0, message: { role: "assistant", content: TEXT }, finish_reason: "stop" }],
-    usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: 7, total_tokens: PROMPT_TOKENS + 7 },
-  }));
+/** The reply text: TEXT alone, or padded with words so the whole body built around it is about `bytes` long. */
+function replyText(model, build) {
+  const bytes = Number(/-b(\d+)/.exec(model)?.[1] ?? 0);
+  const shortBody = build(TEXT).length;
+  if (bytes <= shortBody) return TEXT;
+  const words = "lorem ipsum dolor sit amet ".repeat(Math.ceil((bytes - shortBody) / 27));
+  return TEXT + " " + words.slice(0, bytes - shortBody - 1);
 }
 
-/** [head, contentChunk, tail] as Buffers: head + chunks x content + tail is the whole stream. */
+function openaiPlain(model) {
+  const build = (content) => JSON.stringify({
+    id: "chatcmpl-bench", object: "chat.completion", created: CREATED, model,
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+    usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: 7, total_tokens: PROMPT_TOKENS + 7 },
+  });
+  return Buffer.from(build(replyText(model, build)));
+}
+
+/**
+ * A stream's events as Buffers: `head` (before the content), one `content` event, `tail` (after
+ * it), each a list of whole events; `whole` is head + chunks x content + tail in one Buffer.
+ */
+function streamParts(head, content, tail, chunks) {
+  const text = (list) => list.join("");
+  return {
+    head: head.map((e) => Buffer.from(e)),
+    content: Buffer.from(content),
+    tail: tail.map((e) => Buffer.from(e)),
+    whole: Buffer.from(text(head) + content.repeat(chunks) + text(tail)),
+  };
+}
+
 function openaiStream(model, chunks, withUsage) {
   const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: CREATED, model };
-  const head = sse({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+  const head = [sse({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })];
   const content = sse({ ...base, choices: [{ index: 0, delta: { content: TOKEN }, finish_reason: null }] });
-  let tail = sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-  if (withUsage) tail += sse({ ...base, choices: [], usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: chunks, total_tokens: PROMPT_TOKENS + chunks } });
-  tail += "data: [DONE]\n\n";
-  return { head: Buffer.from(head), content: Buffer.from(content), tail: Buffer.from(tail), whole: Buffer.from(head + content.repeat(chunks) + tail) };
+  const tail = [sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })];
+  if (withUsage) tail.push(sse({ ...base, choices: [], usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: chunks, total_tokens: PROMPT_TOKENS + chunks } }));
+  tail.push("data: [DONE]\n\n");
+  return streamParts(head, content, tail, chunks);
 }
 
 function anthropicPlain(model) {
-  return Buffer.from(JSON.stringify({
+  const build = (text) => JSON.stringify({
     id: "msg_bench", type: "message", role: "assistant", model,
-    content: [{ type: "text", text: TEXT }], stop_reason: "end_turn", stop_sequence: null,
+    content: [{ type: "text", text }], stop_reason: "end_turn", stop_sequence: null,
     usage: { input_tokens: PROMPT_TOKENS, output_tokens: 7 },
-  }));
+  });
+  return Buffer.from(build(replyText(model, build)));
 }
 
 function anthropicStream(model, chunks) {
-  const head =
-    sseNamed({ type: "message_start", message: { id: "msg_bench", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: PROMPT_TOKENS, output_tokens: 1 } } }) +
-    sseNamed({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+  const head = [
+    sseNamed({ type: "message_start", message: { id: "msg_bench", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: PROMPT_TOKENS, output_tokens: 1 } } }),
+    sseNamed({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+  ];
   const content = sseNamed({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: TOKEN } });
-  const tail =
-    sseNamed({ type: "content_block_stop", index: 0 }) +
-    sseNamed({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: chunks } }) +
-    sseNamed({ type: "message_stop" });
-  return { head: Buffer.from(head), content: Buffer.from(content), tail: Buffer.from(tail), whole: Buffer.from(head + content.repeat(chunks) + tail) };
+  const tail = [
+    sseNamed({ type: "content_block_stop", index: 0 }),
+    sseNamed({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: chunks } }),
+    sseNamed({ type: "message_stop" }),
+  ];
+  return streamParts(head, content, tail, chunks);
 }
 
 function streamShape(req, model) {
   const h = req.headers;
-  const fromModel = /-c(\d+)(?:-d(\d+))?/.exec(model);
+  const fromModel = /-c(\d+)(?:-d(\d+))?(-e)?/.exec(model);
   const chunks = Number(h["x-bench-chunks"] ?? fromModel?.[1] ?? DEFAULT_CHUNKS);
   const delayMs = Number(h["x-bench-chunk-delay-ms"] ?? fromModel?.[2] ?? DEFAULT_DELAY_MS);
-  return { chunks, delayMs };
+  return { chunks, delayMs, perEvent: fromModel?.[3] !== undefined };
 }
 
-function sendStream(res, parts, chunks, delayMs) {
+function sendStream(res, parts, { chunks, delayMs, perEvent }) {
   res.writeHead(200, SSE_HEADERS);
-  if (delayMs <= 0) return void res.end(parts.whole);
-  res.write(parts.head);
-  let sent = 0;
+  if (delayMs <= 0 && !perEvent) return void res.end(parts.whole);
+  // Per event: every event of head, content and tail on its own. Otherwise: the head at once,
+  // each content chunk after the delay, then the tail.
+  const writes = perEvent
+    ? [...parts.head, ...Array(chunks).fill(parts.content), ...parts.tail]
+    : [Buffer.concat(parts.head), ...Array(chunks).fill(parts.content), Buffer.concat(parts.tail)];
+  const wait = delayMs > 0 ? (fn) => setTimeout(fn, delayMs) : (fn) => setImmediate(fn);
+  const cancel = delayMs > 0 ? clearTimeout : clearImmediate;
+  let next = 0;
   let timer;
   const tick = () => {
-    if (sent < chunks) {
-      sent++;
-      res.write(parts.content);
-      timer = setTimeout(tick, delayMs);
-    } else res.end(parts.tail);
+    const last = next === writes.length - 1;
+    if (last) return void res.end(writes[next++]);
+    res.write(writes[next++]);
+    timer = wait(tick);
   };
-  timer = setTimeout(tick, delayMs);
-  res.on("close", () => clearTimeout(timer));
+  res.write(writes[next++]);
+  timer = wait(tick);
+  res.on("close", () => cancel(timer));
 }
 
 function reply(req, res, raw) {
@@ -112,12 +149,12 @@ function reply(req, res, raw) {
   const model = typeof body.model === "string" ? body.model : "bench";
   const anthropic = req.url === "/v1/messages";
   if (body.stream === true) {
-    const { chunks, delayMs } = streamShape(req, model);
+    const shape = streamShape(req, model);
     const withUsage = body.stream_options?.include_usage === true;
     const parts = anthropic
-      ? cached(`as|${model}|${chunks}`, () => anthropicStream(model, chunks))
-      : cached(`os|${model}|${chunks}|${withUsage}`, () => openaiStream(model, chunks, withUsage));
-    return sendStream(res, parts, chunks, delayMs);
+      ? cached(`as|${model}|${shape.chunks}`, () => anthropicStream(model, shape.chunks))
+      : cached(`os|${model}|${shape.chunks}|${withUsage}`, () => openaiStream(model, shape.chunks, withUsage));
+    return sendStream(res, parts, shape);
   }
   res.writeHead(200, JSON_HEADERS);
   res.end(anthropic ? cached(`ap|${model}`, () => anthropicPlain(model)) : cached(`op|${model}`, () => openaiPlain(model)));

@@ -68,8 +68,8 @@ function toRecord(p: CompiledPipeline, x: Exchange): RequestRecord {
     ttfbMs: x.ttfbMs === undefined ? undefined : round(x.ttfbMs), usage: x.usage, session: x.session, notes: x.notes.length > 0 ? [...x.notes] : undefined,
     error: x.error === undefined ? undefined : { type: x.error.type, code: x.error.code, message: x.error.message },
   };
-  // Absent rather than undefined: sinks store what is there.
-  for (const [key, value] of Object.entries(optional)) if (value !== undefined) Object.assign(record, { [key]: value });
+  // Absent rather than undefined: sinks store what is there. (Assigned in place: no pair array or object per key.)
+  for (const key in optional) if (optional[key as keyof RequestRecord] !== undefined) (record as unknown as Record<string, unknown>)[key] = optional[key as keyof RequestRecord];
   return record;
 }
 

@@ -30,7 +30,7 @@ interface Report {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SMOKE_TIMEOUT_MS = 15 * 60_000;
-const DEFAULT_SCENARIOS = ["chat", "stream", "anthropic", "http", "hold", "metrics"];
+const DEFAULT_SCENARIOS = ["chat", "chat-20k", "stream", "stream-paced", "stream-burst", "anthropic", "to-anthropic", "http", "hold", "chat-nopin", "metrics"];
 
 function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -101,7 +101,7 @@ describe("bench smoke run", () => {
     if (report.pinning.enabled) expect(report.pinning.serverCpus).not.toBe(report.pinning.otherCpus);
   });
 
-  it("runs scenario 7 with metrics off and on, so the report has both CPU figures", () => {
+  it("runs the metrics scenario with metrics off and on, so the report has both CPU figures", () => {
     const metrics = report.scenarios.find((s) => s.id === "metrics")!;
     for (const target of ["switchyard", "switchyard +metrics"]) {
       expect(metrics.rows.find((r) => r.target === target)?.status, target).toBe("ok");
