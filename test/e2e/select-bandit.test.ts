@@ -10,7 +10,7 @@ import { keysFile, startGateway, type TestGateway } from "../support/gateway.js"
 import { waitForRecord } from "../support/records.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 
-const KEYS = { acme: "sk-bandit-acme-0123456789", globex: "sk-bandit-globex-0123456789" };
+const KEYS = { acme: "sk-bandit-acme-0123456789", globex: "sk-bandit-globex-0123456789", ops: "sk-bandit-ops-admin-0123456789" };
 /** Success rates: b is the best backend. */
 const FAILURE = { a: 0.4, b: 0.03, c: 0.25 };
 
@@ -21,6 +21,7 @@ function pipeline(store?: Record<string, unknown>, seed = 5) {
     routes: [
       { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
       { method: "POST", path: "/v1/feedback", format: "openai-chat", endpoint: "feedback" },
+      { method: "POST", path: "/admin/explain", format: "openai-chat", endpoint: "explain" },
     ],
     backends: Object.fromEntries(Object.entries(FAILURE).map(([id, probability], i) => [id, {
       use: "provider-mock",
@@ -30,6 +31,7 @@ function pipeline(store?: Record<string, unknown>, seed = 5) {
     steps: [
       { use: "auth-api-key", config: { keysFile: "./keys.json", reloadIntervalMs: 0 } },
       { use: "select-bandit", config: { seed, refreshMs: 0, halfLife: { unit: "requests", amount: 60 }, reward: { success: 1, feedback: 1 } } },
+      { use: "explain" },
       { use: "record-jsonl", config: { path: "./records.jsonl", batchSize: 1, flushIntervalMs: 5 } },
     ],
     attempts: { maxAttempts: 1 },
@@ -39,7 +41,7 @@ function pipeline(store?: Record<string, unknown>, seed = 5) {
 async function files(store?: Record<string, unknown>, seed?: number) {
   return {
     "bandit.pipeline.json": pipeline(store, seed),
-    "keys.json": await keysFile([{ key: KEYS.acme, id: "acme", tenant: "acme" }, { key: KEYS.globex, id: "globex", tenant: "globex" }]),
+    "keys.json": await keysFile([{ key: KEYS.acme, id: "acme", tenant: "acme" }, { key: KEYS.globex, id: "globex", tenant: "globex" }, { key: KEYS.ops, id: "ops", tenant: "ops", role: "admin" }]),
   };
 }
 
@@ -78,6 +80,24 @@ describe("select-bandit end to end", () => {
     const share = shareOf((await firstBackends(gw, ids)).slice(400), "b");
     console.log(`select-bandit e2e: best backend's share of requests 401-500 = ${share}`);
     expect(share).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("shows an admin each arm's estimate and share after learning (POST /admin/explain): the best backend leads", async () => {
+    const explained = await post(gw, "/admin/explain", KEYS.ops, { body: { model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, tenant: "acme" });
+    expect(explained.status).toBe(200);
+    const bandit = explained.json.steps.find((s: { id: string }) => s.id === "select-bandit");
+    const arms = bandit.detail.arms as { arm: string; observations: number; estimate: number; share: number }[];
+    console.log(`select-bandit explain after learning: ${arms.map((a) => `${a.arm} estimate ${a.estimate.toFixed(3)} share ${(100 * a.share).toFixed(1)}%`).join("; ")}`);
+    expect(arms.map((a) => a.arm).sort()).toEqual(["a@gpt-test", "b@gpt-test", "c@gpt-test"]);
+    const b = arms.find((a) => a.arm === "b@gpt-test")!;
+    expect(b.observations).toBeGreaterThan(0);
+    for (const other of arms.filter((a) => a !== b)) {
+      expect(b.estimate).toBeGreaterThan(other.estimate);
+      expect(b.share).toBeGreaterThan(other.share);
+    }
+    expect(arms.reduce((sum, a) => sum + a.share, 0)).toBeCloseTo(1, 6);
+    // Admins only: a client key is refused.
+    expect((await post(gw, "/admin/explain", KEYS.acme, { body: { model: "gpt-test", messages: [] } })).status).toBe(403);
   });
 
   it("takes feedback on a finished request from its own tenant, 404s another tenant's, 400s a bad body", async () => {

@@ -54,7 +54,7 @@ export async function startGateway(files: Record<string, unknown>, env?: Record<
 }
 
 /** sha256 hash entry for a keys file, as `auth-api-key` stores keys. */
-export async function keysFile(keys: { key: string; id: string; tenant: string }[]): Promise<unknown> {
+export async function keysFile(keys: { key: string; id: string; tenant: string; role?: "admin" }[]): Promise<unknown> {
   const { createHash } = await import("node:crypto");
-  return { keys: keys.map((k) => ({ id: k.id, tenant: k.tenant, hash: `sha256:${createHash("sha256").update(k.key).digest("hex")}` })) };
+  return { keys: keys.map((k) => ({ id: k.id, tenant: k.tenant, ...(k.role ? { role: k.role } : {}), hash: `sha256:${createHash("sha256").update(k.key).digest("hex")}` })) };
 }
