@@ -4,32 +4,18 @@
  * API clients expect from a proxy: {"error":{"message","type","code"}}. A model request on such a
  * route (a route left at `endpoint: "generate"`) is refused with that error, not misread.
  */
-import { definePlugin, GatewayError, type FormatTranslator } from "../../core/index.js";
+import { definePlugin, type FormatTranslator } from "../../core/index.js";
+import { nonModelFormat } from "../../lib/wire/non-model-format.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 
 const PLUGIN = "format-http";
 
-function noModelRequests(): never {
-  throw new GatewayError({
-    status: 400, type: "invalid_request", code: "http_route_has_no_model", source: PLUGIN,
-    message: 'routes of format http carry no model requests: give the route "endpoint": "proxy" and add the http-proxy step',
-  });
-}
-
-export const httpTranslator: FormatTranslator = {
+export const httpTranslator: FormatTranslator = nonModelFormat({
   format: "http",
-  peek: noModelRequests,
+  plugin: PLUGIN,
+  instead: '"endpoint": "proxy" and add the http-proxy step',
   renderError: (err) => ({ status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } }),
-  requestToIr: noModelRequests,
-  responseFromIr: noModelRequests,
-  createStreamEncoder: noModelRequests,
-  requestFromIr: noModelRequests,
-  responseToIr: noModelRequests,
-  createStreamDecoder: noModelRequests,
-  preparePassthrough: noModelRequests,
-  usageOf: () => undefined,
-  createStreamObserver: noModelRequests,
-};
+});
 
 export default definePlugin({
   kind: "format",
