@@ -238,3 +238,19 @@ export function errorEventFailure(data: string, fromObject: (error: unknown) => 
   }
   return fromObject(isObject(parsed) && isObject(parsed.error) ? parsed.error : parsed);
 }
+
+/**
+ * A body or stream an upstream sent that is not its format (a format plugin's decoder could not
+ * read it): a 502 attempt failure, `stream` marking a stream that broke after it began. The
+ * detail names what the upstream sent (an event type, a field): scrubbed like its own text.
+ */
+export function malformedUpstreamError(source: string, message: string, stream: boolean): GatewayError {
+  return new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
+    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
+    source,
+    ...(stream ? { failure: "stream" as const } : {}),
+  });
+}

@@ -3,7 +3,7 @@
  * for clients, and Anthropic error objects (`event: error` mid-stream, error bodies) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { scrubbedUpstreamErrorFields, scrubUpstreamText } from "../../lib/upstream/errors.js";
+import { scrubbedUpstreamErrorFields, malformedUpstreamError } from "../../lib/upstream/errors.js";
 
 export const PLUGIN = "format-anthropic-messages";
 
@@ -29,17 +29,9 @@ export function renderAnthropicError(err: GatewayError): RenderedError {
   return { status: err.status, body: anthropicErrorBody(err) };
 }
 
-/** A body or stream the upstream sent that is not Anthropic Messages. */
+/** A body or stream the upstream sent that is not this format. */
 export function malformedUpstream(message: string, stream: boolean): GatewayError {
-  return new GatewayError({
-    status: 502,
-    type: "upstream_error",
-    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    // The detail names what the upstream sent (an event type, a field): scrubbed like its own text.
-    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
-    source: PLUGIN,
-    ...(stream ? { failure: "stream" as const } : {}),
-  });
+  return malformedUpstreamError(PLUGIN, message, stream);
 }
 
 const UPSTREAM_TYPES: Record<string, [number, GatewayErrorType]> = {

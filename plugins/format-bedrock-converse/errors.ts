@@ -4,7 +4,7 @@
  * here), and Bedrock's stream exceptions (`throttlingException`…) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { scrubbedUpstreamErrorFields, scrubUpstreamText } from "../../lib/upstream/errors.js";
+import { scrubbedUpstreamErrorFields, scrubUpstreamText, malformedUpstreamError } from "../../lib/upstream/errors.js";
 
 export const PLUGIN = "format-bedrock-converse";
 
@@ -12,16 +12,9 @@ export function renderBedrockError(err: GatewayError): RenderedError {
   return { status: err.status, body: { message: err.message } };
 }
 
-/** A body or stream the upstream sent that is not Converse. */
+/** A body or stream the upstream sent that is not this format. */
 export function malformedUpstream(message: string, stream: boolean): GatewayError {
-  return new GatewayError({
-    status: 502,
-    type: "upstream_error",
-    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
-    source: PLUGIN,
-    ...(stream ? { failure: "stream" as const } : {}),
-  });
+  return malformedUpstreamError(PLUGIN, message, stream);
 }
 
 /** Exceptions a ConverseStream may send in place of its next event (`:message-type: exception`). */

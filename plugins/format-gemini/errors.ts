@@ -3,7 +3,7 @@
  * clients, and Google error objects (error bodies, in-stream error chunks) -> GatewayError.
  */
 import { GatewayError, type GatewayErrorType, type RenderedError } from "../../core/index.js";
-import { scrubbedUpstreamErrorFields, scrubUpstreamText } from "../../lib/upstream/errors.js";
+import { scrubbedUpstreamErrorFields, malformedUpstreamError } from "../../lib/upstream/errors.js";
 
 export const PLUGIN = "format-gemini";
 
@@ -29,17 +29,9 @@ export function renderGeminiError(err: GatewayError): RenderedError {
   return { status: err.status, body: googleErrorBody(err) };
 }
 
-/** A body or stream the upstream sent that is not a GenerateContentResponse. */
+/** A body or stream the upstream sent that is not this format. */
 export function malformedUpstream(message: string, stream: boolean): GatewayError {
-  return new GatewayError({
-    status: 502,
-    type: "upstream_error",
-    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    // The detail names what the upstream sent (an event type, a field): scrubbed like its own text.
-    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
-    source: PLUGIN,
-    ...(stream ? { failure: "stream" as const } : {}),
-  });
+  return malformedUpstreamError(PLUGIN, message, stream);
 }
 
 const UPSTREAM_STATUSES: Record<string, [number, GatewayErrorType]> = {

@@ -4,7 +4,7 @@
  * responses -> GatewayError for the attempt loop.
  */
 import { GatewayError, type RenderedError } from "../../core/index.js";
-import { scrubUpstreamText } from "../../lib/upstream/errors.js";
+import { malformedUpstreamError } from "../../lib/upstream/errors.js";
 import { gatewayErrorFromOpenAi } from "../../lib/wire/openai-error.js";
 import { openAiErrorObject } from "../../lib/wire/openai-error.js";
 
@@ -15,17 +15,9 @@ export function renderResponsesError(err: GatewayError): RenderedError {
   return { status: err.status, body: { error: openAiErrorObject(err) } };
 }
 
-/** A body or stream the upstream sent that is not the Responses API. */
+/** A body or stream the upstream sent that is not this format. */
 export function malformedUpstream(message: string, stream: boolean): GatewayError {
-  return new GatewayError({
-    status: 502,
-    type: "upstream_error",
-    code: stream ? "bad_upstream_stream" : "bad_upstream_response",
-    // The detail names what the upstream sent (an event type, a field): scrubbed like its own text.
-    message: scrubUpstreamText(`upstream sent an invalid ${stream ? "stream" : "response"}: ${message}`),
-    source: PLUGIN,
-    ...(stream ? { failure: "stream" as const } : {}),
-  });
+  return malformedUpstreamError(PLUGIN, message, stream);
 }
 
 /** An OpenAI error object (`{code, message, type?}`) the upstream sent in place of a result. */
