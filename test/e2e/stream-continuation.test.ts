@@ -11,6 +11,7 @@ import { CLIENT_APIS, askWith, clientsFor, type ClientApi } from "../support/for
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { readWholeRecords, waitForRecords } from "../support/records.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
+import { FOUR_FORMAT_ROUTES } from "../support/format-matrix-pipeline.js";
 
 const FIRST_REPLY = "The quick brown fox jumps over the lazy dog and keeps running far away";
 const REST = " and then it rests under a tree.";
@@ -26,12 +27,7 @@ beforeAll(async () => {
   gw = await startGateway({
     "continued.pipeline.json": {
       id: "continued",
-      routes: [
-        { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
-        { method: "POST", path: "/v1/responses", format: "openai-responses" },
-        { method: "POST", path: "/v1/messages", format: "anthropic-messages" },
-        { method: "POST", path: "/v1beta/models/:target", format: "gemini" },
-      ],
+      routes: FOUR_FORMAT_ROUTES,
       backends: {
         first: { use: "provider-openai", models: ["gpt-4o"], config: { baseUrl: first.url, apiKey: "sk-upstream-first-0000", formats: ["openai-chat"] } },
         second: { use: "provider-openai", models: ["gpt-4o"], config: { baseUrl: second.url, apiKey: "sk-upstream-second-000", formats: ["openai-chat"] } },

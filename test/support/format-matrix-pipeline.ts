@@ -26,17 +26,19 @@ export const BACKEND_KEYS = {
   value: (format: UpstreamFormat): string => (format.startsWith("openai") ? `Bearer sk-upstream-${format}-secret` : `sk-upstream-${format}-secret`),
 };
 
+/** One route per client API, each at its official path: what a gateway for all four SDKs serves. */
+export const FOUR_FORMAT_ROUTES = [
+  { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
+  { method: "POST", path: "/v1/responses", format: "openai-responses" },
+  { method: "POST", path: "/v1/messages", format: "anthropic-messages" },
+  { method: "POST", path: "/v1beta/models/:target", format: "gemini" },
+];
+
 export function matrixPipeline(origin: string, extra: { routes?: unknown[] } = {}) {
   const key = (format: UpstreamFormat) => `\${env:${ENV_NAME[format]}}`;
   return {
     id: "matrix",
-    routes: [
-      { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
-      { method: "POST", path: "/v1/responses", format: "openai-responses" },
-      { method: "POST", path: "/v1/messages", format: "anthropic-messages" },
-      { method: "POST", path: "/v1beta/models/:target", format: "gemini" },
-      ...(extra.routes ?? []),
-    ],
+    routes: [...FOUR_FORMAT_ROUTES, ...(extra.routes ?? [])],
     backends: {
       "openai-chat": { use: "provider-openai", models: [MODEL_OF["openai-chat"]], config: { baseUrl: `${origin}/v1`, apiKey: key("openai-chat"), formats: ["openai-chat"] } },
       "openai-responses": { use: "provider-openai", models: [MODEL_OF["openai-responses"]], config: { baseUrl: `${origin}/v1`, apiKey: key("openai-responses"), formats: ["openai-responses"] } },

@@ -11,6 +11,7 @@ import providerBedrock from "../../../plugins/provider-bedrock/index.js";
 import { standInVector, startBedrockUpstream, TEST_AWS, type BedrockUpstream } from "../../support/bedrock-upstream.js";
 import { CLIENT_APIS, askWith, clientsFor } from "../../support/format-clients.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
+import { FOUR_FORMAT_ROUTES } from "../../support/format-matrix-pipeline.js";
 
 const MODEL_ID = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
 
@@ -22,12 +23,7 @@ beforeAll(async () => {
   gw = await startGateway({
     "bedrock.pipeline.json": {
       id: "bedrock",
-      routes: [
-        { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
-        { method: "POST", path: "/v1/responses", format: "openai-responses" },
-        { method: "POST", path: "/v1/messages", format: "anthropic-messages" },
-        { method: "POST", path: "/v1beta/models/:target", format: "gemini" },
-      ],
+      routes: FOUR_FORMAT_ROUTES,
       backends: {
         bedrock: {
           use: "provider-bedrock", models: ["claude-bedrock"], modelMap: { "claude-bedrock": MODEL_ID },

@@ -12,6 +12,7 @@ import providerVertex from "../../../plugins/provider-vertex/index.js";
 import { CLIENT_APIS, askWith, clientsFor } from "../../support/format-clients.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 import { startVertexStandIn, VERTEX_LOCATION, VERTEX_PROJECT, type VertexStandIn } from "../../support/vertex-upstream.js";
+import { FOUR_FORMAT_ROUTES } from "../../support/format-matrix-pipeline.js";
 
 let vertex: VertexStandIn;
 let gw: TestGateway;
@@ -23,12 +24,7 @@ beforeAll(async () => {
     "sa.json": vertex.serviceAccountKey,
     "vertex.pipeline.json": {
       id: "vertex",
-      routes: [
-        { method: "POST", path: "/v1/chat/completions", format: "openai-chat" },
-        { method: "POST", path: "/v1/responses", format: "openai-responses" },
-        { method: "POST", path: "/v1/messages", format: "anthropic-messages" },
-        { method: "POST", path: "/v1beta/models/:target", format: "gemini" },
-      ],
+      routes: FOUR_FORMAT_ROUTES,
       backends: {
         "vertex-gemini": { use: "provider-vertex", models: ["gemini-*"], config: { ...common, publisher: "google" } },
         "vertex-claude": { use: "provider-vertex", models: ["claude-vertex"], modelMap: { "claude-vertex": "claude-sonnet-4@20250514" }, config: { ...common, publisher: "anthropic" } },
