@@ -43,7 +43,9 @@ export function switchyardTarget({ rootDir, benchDir, recordsFile, logLevel }) {
         return await startServer({
           name: "switchyard",
           script: cli,
-          args: ["serve", pipelineFile, "--port", String(port), "--host", "127.0.0.1"],
+          // Every bench client comes from 127.0.0.1: the per-address connection limit (512 by
+          // default, a guard against one greedy client) would refuse the held streams past it.
+          args: ["serve", pipelineFile, "--port", String(port), "--host", "127.0.0.1", "--max-connections", "20000", "--max-connections-per-client", "20000"],
           env: {
             BENCH_UPSTREAM: `${upstream.url}/v1`,
             BENCH_UPSTREAM_ORIGIN: upstream.url,
