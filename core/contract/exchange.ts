@@ -142,6 +142,8 @@ export interface Exchange {
   backend?: string;
   upstreamModel?: string;
   usage?: IrUsage;
+  /** Why the answer ended, as the backend's format writes it (`FormatTranslator.finishReasonOf`): set with `usage`. */
+  finishReason?: string;
   /** USD, or null when the price is unknown (never 0 by default). */
   costUsd?: number | null;
   /** Fields dropped by translation, unknown prices and the like: kept on the record. */

@@ -41,6 +41,8 @@ export interface StreamDecoder {
   push(event: SseEvent): void;
   /** The upstream closed; emit any events still buffered. */
   end(): void;
+  /** The stream's finish reason as the format writes it (see `finishReasonOf`), once it came. */
+  readonly finishReason?: string;
 }
 
 /** Reads usage from a stream passed through to a client of the same format. */
@@ -56,6 +58,8 @@ export interface StreamObserver {
    */
   readonly filters: boolean;
   readonly usage: IrUsage | undefined;
+  /** The stream's finish reason as the format writes it (see `finishReasonOf`), once it came. */
+  readonly finishReason?: string;
 }
 
 export interface RenderedError {
@@ -113,6 +117,8 @@ export interface FormatTranslator {
   preparePassthrough(body: Record<string, unknown>, upstreamModel: string, stream: boolean): Record<string, unknown> | undefined;
   /** Usage from a non-streamed wire response body. */
   usageOf(body: unknown): IrUsage | undefined;
+  /** Why a wire response body's answer ended, as the format writes it (`stop`, `end_turn`, `STOP`…), for records, metrics and traces. */
+  finishReasonOf?(body: unknown): string | undefined;
   /** Watches a passed-through stream for its usage; cheaper than a full decoder. `clientBody` is the client's own request. */
   createStreamObserver(clientBody: Record<string, unknown>): StreamObserver;
 }

@@ -21,6 +21,8 @@ export interface RequestRecord {
   latencyMs: number;
   ttfbMs?: number;
   usage?: IrUsage;
+  /** Why the answer ended, as the backend's format writes it (`stop`, `end_turn`, `STOP`, `max_output_tokens`…). */
+  finishReason?: string;
   /** USD; null when the price is unknown. */
   costUsd: number | null;
   attempts: AttemptOutcome[];

@@ -9,8 +9,8 @@ import type { IrUsage } from "./ir.js";
 export interface Translation {
   /** The request body in the backend's format. */
   readonly body: Record<string, unknown>;
-  /** Backend response body -> client response body, with the usage it reported. */
-  response(upstreamBody: unknown): { body: unknown; usage: IrUsage | undefined };
+  /** Backend response body -> client response body, with the usage and (backend's own) finish reason it reported. */
+  response(upstreamBody: unknown): { body: unknown; usage: IrUsage | undefined; finishReason?: string };
   /** Backend SSE events -> client SSE text, written through `write`. */
   stream(write: SseTextSink): TranslatedStream;
 }
@@ -24,6 +24,8 @@ export interface TranslatedStream {
   /** The upstream broke after the client got text: true keeps the client's stream open for a continuation on the next attempt (no error written yet). */
   suspend?(err: GatewayError): boolean;
   readonly usage: IrUsage | undefined;
+  /** The backend's own finish reason (its decoder's), once its stream reported one. */
+  readonly finishReason?: string;
 }
 
 /**

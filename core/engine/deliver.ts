@@ -29,6 +29,7 @@ export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: Server
   const parsed = parseUpstreamJson(raw);
   const translated = translation?.response(parsed);
   x.usage = translated ? translated.usage : x.format.usageOf(parsed);
+  x.finishReason = translated ? translated.finishReason : x.format.finishReasonOf?.(parsed);
   if (x.usage) p.hooks.usage.call(x);
   writeJson(x, res, 200, translated ? JSON.stringify(translated.body) : raw);
 }
@@ -45,11 +46,10 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
     x.received = undefined;
   };
 
-  let readUsage: () => typeof x.usage;
+  let source: { readonly usage: typeof x.usage; readonly finishReason?: string };
   const makeTarget = (write: RelayWrite): RelayTarget => {
     if (translation) {
-      const stream = translation.stream(write);
-      readUsage = () => stream.usage;
+      const stream = (source = translation.stream(write));
       // Held open only while the attempt loop goes on to continue it; otherwise the relay writes the error event now.
       const suspend = (err: GatewayError): boolean => {
         if (stream.suspend?.(err) !== true) return false;
@@ -59,8 +59,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
       };
       return { output: "written", push: (ev) => stream.push(ev), end: () => stream.end(), error: (err) => stream.error(err), suspend };
     }
-    const observer = x.format.createStreamObserver(x.body);
-    readUsage = () => observer.usage;
+    const observer = (source = x.format.createStreamObserver(x.body));
     return {
       // An observer that filters drops a few events (OpenAI's usage-only chunk): the client
       // gets the upstream's own text around them, never a re-framing of every event.
@@ -74,7 +73,8 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
   const result = await relay(reply.body, res, commit, makeTarget);
   if (result.ok || !result.suspended) x.continuing = undefined;
   else throw result.error; // the attempt loop continues the stream on its next attempt
-  x.usage = readUsage!();
+  x.usage = source!.usage;
+  x.finishReason = source!.finishReason;
   if (x.usage) p.hooks.usage.call(x);
   if (!result.ok) {
     outcome.failure = result.error.failure;

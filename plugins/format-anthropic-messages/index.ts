@@ -7,7 +7,7 @@ import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderAnthropicError } from "./errors.js";
 import { anthropicPreparePassthrough, anthropicRequestFromIr, anthropicUnsupportedFields } from "./request-from-ir.js";
 import { anthropicRequestToIr, peekAnthropic } from "./request-to-ir.js";
-import { anthropicResponseFromIr, anthropicResponseToIr, anthropicUsageOf } from "./response.js";
+import { anthropicResponseFromIr, anthropicResponseToIr, anthropicStopReasonOf, anthropicUsageOf } from "./response.js";
 import { AnthropicStreamDecoder, AnthropicUsageObserver } from "./stream-decoder.js";
 import { AnthropicStreamEncoder } from "./stream-encoder.js";
 
@@ -31,6 +31,7 @@ export const anthropicTranslator: FormatTranslator = {
   createStreamDecoder: (emit) => new AnthropicStreamDecoder(emit),
   preparePassthrough: (body, upstreamModel) => anthropicPreparePassthrough(body, upstreamModel),
   usageOf: (body) => anthropicUsageOf(body),
+  finishReasonOf: (body) => anthropicStopReasonOf(body),
   createStreamObserver: () => new AnthropicUsageObserver(),
 };
 

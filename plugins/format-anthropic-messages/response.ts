@@ -147,3 +147,7 @@ export function anthropicResponseFromIr(response: IrResponse, _request: IrReques
 export function anthropicUsageOf(body: unknown): IrUsage | undefined {
   return isObject(body) ? usageToIr(body.usage) : undefined;
 }
+
+export function anthropicStopReasonOf(body: unknown): string | undefined {
+  return isObject(body) && typeof body.stop_reason === "string" ? body.stop_reason : undefined;
+}

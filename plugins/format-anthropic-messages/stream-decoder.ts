@@ -17,6 +17,7 @@ import { stopReasonToIr, usageToIr } from "./response.js";
 export class AnthropicStreamDecoder implements StreamDecoder {
   private started = false;
   private finished = false;
+  finishReason: string | undefined;
   private stopped = false;
   private failed = false;
   /** Usage counters from message_start, completed by message_delta. */
@@ -171,6 +172,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (usage !== undefined) this.emit({ type: "usage", usage });
     if (delta.stop_reason !== undefined && delta.stop_reason !== null && !this.finished) {
       this.finished = true;
+      if (typeof delta.stop_reason === "string") this.finishReason = delta.stop_reason;
       this.emit({
         type: "finish",
         finishReason: stopReasonToIr(delta.stop_reason),
@@ -247,6 +249,7 @@ function scanDelta(scan: JsonScanner): number {
 /** Reads usage from a passed-through stream: parses only message_start and message_delta events. */
 export class AnthropicUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  finishReason: string | undefined;
   /** Anthropic streams always carry usage: nothing is added upstream, so nothing is held back. */
   readonly filters = false;
   private counters: WireObject = {};
@@ -259,6 +262,7 @@ export class AnthropicUsageObserver implements StreamObserver {
     try {
       const parsed: unknown = JSON.parse(data);
       if (!isObject(parsed)) return;
+      if (isObject(parsed.delta) && typeof parsed.delta.stop_reason === "string") this.finishReason ??= parsed.delta.stop_reason;
       const usage = parsed.type === "message_start" && isObject(parsed.message) ? parsed.message.usage : parsed.usage;
       if (!isObject(usage)) return;
       for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) this.counters[k] = v;

@@ -9,7 +9,7 @@ import { definePlugin, GatewayError, type FormatTranslator } from "../../core/in
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderBedrockError } from "./errors.js";
 import { converseRequestFromIr, converseUnsupportedFields } from "./request-from-ir.js";
-import { converseResponseToIr, converseUsageOf } from "./response.js";
+import { converseResponseToIr, converseStopReasonOf, converseUsageOf } from "./response.js";
 import { ConverseStreamDecoder, ConverseUsageObserver } from "./stream-decoder.js";
 
 const FORMAT = "bedrock-converse";
@@ -35,6 +35,7 @@ export const converseTranslator: FormatTranslator = {
   // The model travels in the URL: the body goes as it is.
   preparePassthrough: () => undefined,
   usageOf: (body) => converseUsageOf(body),
+  finishReasonOf: (body) => converseStopReasonOf(body),
   createStreamObserver: () => new ConverseUsageObserver(),
 };
 

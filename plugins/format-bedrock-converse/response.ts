@@ -70,3 +70,7 @@ function partOf(block: WireObject): IrPart | undefined {
 export function converseUsageOf(body: unknown): IrUsage | undefined {
   return isObject(body) ? converseUsageToIr(body.usage) : undefined;
 }
+
+export function converseStopReasonOf(body: unknown): string | undefined {
+  return isObject(body) && typeof body.stopReason === "string" ? body.stopReason : undefined;
+}

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { GatewayError, isObject, type IrStreamEvent, type IrUsage, type SseEvent, type StreamDecoder, type StreamObserver, type WireObject } from "../../core/index.js";
 import { malformedUpstream, streamException } from "./errors.js";
-import { converseUsageToIr, stopReasonToIr } from "./response.js";
+import { converseStopReasonOf, converseUsageToIr, stopReasonToIr } from "./response.js";
 
 /** Bedrock names every exception member of its stream union `…Exception`. */
 function isException(name: string | undefined): boolean {
@@ -28,6 +28,7 @@ function parse(event: SseEvent): WireObject {
 
 export class ConverseStreamDecoder implements StreamDecoder {
   private started = false;
+  finishReason: string | undefined;
   private stopped = false;
   private failed = false;
   /** Content block index -> IR tool-call index (dense, in order of appearance). */
@@ -66,6 +67,7 @@ export class ConverseStreamDecoder implements StreamDecoder {
       case "messageStop":
         this.ensureStarted();
         this.stopped = true;
+        if (typeof data.stopReason === "string") this.finishReason = data.stopReason;
         return this.emit({ type: "finish", finishReason: stopReasonToIr(data.stopReason) });
       case "metadata": {
         const usage = converseUsageToIr(data.usage);
@@ -117,9 +119,11 @@ export class ConverseStreamDecoder implements StreamDecoder {
 export class ConverseUsageObserver implements StreamObserver {
   readonly filters = false;
   usage: IrUsage | undefined;
+  finishReason: string | undefined;
 
   push(event: SseEvent): void {
     if (isException(event.event)) throw streamException(event.event!, parse(event));
     if (event.event === "metadata") this.usage = converseUsageToIr(parse(event).usage);
+    if (event.event === "messageStop") this.finishReason = converseStopReasonOf(parse(event));
   }
 }

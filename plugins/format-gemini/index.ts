@@ -8,7 +8,7 @@ import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderGeminiError } from "./errors.js";
 import { geminiRequestFromIr, geminiUnsupportedFields } from "./request-from-ir.js";
 import { geminiRequestToIr, peekGemini } from "./request-to-ir.js";
-import { geminiResponseFromIr, geminiResponseToIr, geminiUsageOf } from "./response.js";
+import { geminiResponseFromIr, geminiResponseToIr, geminiFinishReasonOf, geminiUsageOf } from "./response.js";
 import { GeminiStreamDecoder, GeminiUsageObserver } from "./stream-decoder.js";
 import { GeminiStreamEncoder } from "./stream-encoder.js";
 
@@ -30,6 +30,7 @@ export const geminiTranslator: FormatTranslator = {
   // The model travels in the URL: the client's body goes as it came.
   preparePassthrough: () => undefined,
   usageOf: (body) => geminiUsageOf(body),
+  finishReasonOf: (body) => geminiFinishReasonOf(body),
   createStreamObserver: () => new GeminiUsageObserver(),
 };
 

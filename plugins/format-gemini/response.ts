@@ -121,3 +121,11 @@ export function geminiResponseFromIr(response: IrResponse, _request: IrRequest):
 export function geminiUsageOf(body: unknown): IrUsage | undefined {
   return isObject(body) ? usageToIr(body.usageMetadata) : undefined;
 }
+
+/** The first candidate's `finishReason`; with no candidate, the prompt's `blockReason` (the prompt itself was blocked). */
+export function geminiFinishReasonOf(body: unknown): string | undefined {
+  if (!isObject(body)) return undefined;
+  const candidate: unknown = Array.isArray(body.candidates) ? body.candidates[0] : undefined;
+  if (isObject(candidate)) return typeof candidate.finishReason === "string" ? candidate.finishReason : undefined;
+  return isObject(body.promptFeedback) && typeof body.promptFeedback.blockReason === "string" ? body.promptFeedback.blockReason : undefined;
+}

@@ -14,11 +14,12 @@ import { GatewayError, type IrStreamEvent, type IrUsage, type SseEvent, type Str
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { modelPartToIr } from "./parts.js";
-import { finishReasonToIr, usageToIr } from "./response.js";
+import { finishReasonToIr, geminiFinishReasonOf, usageToIr } from "./response.js";
 import { isObject } from "../../core/index.js";
 
 export class GeminiStreamDecoder implements StreamDecoder {
   private started = false;
+  finishReason: string | undefined;
   private finished = false;
   private failed = false;
   private calls = 0;
@@ -84,6 +85,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     const blocked = candidate === undefined && isObject(chunk.promptFeedback) && chunk.promptFeedback.blockReason !== undefined;
     if (!this.finished && ((reason !== undefined && reason !== null) || blocked)) {
       this.finished = true;
+      this.finishReason = geminiFinishReasonOf(chunk);
       this.emit({ type: "finish", finishReason: blocked ? "content_filter" : finishReasonToIr(reason, this.calls > 0) });
     }
   }
@@ -212,12 +214,13 @@ function scanTextPart(scan: JsonScanner): boolean {
 /** Reads usage from a passed-through stream: parses only chunks that carry usageMetadata. */
 export class GeminiUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  finishReason: string | undefined;
   /** Gemini streams always carry usageMetadata: nothing is added upstream, so nothing is held back. */
   readonly filters = false;
 
   push(event: SseEvent): void {
     const hasError = event.data.includes('"error"');
-    if (!hasError && !event.data.includes('"usageMetadata"')) return;
+    if (!hasError && !event.data.includes('"usageMetadata"') && !event.data.includes('"finishReason"')) return;
     let chunk: unknown;
     try {
       chunk = JSON.parse(event.data);
@@ -231,6 +234,7 @@ export class GeminiUsageObserver implements StreamObserver {
     try {
       const usage = isObject(chunk) ? usageToIr(chunk.usageMetadata) : undefined;
       if (usage !== undefined) this.usage = usage;
+      this.finishReason ??= geminiFinishReasonOf(chunk);
     } catch {
       // A malformed chunk is the client's to see; the observer only loses this reading.
     }

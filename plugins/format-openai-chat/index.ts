@@ -7,7 +7,7 @@ import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderOpenAiChatError } from "./errors.js";
 import { openAiChatPreparePassthrough, openAiChatRequestFromIr, openAiChatUnsupportedFields } from "./request-from-ir.js";
 import { openAiChatRequestToIr, peekOpenAiChat } from "./request-to-ir.js";
-import { openAiChatResponseFromIr, openAiChatResponseToIr, openAiChatUsageOf } from "./response.js";
+import { openAiChatFinishReasonOf, openAiChatResponseFromIr, openAiChatResponseToIr, openAiChatUsageOf } from "./response.js";
 import { OpenAiChatStreamDecoder, OpenAiChatUsageObserver } from "./stream-decoder.js";
 import { OpenAiChatStreamEncoder } from "./stream-encoder.js";
 
@@ -28,6 +28,7 @@ export const openAiChatTranslator: FormatTranslator = {
   createStreamDecoder: (emit) => new OpenAiChatStreamDecoder(emit),
   preparePassthrough: (body, upstreamModel, stream) => openAiChatPreparePassthrough(body, upstreamModel, stream),
   usageOf: (body) => openAiChatUsageOf(body),
+  finishReasonOf: (body) => openAiChatFinishReasonOf(body),
   createStreamObserver: (clientBody) => new OpenAiChatUsageObserver(clientBody),
 };
 

@@ -124,3 +124,9 @@ export function openAiChatResponseFromIr(response: IrResponse, _request: IrReque
 export function openAiChatUsageOf(body: unknown): IrUsage | undefined {
   return isObject(body) ? usageToIr(body.usage) : undefined;
 }
+
+/** The first choice's `finish_reason` (only choice 0 crosses formats). */
+export function openAiChatFinishReasonOf(body: unknown): string | undefined {
+  const choice = isObject(body) && Array.isArray(body.choices) ? body.choices[0] : undefined;
+  return isObject(choice) && typeof choice.finish_reason === "string" ? choice.finish_reason : undefined;
+}

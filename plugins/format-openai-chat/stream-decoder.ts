@@ -11,6 +11,7 @@
 import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
 import type { JsonScanner } from "../../lib/wire/json-scan.js";
 import { EventShape } from "../../lib/wire/event-shape.js";
+import { firstStringField } from "../../lib/wire/string-field.js";
 import { GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
@@ -22,6 +23,7 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
   private finished = false;
   private done = false;
   private failed = false;
+  finishReason: string | undefined;
   /** Reads most chunks of a stream without JSON.parse: see scanTextDelta. */
   private readonly textDeltas = new EventShape(scanTextDelta);
 
@@ -90,6 +92,7 @@ export class OpenAiChatStreamDecoder implements StreamDecoder {
       }
       if (choice.finish_reason != null && !this.finished) {
         this.finished = true;
+        if (typeof choice.finish_reason === "string") this.finishReason = choice.finish_reason;
         this.emit({ type: "finish", finishReason: finishReasonToIr(choice.finish_reason) });
       }
     }
@@ -220,6 +223,7 @@ function scanTextFields(scan: JsonScanner): boolean {
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */
 export class OpenAiChatUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  finishReason: string | undefined;
   /**
    * The gateway always asks upstream for usage (for cost and records); a client that did not ask
    * must not get the extra `choices: []` chunk, which code reading `choices[0]` trips over.
@@ -232,6 +236,8 @@ export class OpenAiChatUsageObserver implements StreamObserver {
   }
 
   push(event: SseEvent): boolean {
+    // Choice 0's, as the decoder reads it; every chunk before the last says `"finish_reason":null`.
+    this.finishReason ??= firstStringField(event.data, "finish_reason");
     const hasError = event.data.includes('"error"');
     // With include_usage every chunk says `"usage":null`; only the real one names prompt_tokens.
     if (!hasError && !event.data.includes('"prompt_tokens"')) return true;

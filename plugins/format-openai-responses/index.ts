@@ -7,7 +7,7 @@ import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderResponsesError } from "./errors.js";
 import { responsesPreparePassthrough, responsesRequestFromIr, responsesUnsupportedFields } from "./request-from-ir.js";
 import { peekResponses, responsesRequestToIr } from "./request-to-ir.js";
-import { responsesResponseFromIr, responsesResponseToIr, responsesUsageOf } from "./response.js";
+import { responsesResponseFromIr, responsesResponseToIr, responsesFinishReasonOf, responsesUsageOf } from "./response.js";
 import { ResponsesStreamDecoder, ResponsesUsageObserver } from "./stream-decoder.js";
 import { ResponsesStreamEncoder } from "./stream-encoder.js";
 
@@ -30,6 +30,7 @@ export const responsesTranslator: FormatTranslator = {
   createStreamDecoder: (emit) => new ResponsesStreamDecoder(emit),
   preparePassthrough: (body, upstreamModel) => responsesPreparePassthrough(body, upstreamModel),
   usageOf: (body) => responsesUsageOf(body),
+  finishReasonOf: (body) => responsesFinishReasonOf(body),
   createStreamObserver: () => new ResponsesUsageObserver(),
 };
 

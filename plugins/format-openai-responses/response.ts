@@ -208,3 +208,13 @@ export function responsesResponseToIr(body: unknown): IrResponse {
 export function responsesUsageOf(body: unknown): IrUsage | undefined {
   return isObject(body) ? usageToIr(body.usage) : undefined;
 }
+
+/**
+ * A response's `status` (`completed`, `failed`…), or for an `incomplete` one the reason it gives
+ * (`max_output_tokens`, `content_filter`): the status alone would not say why it stopped.
+ */
+export function responsesFinishReasonOf(response: unknown): string | undefined {
+  if (!isObject(response) || typeof response.status !== "string") return undefined;
+  const reason = response.status === "incomplete" && isObject(response.incomplete_details) ? response.incomplete_details.reason : undefined;
+  return typeof reason === "string" ? reason : response.status;
+}

@@ -13,7 +13,7 @@ import { GatewayError, isObject, type IrStreamEvent, type IrUsage, type SseEvent
 import { type JsonScanner } from "../../lib/wire/json-scan.js";
 import { errorEventFailure } from "../../lib/upstream/errors.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
-import { finishReasonOf, usageToIr } from "./response.js";
+import { finishReasonOf, responsesFinishReasonOf, usageToIr } from "./response.js";
 
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
@@ -25,6 +25,7 @@ interface CallState {
 
 export class ResponsesStreamDecoder implements StreamDecoder {
   private started = false;
+  finishReason: string | undefined;
   private finished = false;
   private failed = false;
   private readonly calls = new Map<string, CallState>();
@@ -174,6 +175,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
     const response = data.response;
     if (!isObject(response)) throw malformedUpstream("final event without response", true);
     const finishReason = finishReasonOf(response, this.calls.size > 0, true);
+    this.finishReason = responsesFinishReasonOf(response);
     const usage = usageToIr(response.usage);
     if (usage !== undefined) this.emit({ type: "usage", usage });
     this.finished = true;
@@ -239,6 +241,7 @@ function scanDelta(scan: JsonScanner): number {
 /** Reads usage from a passed-through stream: parses only the final response event. */
 export class ResponsesUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
+  finishReason: string | undefined;
   /** response.completed always carries usage: nothing is added upstream, so nothing is held back. */
   readonly filters = false;
 
@@ -252,8 +255,10 @@ export class ResponsesUsageObserver implements StreamObserver {
     if (named !== undefined ? !FINAL_EVENTS.has(named) : !/"response\.(completed|incomplete|failed)"/.test(event.data)) return;
     try {
       const data: unknown = JSON.parse(event.data);
-      const usage = isObject(data) && isObject(data.response) ? usageToIr(data.response.usage) : undefined;
+      const response = isObject(data) ? data.response : undefined;
+      const usage = isObject(response) ? usageToIr(response.usage) : undefined;
       if (usage !== undefined) this.usage = usage;
+      this.finishReason = responsesFinishReasonOf(response);
     } catch {
       // A malformed event is the client's to see; the observer only loses this reading.
     }

@@ -91,7 +91,7 @@ export default definePlugin<ResponsesStateConfig>({
           if (!isObject(out.body)) return out;
           const body = stateful(out.body);
           keep(x, prior, body);
-          return { body, usage: out.usage };
+          return { ...out, body };
         },
         stream(write) {
           const parser = new SseParser((event) => {

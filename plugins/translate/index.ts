@@ -64,7 +64,7 @@ function translation(client: FormatTranslator, backend: FormatTranslator, ir: Ir
     body: backend.requestFromIr(ir),
     response(upstreamBody) {
       const reply = backend.responseToIr(upstreamBody);
-      return { body: client.responseFromIr(reply, clientIr), usage: reply.usage };
+      return { body: client.responseFromIr(reply, clientIr), usage: reply.usage, finishReason: backend.finishReasonOf?.(upstreamBody) };
     },
     stream(write) {
       const encoder = client.createStreamEncoder(clientIr, write);
@@ -82,6 +82,9 @@ function translation(client: FormatTranslator, backend: FormatTranslator, ir: Ir
         error: (err) => encoder.error(err),
         get usage() {
           return usage;
+        },
+        get finishReason() {
+          return decoder.finishReason;
         },
       };
     },
@@ -114,6 +117,9 @@ function continuedTranslation(x: Exchange, backend: FormatTranslator, ir: IrRequ
         suspend: (err) => client.suspend(err, x.notes),
         get usage() {
           return client.usage;
+        },
+        get finishReason() {
+          return decoder.finishReason;
         },
       };
     },
