@@ -14,6 +14,7 @@ import { askGatewayControl } from "../../lib/operate/gateway-control.js";
 import { askWebSocketSessions } from "../../lib/websocket/sessions.js";
 import type { MetricsPrometheusConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
+import { finishReasonLabel } from "./finish-reasons.js";
 import * as m from "./registry.js";
 
 const PLUGIN = "metrics-prometheus";
@@ -66,6 +67,7 @@ export default definePlugin<MetricsPrometheusConfig>({
       const status = statusClass(record.status);
       m.requests.inc([pipeline, record.route, backend, model, status]);
       m.requestDuration.observe([pipeline, record.route, status], record.latencyMs / 1000);
+      if (record.finishReason !== undefined) m.finishReasons.inc([pipeline, record.route, finishReasonLabel(record.finishReason)]);
       if (record.ttfbMs !== undefined) m.timeToFirstByte.observe([pipeline, record.route, String(record.stream)], record.ttfbMs / 1000);
       const usage = record.usage;
       if (usage) {

@@ -78,6 +78,12 @@ export const unpriced = new SeriesCounter(
   ["pipeline", "backend", "model"],
   registry,
 );
+export const finishReasons = new SeriesCounter(
+  "switchyard_finish_reasons_total",
+  "Answers by pipeline, route and why they ended, as the serving backend's format wrote it (stop, tool_calls, end_turn, max_tokens, STOP, completed, max_output_tokens…; unknown for text no format defines). Answers that failed before saying why are not counted.",
+  ["pipeline", "route", "reason"],
+  registry,
+);
 export const inFlight = new Gauge({
   name: "switchyard_requests_in_flight",
   help: "Requests arrived (past the steps before the metrics step) and not yet finished, by pipeline. Read at scrape time.",

@@ -1,6 +1,6 @@
 /**
  * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
- * are stored: ids, routing, status, timings, usage, cost, attempts, error codes, notes and WebSocket session totals. Never
+ * are stored: ids, routing, status, timings, usage, finish reason, cost, attempts, error codes, notes and WebSocket session totals. Never
  * prompt or completion text, never a key (keyId is the key's name, not its value).
  */
 import type { RequestRecord } from "../../core/index.js";
@@ -9,7 +9,7 @@ import type { UsageGroupBy, UsageQuery, UsageRow } from "../../lib/usage/report.
 const COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
   "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cached_read_tokens", "cache_write_tokens", "reasoning_tokens",
-  "cost_usd", "attempts", "error", "notes", "session",
+  "cost_usd", "attempts", "error", "notes", "session", "finish_reason",
 ] as const;
 
 /** `name` or `schema.name`, each part a plain lower-case identifier (the config schema checks the pattern). */
@@ -50,10 +50,12 @@ export function migrationSql(table: string): string[] {
       attempts jsonb NOT NULL,
       error jsonb,
       notes jsonb,
-      session jsonb
+      session jsonb,
+      finish_reason text
     )`,
-    // Tables made before WebSocket sessions were recorded.
+    // Tables made before WebSocket sessions, then finish reasons, were recorded.
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS session jsonb`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS finish_reason text`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_time_idx" ON ${t} (time)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_tenant_time_idx" ON ${t} (tenant, time)`,
   ];
@@ -70,7 +72,7 @@ function rowOf(r: RequestRecord): unknown[] {
     r.upstreamModel ?? null, r.stream, r.status, r.latencyMs, r.ttfbMs ?? null, u?.inputTokens ?? null, u?.outputTokens ?? null,
     u?.cachedReadTokens ?? null, u?.cacheWriteTokens ?? null, u?.reasoningTokens ?? null, r.costUsd,
     JSON.stringify(r.attempts), r.error ? JSON.stringify(r.error) : null, r.notes && r.notes.length > 0 ? JSON.stringify(r.notes) : null,
-    r.session ? JSON.stringify(r.session) : null,
+    r.session ? JSON.stringify(r.session) : null, r.finishReason ?? null,
   ];
 }
 

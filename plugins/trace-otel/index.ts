@@ -40,6 +40,11 @@ function usageAttributes(usage: IrUsage | undefined): Attributes {
   return { "gen_ai.usage.input_tokens": usage.inputTokens, "gen_ai.usage.output_tokens": usage.outputTokens };
 }
 
+/** GenAI semconv's `gen_ai.response.finish_reasons` (a list: one per choice; the gateway relays choice 0's), as the backend's format wrote it. */
+function finishReasonAttributes(reason: string | undefined): Attributes {
+  return reason === undefined ? {} : { "gen_ai.response.finish_reasons": [reason] };
+}
+
 /** The spans of one request: its own, and the attempt being sent (attempts run one after another). */
 interface RequestSpans {
   request: Span;
@@ -96,7 +101,7 @@ export default definePlugin<TraceOtelConfig>({
         span.setAttribute("error.type", outcome.errorCode ?? outcome.failure!);
         span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.errorCode });
       } else if (x.route.endpoint === GENERATE_ENDPOINT) {
-        span.setAttributes({ "gen_ai.response.model": outcome.model, ...usageAttributes(x.usage) });
+        span.setAttributes({ "gen_ai.response.model": outcome.model, ...usageAttributes(x.usage), ...finishReasonAttributes(x.finishReason) });
       }
       span.end();
     };
@@ -114,6 +119,7 @@ export default definePlugin<TraceOtelConfig>({
         ...(record.costUsd === null ? {} : { "switchyard.cost_usd": record.costUsd }),
         ...(record.tenant === undefined ? {} : { "switchyard.tenant": record.tenant }),
         ...usageAttributes(record.usage),
+        ...finishReasonAttributes(record.finishReason),
       });
       if (record.error) span.setAttribute("error.type", record.error.code);
       // A server span is an error only when the gateway failed (5xx); a client's mistake is not (OTel's HTTP conventions).

@@ -60,6 +60,11 @@ const attr = (span: OtlpSpan, key: string): unknown => {
   const value = span.attributes.find((a) => a.key === key)?.value;
   return value === undefined ? undefined : Object.values(value)[0];
 };
+/** A string-array attribute (OTLP's arrayValue), as a plain array. */
+const strings = (span: OtlpSpan, key: string): string[] | undefined => {
+  const value = attr(span, key) as { values?: Array<{ stringValue?: string }> } | undefined;
+  return value?.values?.map((v) => v.stringValue ?? "");
+};
 
 describe("trace-otel", () => {
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
@@ -77,7 +82,7 @@ describe("trace-otel", () => {
           first: { use: "provider-openai", models: ["gpt-4o-mini"], config: { baseUrl: upstream.url, apiKey: "sk-upstream" } },
           second: { use: "provider-openai", models: ["gpt-4o-mini"], config: { baseUrl: upstream.url, apiKey: "sk-upstream" } },
         },
-        steps: [{ use: "trace-otel", config: { endpoint: receiver.url, serviceName: "gateway-under-test", flushIntervalMs: 20 } }],
+        steps: [{ use: "trace-otel", config: { endpoint: receiver.url, serviceName: "gateway-under-test", flushIntervalMs: 20 } }, { use: "stream-sse" }],
         attempts: { maxAttempts: 2, on: ["5xx"] },
       },
     });
@@ -118,6 +123,7 @@ describe("trace-otel", () => {
     expect(attr(request, "switchyard.request_id")).toBe(reply.id);
     expect(Number(attr(request, "gen_ai.usage.input_tokens"))).toBe(reply.body.usage.prompt_tokens);
     expect(Number(attr(request, "gen_ai.usage.output_tokens"))).toBe(reply.body.usage.completion_tokens);
+    expect(strings(request, "gen_ai.response.finish_reasons")).toEqual([reply.body.choices[0].finish_reason]);
 
     expect(attempts.map((s) => attr(s, "switchyard.backend")).sort()).toEqual(["first", "second"]);
     for (const a of attempts) {
@@ -132,6 +138,9 @@ describe("trace-otel", () => {
     expect(attr(failed, "http.response.status_code")).toBe(503);
     expect(attr(served, "gen_ai.response.model")).toBe("gpt-4o-mini");
     expect(Number(attr(served, "gen_ai.usage.output_tokens"))).toBe(reply.body.usage.completion_tokens);
+    // Only the attempt that answered says why the answer ended.
+    expect(strings(served, "gen_ai.response.finish_reasons")).toEqual(["stop"]);
+    expect(strings(failed, "gen_ai.response.finish_reasons")).toBeUndefined();
 
     // Each try went upstream with its own span as the parent, in the client's trace.
     const sent = upstream.requests.slice(before).map((r) => r.headers.traceparent);
@@ -152,6 +161,23 @@ describe("trace-otel", () => {
     expect(request.kind).toBe(SERVER);
     expect(request.parentSpanId ?? "").toBe("");
     expect(attr(request, "switchyard.request_id")).toBe(reply.id);
+  });
+
+  it("puts a streamed answer's finish reason (read as the stream passed through) on the request span and its attempt span", async () => {
+    const r = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "stream me" }] }),
+    });
+    const id = r.headers.get("x-switchyard-request-id");
+    const text = await r.text();
+    expect(text).toContain('"finish_reason":"stop"');
+    await waitUntil(() => receiver.spans.some((s) => attr(s, "switchyard.request_id") === id), () => "the streamed request was not exported");
+    const request = receiver.spans.find((s) => attr(s, "switchyard.request_id") === id)!;
+    await waitUntil(() => receiver.spans.some((s) => s.parentSpanId === request.spanId), () => "the attempt span was not exported");
+    const attempt = receiver.spans.find((s) => s.parentSpanId === request.spanId)!;
+    expect(strings(request, "gen_ai.response.finish_reasons")).toEqual(["stop"]);
+    expect(strings(attempt, "gen_ai.response.finish_reasons")).toEqual(["stop"]);
   });
 
   it("passes a client's unsampled trace on unsampled, and exports nothing for it", async () => {

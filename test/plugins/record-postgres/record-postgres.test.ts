@@ -94,7 +94,7 @@ describe.skipIf(skipWithoutPostgres())("record-postgres", () => {
     expect(row.error).toEqual(r.error);
     expect(row.notes).toEqual(r.notes);
     expect(Object.keys(row).sort()).toEqual(
-      ["attempts", "backend", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "session", "status", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
+      ["attempts", "backend", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "finish_reason", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "session", "status", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
     );
   });
 
@@ -108,6 +108,24 @@ describe.skipIf(skipWithoutPostgres())("record-postgres", () => {
     await step.instance.close?.();
     const rows = await query<{ status: number; session: unknown }>("SELECT status, session FROM requests_session ORDER BY status");
     expect(rows).toEqual([{ status: 101, session: totals }, { status: 200, session: null }]);
+  });
+
+  it("stores the finish reason, and adds its column to a table made before finish reasons were recorded", async () => {
+    // The table as the plugin made it before `session` and `finish_reason` existed.
+    await query(`CREATE TABLE requests_old (
+      id text PRIMARY KEY, time timestamptz NOT NULL, pipeline text NOT NULL, route text NOT NULL, format text NOT NULL,
+      tenant text, key_id text, backend text, model text, upstream_model text, stream boolean NOT NULL, status integer NOT NULL,
+      latency_ms double precision NOT NULL, ttfb_ms double precision, input_tokens integer, output_tokens integer,
+      cached_read_tokens integer, cache_write_tokens integer, reasoning_tokens integer, cost_usd numeric(20, 10),
+      attempts jsonb NOT NULL, error jsonb, notes jsonb)`);
+    const config = { connectionString: server.url, table: "requests_old", spoolPath: join(dir, "old.spool.jsonl"), flushIntervalMs: 20 };
+    const step = await createTestStep(recordPostgres, config);
+    const exchange = createTestExchange();
+    await step.hooks.record.promise(record(1, { finishReason: "end_turn" }), exchange);
+    await step.hooks.record.promise(record(2, { status: 502 }), exchange);
+    await step.instance.close?.();
+    const rows = await query<{ status: number; finish_reason: string | null }>("SELECT status, finish_reason FROM requests_old ORDER BY status");
+    expect(rows).toEqual([{ status: 200, finish_reason: "end_turn" }, { status: 502, finish_reason: null }]);
   });
 
   it("writes in batches and close() flushes what is buffered", async () => {
