@@ -14,14 +14,19 @@ import { createLogger } from "../lib/log.js";
 import { describeCommands, describePlugins } from "./plugin-catalog.js";
 import { PluginRegistry, type RegisteredCommand } from "../load/registry.js";
 
-const USAGE = `usage:
-  switchyard serve [files|dirs...] [--port N] [--host H] [--drain-ms N]
+const SERVE_USAGE = `  switchyard serve [files|dirs...] [--port N] [--host H] [--admin-port N] [--admin-host H] [--drain-ms N]
                    [--headers-timeout-ms N] [--request-timeout-ms N] [--max-connections N] [--max-connections-per-client N]
       serve pipeline files (a dir serves its *.pipeline.json); default dir: pipelines. A changed
       pipeline file, SIGHUP or POST /admin/reload reloads them (an invalid one keeps the old serving)
       defaults: --host 127.0.0.1 (env HOST), --port 8080 (env PORT); a client sends its headers within
       10000 ms and its whole request within 15000 ms (408 past them); 10000 connections per listener,
       512 per client address (503 too_many_connections past them)
+      --admin-port N (env ADMIN_PORT): operator routes (admin API, dashboard, admin-only /metrics) are
+      served on a second listener on port N (host --admin-host, env ADMIN_HOST, default --host)
+      instead; the main port answers them 404. Probes stay on the main port`;
+
+const USAGE = `usage:
+${SERVE_USAGE}
   switchyard check [files|dirs...]
       report every problem as file:line:col: message; exit 1 if any
 ${EXPLAIN_USAGE}
@@ -95,10 +100,15 @@ async function serve(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      port: { type: "string" }, host: { type: "string" }, "drain-ms": { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, "drain-ms": { type: "string" }, help: { type: "boolean", short: "h" },
+      "admin-port": { type: "string" }, "admin-host": { type: "string" },
       ...Object.fromEntries(Object.keys(LISTENER_FLAGS).map((flag) => [flag, { type: "string" as const }])),
     },
   });
+  if (values.help) {
+    process.stdout.write(`usage:\n${SERVE_USAGE}\n`);
+    return 0;
+  }
   const listener: Partial<ListenerLimits> = {};
   for (const [flag, limit] of Object.entries(LISTENER_FLAGS)) {
     const raw = (values as Record<string, string | undefined>)[flag];
@@ -109,21 +119,26 @@ async function serve(args: string[]): Promise<number> {
     }
     listener[limit] = Number(raw);
   }
-  const port = Number(values.port ?? process.env.PORT ?? 8080);
+  const port = portOf("port", values.port ?? process.env.PORT ?? "8080");
+  const adminRaw = values["admin-port"] ?? process.env.ADMIN_PORT;
+  const adminPort = adminRaw === undefined || adminRaw === "" ? undefined : portOf("admin port", adminRaw);
+  if (port === null || adminPort === null) return 1;
   const host = values.host ?? process.env.HOST ?? "127.0.0.1";
+  const adminHost = values["admin-host"] ?? process.env.ADMIN_HOST ?? host;
   const drainMs = Number(values["drain-ms"] ?? 30_000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`invalid port "${values.port ?? process.env.PORT}"\n`);
-    return 1;
-  }
   const log = createLogger();
   const registry = await PluginRegistry.builtIn();
   const paths = positionals.length > 0 ? positionals : ["pipelines"];
   // Listening first: while the pipelines load (a store may take seconds to connect), /livez
   // answers and /startupz, /readyz say the gateway is starting.
   const server = new GatewayServer([], { log, createListener: listenerFactory(listener) });
-  const address = await server.listen(port, host);
   const stopListening = async (code: number) => (await server.drain(0), code);
+  const address = await server.listen(port, host, adminPort === undefined ? "all" : "public");
+  // The same server behind both: one route table, one drain; only which routes each listener answers differs.
+  const adminAddress = adminPort === undefined ? undefined : await server.listen(adminPort, adminHost, "operator").catch(async (err: unknown) => {
+    await server.drain(0);
+    throw err;
+  });
   const assembled = await assembleGateway(paths, { registry, log, listener, server }).catch(async (err: unknown) => {
     await server.drain(0);
     throw err;
@@ -137,8 +152,10 @@ async function serve(args: string[]): Promise<number> {
     process.stderr.write(`no pipeline files found in ${paths.join(", ")} (expected *.pipeline.json)\n`);
     return stopListening(1);
   }
-  log.info({ host: address.address, port: address.port, pipelines: compiled.map((p) => p.id) }, "switchyard listening");
+  reloader.listening({ port: address.port, ...(adminAddress ? { adminPort: adminAddress.port } : {}) });
+  log.info({ host: address.address, port: address.port, ...(adminAddress ? { adminPort: adminAddress.port } : {}), pipelines: compiled.map((p) => p.id) }, "switchyard listening");
   process.stdout.write(`switchyard listening on http://${address.address}:${address.port} (${compiled.map((p) => p.id).join(", ")})\n`);
+  if (adminAddress) process.stdout.write(`switchyard admin routes on http://${adminAddress.address}:${adminAddress.port}\n`);
 
   await reloader.watch();
   // SIGHUP reloads the pipeline files, as a changed file or POST /admin/reload does; it never stops the gateway.
@@ -159,6 +176,14 @@ async function serve(args: string[]): Promise<number> {
   await reloaderClosed;
   log.info({ unfinished }, "stopped");
   return 0;
+}
+
+/** A port from a flag or the environment; null, after saying why, when it is not one. */
+function portOf(what: string, raw: string): number | null {
+  const port = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (port >= 0 && port <= 65535) return port;
+  process.stderr.write(`invalid ${what} "${raw}": expected 0 to 65535\n`);
+  return null;
 }
 
 main(process.argv.slice(2)).then(

@@ -14,7 +14,7 @@ import type { LoadedPipeline } from "../core/contract/loaded-pipeline.js";
 import { redactSecrets, type Logger } from "../core/contract/log.js";
 import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
 import type { GatewayServer } from "../core/serve/server.js";
-import { answerGatewayControl, type GatewayControl, type MountedPipeline, type ReloadResult, type ReloadTrigger } from "../lib/operate/gateway-control.js";
+import { answerGatewayControl, type GatewayControl, type GatewayListeners, type MountedPipeline, type ReloadResult, type ReloadTrigger } from "../lib/operate/gateway-control.js";
 import { openStateStore } from "../lib/state/open.js";
 import { formatProblem } from "../load/check.js";
 import { loadPipelines } from "../load/load-pipelines.js";
@@ -44,6 +44,7 @@ export class PipelineReloader implements GatewayControl {
   private readonly watchers: FSWatcher[] = [];
   private settleTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private ports: GatewayListeners | undefined;
 
   constructor(
     private readonly paths: string[],
@@ -63,6 +64,15 @@ export class PipelineReloader implements GatewayControl {
 
   lastReload(): ReloadResult | undefined {
     return this.last;
+  }
+
+  /** Where the server listens, once it does: for `GET /admin/pipelines` to say which port serves each route. */
+  listening(ports: GatewayListeners): void {
+    this.ports = ports;
+  }
+
+  listeners(): GatewayListeners | undefined {
+    return this.ports;
   }
 
   /** "busy" while another reload runs: the admin API answers 409. */

@@ -43,7 +43,7 @@ export function declaredEndpoints(steps: readonly LoadedStep[], issues: PointerI
       if (first === undefined) declared.set(kind, { spec, plugin: step.use });
       else if (first.plugin !== step.use) {
         // Two steps may both answer a kind (under different `when`s) only if they read it alike.
-        const same = first.spec.body === spec.body && (first.spec.match ?? "exact") === (spec.match ?? "exact") && !first.spec.admin === !spec.admin;
+        const same = first.spec.body === spec.body && (first.spec.match ?? "exact") === (spec.match ?? "exact") && !first.spec.admin === !spec.admin && !first.spec.operator === !spec.operator;
         if (!same) issues.push({ pointer: joinPointer("/steps", step.index, "use"), message: `${step.use} and ${first.plugin} both answer endpoint "${kind}" but declare it differently` });
       }
     }
@@ -58,6 +58,7 @@ export function routeInfo(r: Pipeline["routes"][number], methodless: boolean, en
   const info: RouteInfo = { method: prefix && methodless ? "*" : (r.method ?? "POST"), path: r.path, format: r.format, endpoint, jsonBody: spec === undefined || spec.body === "json" };
   if (prefix) info.prefix = true;
   if (spec?.admin) info.admin = true;
+  if (spec?.admin || spec?.operator) info.operator = true;
   return info;
 }
 

@@ -29,6 +29,8 @@ export interface RouteInfo {
   prefix?: boolean;
   /** Operators only (callers whose auth set `role: "admin"`): from the endpoint's declaration, never from a file. */
   admin?: boolean;
+  /** For operators (admin routes, and endpoints declared `operator`): served on the admin listener when there is one (`serve --admin-port`). */
+  operator?: boolean;
 }
 
 /** A backend as compiled from the pipeline file. */

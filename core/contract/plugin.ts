@@ -94,6 +94,8 @@ export interface EndpointSpec {
    * admin call is no model request and must not count in the usage it reports).
    */
   readonly admin?: boolean;
+  /** For operators though open to anyone (a dashboard page that holds no data): served with the admin routes on the admin listener when there is one. */
+  readonly operator?: boolean;
   /** The route formats it answers in; any format when absent. */
   readonly formats?: readonly string[];
 }

@@ -28,9 +28,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A model name is kept, recorded and may become part of a backend's URL: bounded, printable, no dot segment (issue 11, items 3, 5). */
 const MODEL_NAME = /^(?=[^\x00-\x1f\x7f]{1,256}$)(?!(.*\/)?\.\.?(\/|$))/;
 
+/** What a listener serves: everything; or, split over two (`serve --admin-port`), `public` (probes and all but operator routes) and `operator` (only those). */
+export type ListenerRoutes = "all" | "public" | "operator";
+
 export class GatewayServer {
   private readonly app = new Koa();
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
+  /** Requests that came through a listener serving part of the routes, and which part. */
+  private readonly sides = new WeakMap<IncomingMessage, ListenerRoutes>();
   private ready = false;
   private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -53,11 +58,12 @@ export class GatewayServer {
       if (path === undefined) return this.refuse(ctx.req, ctx.res, url, GatewayError.invalidRequest("the request path has an escaped slash or is not a path", undefined, "invalid_path"));
       const queryAt = url.indexOf("?");
       ctx.req.url = queryAt < 0 ? path : path + url.slice(queryAt);
-      const probe = ctx.method === "GET" || ctx.method === "HEAD" ? this.probe(path) : undefined;
+      const side = this.sides.get(ctx.req) ?? "all";
+      const probe = side !== "operator" && (ctx.method === "GET" || ctx.method === "HEAD") ? this.probe(path) : undefined;
       if (probe) return void ctx.res.writeHead(probe.status, { "content-type": "application/json" }).end(JSON.stringify(probe.body));
       const table = this.table; // the request stays on the pipelines it started on, across a swap
       const match = table.lookup(ctx.req.method ?? "", path);
-      if (!match) return this.refuse(ctx.req, ctx.res, path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${path}` }));
+      if (!match || (side !== "all" && (match.route.operator === true) !== (side === "operator"))) return this.refuse(ctx.req, ctx.res, path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${path}` }));
       return this.track(this.acceptRequest(match.pipeline, match.route, match.format, ctx.req, ctx.res, match.params, ctx.query), table.inFlight);
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
@@ -84,11 +90,12 @@ export class GatewayServer {
     return { status: status === "ready" ? 200 : 503, body: { status, stores: Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()])) } };
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    const handle = this.app.callback();
+  async listen(port: number, host: string, routes: ListenerRoutes = "all"): Promise<AddressInfo> {
+    const app = this.app.callback();
+    const handle: RequestListener = routes === "all" ? app : (req, res) => void (this.sides.set(req, routes), app(req, res));
     const server = (this.options.createListener ?? createServer)(handle).listen(port, host);
     server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => acceptUpgrade(handle, req, socket, head, this.closing.signal));
-    this.server = server;
+    this.servers.push(server);
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     await once(server, "listening"); // rejects on "error" (a port in use)
     this.ready = true;
@@ -98,21 +105,21 @@ export class GatewayServer {
   /** Stops taking requests, lets in-flight ones (streams included) finish until `deadlineMs`, then flushes and closes pipelines. */
   async drain(deadlineMs: number): Promise<{ unfinished: number }> {
     this.draining = true;
-    const server = this.server;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    server?.closeIdleConnections();
+    const servers = this.servers;
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const server of servers) server.closeIdleConnections();
     const deadline = new Promise<"deadline">((resolve) => setTimeout(resolve, deadlineMs, "deadline").unref());
     const outcome = await Promise.race([Promise.allSettled([...this.inFlight]).then(() => "done" as const), deadline]);
     const unfinished = outcome === "deadline" ? this.inFlight.size : 0;
     if (unfinished > 0) {
       this.options.log.warn({ unfinished }, "drain deadline reached; closing remaining connections");
       this.closing.abort(); // upgraded sockets are no HTTP connections: their endpoints close them (1001)
-      server?.closeAllConnections();
+      for (const server of servers) server.closeAllConnections();
       await Promise.allSettled([...this.inFlight]);
     }
     // Connections whose last response finished during the drain are idle keep-alive sockets now:
     // server.close() would wait out their keep-alive timeout.
-    server?.closeIdleConnections();
+    for (const server of servers) server.closeIdleConnections();
     await closed;
     await this.records.written();
     await Promise.allSettled(this.table.pipelines.map((p) => p.close()));

@@ -38,8 +38,16 @@ export interface MountedPipeline {
   hooks: PipelineHooks;
 }
 
+/** The ports the gateway listens on: `admin` when operator routes have a listener of their own (`serve --admin-port`). */
+export interface GatewayListeners {
+  port: number;
+  adminPort?: number;
+}
+
 export interface GatewayControl {
   pipelines(): readonly MountedPipeline[];
+  /** Undefined until the gateway says where it listens (a gateway assembled in a test may never). */
+  listeners(): GatewayListeners | undefined;
   lastReload(): ReloadResult | undefined;
   /** Load, check and swap; "busy" while another reload runs (reloads never interleave). */
   reload(trigger: ReloadTrigger): Promise<ReloadResult | "busy">;

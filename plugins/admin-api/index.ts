@@ -7,7 +7,7 @@
  * the admin key's id; no key, new ones included, is ever logged.
  */
 import { readFileSync } from "node:fs";
-import { definePlugin, GatewayError, readBody, type Exchange, type EndpointIo, type Answer } from "../../core/index.js";
+import { definePlugin, GatewayError, readBody, type Exchange, type EndpointIo, type Answer, type RouteInfo } from "../../core/index.js";
 import { askKeyAdmin, KeyAdminError, type NewKey } from "../../lib/auth/key-admin.js";
 import { askBackendStates } from "../../lib/health/report.js";
 import { askGatewayControl, type GatewayControl } from "../../lib/operate/gateway-control.js";
@@ -32,7 +32,7 @@ export default definePlugin<AdminApiConfig>({
   configSchema,
   endpoints: {
     admin: { description: "the admin API: pipelines, backends, traffic, reload, keys (admin keys only)", body: "handler", match: "prefix", admin: true },
-    "admin-ui": { description: "the dashboard page (static; it asks for the admin key and calls the admin API)", body: "handler" },
+    "admin-ui": { description: "the dashboard page (static; it asks for the admin key and calls the admin API)", body: "handler", operator: true },
   },
   create(config) {
     const traffic = new TrafficCounter(config.minutes ?? 30, config.latencySamples ?? 200);
@@ -65,8 +65,13 @@ async function answerAdmin(x: Exchange, io: EndpointIo, control: GatewayControl,
   const call = `${method} ${resource ?? ""}${id === undefined ? "" : "/:id"}${action === undefined ? "" : `/${action}`}`;
   if (rest.length > 0) throw notFound(x);
   switch (call) {
-    case "GET pipelines":
-      return ok({ pipelines: control.pipelines().map(({ hooks: _hooks, ...described }) => described), lastReload: control.lastReload() ?? null });
+    case "GET pipelines": {
+      const listeners = control.listeners();
+      // Which port serves each route: operator routes move to the admin port when there is one.
+      const portOf = (route: RouteInfo) => (listeners === undefined ? {} : { port: route.operator && listeners.adminPort !== undefined ? listeners.adminPort : listeners.port });
+      const pipelines = control.pipelines().map(({ hooks: _hooks, routes, ...described }) => ({ ...described, routes: routes.map((r) => ({ ...r, ...portOf(r) })) }));
+      return ok({ pipelines, ...(listeners === undefined ? {} : { listeners }), lastReload: control.lastReload() ?? null });
+    }
     case "GET backends":
       return ok({ backends: await backendsOf(control) });
     case "GET traffic":

@@ -101,14 +101,14 @@ describe("a valid file", () => {
     expect(redactSecrets("key=sk-test-123456 greeting=hello-from-file")).toBe("key=[redacted] greeting=[redacted]");
   });
 
-  it("marks a usage route as admin, derived from its endpoint", async () => {
+  it("marks a usage route as admin and for operators (the admin listener's), derived from its endpoint", async () => {
     const file = `{ "id": "ops", "steps": [{ "use": "usage-api" }], "routes": [
       { "method": "GET", "path": "/admin/usage", "format": "fake-chat", "endpoint": "usage" },
       { "path": "/v1/chat/completions", "format": "fake-chat" } ] }`;
     const { pipelines, problems } = await load({ "/srv/ops.pipeline.json": file });
     expect(problems).toEqual([]);
     expect(pipelines[0]!.routes).toStrictEqual([
-      { method: "GET", path: "/admin/usage", format: "fake-chat", endpoint: "usage", jsonBody: false, admin: true },
+      { method: "GET", path: "/admin/usage", format: "fake-chat", endpoint: "usage", jsonBody: false, admin: true, operator: true },
       { method: "POST", path: "/v1/chat/completions", format: "fake-chat", endpoint: "generate", jsonBody: true },
     ]);
   });

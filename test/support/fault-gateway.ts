@@ -90,7 +90,7 @@ export async function startFaultGateway(options: FaultGatewayOptions): Promise<F
     timeout: 20_000,
     fetch: ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: agent } as never)) as never,
   });
-  const httpServer = () => (gateway.server as unknown as { server: import("node:http").Server }).server;
+  const httpServer = () => (gateway.server as unknown as { servers: import("node:http").Server[] }).servers[0]!;
   const openConnections = () => new Promise<number>((resolve, reject) => httpServer().getConnections((err, n) => (err ? reject(err) : resolve(n))));
   const recordsFile = `${gateway.dir}/records.jsonl`;
   return {

@@ -167,7 +167,7 @@ describe("admin-api", () => {
   });
 
   it("answers a reload asked while another runs with 409, in the route's format", async () => {
-    const busy: GatewayControl = { pipelines: () => [], lastReload: () => undefined, reload: async () => "busy" };
+    const busy: GatewayControl = { pipelines: () => [], listeners: () => undefined, lastReload: () => undefined, reload: async () => "busy" };
     const { hooks } = await createTestStep(adminApi, {});
     answerGatewayControl(hooks, busy);
     const x = createTestExchange({ route: { method: "POST", path: "/admin", endpoint: "admin", admin: true }, inbound: { path: "/admin/reload", params: {}, query: {} } });
