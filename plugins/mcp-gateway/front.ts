@@ -61,6 +61,10 @@ export class McpFront {
         if (!isInitializeRequest(body)) return rpcError(400, JSON_RPC.serverError, "Bad Request: Mcp-Session-Id header is required (start a session with initialize)");
         if (this.sessions.size >= this.settings.maxSessions) return rpcError(503, JSON_RPC.serverError, "Service Unavailable: too many open sessions");
         session = await this.open(x);
+      } else {
+        // A response must answer a request the session sent its client; the SDK would drop any other without a word.
+        const stray = session.toClient.strayResponseId(body);
+        if (stray !== undefined) return rpcError(400, JSON_RPC.invalidRequest, `Invalid Request: this session sent its client no request with id ${JSON.stringify(stray)} awaiting an answer`);
       }
     } else if (session === undefined) {
       return rpcError(400, JSON_RPC.serverError, "Bad Request: Mcp-Session-Id header is required");
