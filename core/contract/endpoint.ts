@@ -82,6 +82,8 @@ export interface EndpointIo {
   readonly res: ServerResponse;
   /** A WebSocket upgrade: `res` writes refusals on `socket` until the endpoint detaches it; `closing` aborts at a drain's deadline (go away with 1001). */
   readonly upgrade?: { readonly socket: import("node:stream").Duplex; readonly head: Buffer; readonly closing: AbortSignal };
+  /** Aborts when the gateway starts draining: an endpoint ends its long-lived streams (and refuses new ones) rather than hold the drain to its deadline. */
+  readonly draining: AbortSignal;
   readonly pipeline: PipelineView;
   /** The core's attempt loop: backoff, retry-after, fallback rules and the total budget included. */
   walkAttempts(attempts: readonly Attempt[], driver: AttemptDriver): Promise<void>;

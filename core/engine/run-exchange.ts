@@ -17,7 +17,7 @@ import { upgradeOf } from "../serve/upgrade.js";
 import type { RecordQueue } from "./records.js";
 import { applyExchangeHeaders, writeAnswer, writeError } from "./respond.js";
 
-export async function runExchange(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse, records: RecordQueue): Promise<void> {
+export async function runExchange(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse, records: RecordQueue, draining: AbortSignal): Promise<void> {
   let authed = false;
   try {
     const denied = await p.hooks.auth.promise(x);
@@ -31,7 +31,7 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
       if (rejected) return writeAnswer(x, res, rejected);
     }
     if (x.route.endpoint === GENERATE_ENDPOINT) await generate(p, x, res);
-    else await answerEndpoint(p, x, req, res);
+    else await answerEndpoint(p, x, req, res, draining);
   } catch (err) {
     const failure = asGatewayError(err, "core");
     if (failure.type === "internal") p.log.error({ request: x.id, source: failure.source, err: describeCause(failure) }, "request failed");
@@ -53,9 +53,9 @@ export async function runExchange(p: CompiledPipeline, x: Exchange, req: Incomin
   }
 }
 
-async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function answerEndpoint(p: CompiledPipeline, x: Exchange, req: IncomingMessage, res: ServerResponse, draining: AbortSignal): Promise<void> {
   const io: EndpointIo = {
-    req, res, upgrade: upgradeOf(req), pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
+    req, res, upgrade: upgradeOf(req), draining, pipeline: p, walkAttempts: (attempts, driver) => walkAttempts(p, x, attempts, driver),
     prepareRequest: (attempt, exchange = x) => prepareRequest(p, exchange, attempt), applyExchangeHeaders: () => applyExchangeHeaders(x, res),
   };
   const result = await p.hooks.endpoint.get(x.route.endpoint)?.promise(x, io);

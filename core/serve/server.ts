@@ -37,7 +37,8 @@ export class GatewayServer {
   /** Requests that came through a listener serving part of the routes, and which part. */
   private readonly sides = new WeakMap<IncomingMessage, ListenerRoutes>();
   private ready = false;
-  private draining = false;
+  /** Aborts when a drain starts: endpoints end long-lived streams rather than hold the drain to its deadline. */
+  private readonly draining = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly closing = new AbortController();
   private readonly records = new RecordQueue();
@@ -86,7 +87,7 @@ export class GatewayServer {
     if (path !== "/readyz") return undefined;
     // A fail-open store's outage leaves the gateway serving (said here so operators see it); a fail-closed one refuses every checked request.
     const storeDown = pipelines.some((p) => p.store.onUnavailable === "fail-closed" && p.store.health() !== "ok");
-    const status = this.draining ? "draining" : !started ? "loading" : storeDown ? "store_unavailable" : "ready";
+    const status = this.draining.signal.aborted ? "draining" : !started ? "loading" : storeDown ? "store_unavailable" : "ready";
     return { status: status === "ready" ? 200 : 503, body: { status, stores: Object.fromEntries(pipelines.map((p) => [p.id, p.store.status()])) } };
   }
 
@@ -104,7 +105,7 @@ export class GatewayServer {
 
   /** Stops taking requests, lets in-flight ones (streams included) finish until `deadlineMs`, then flushes and closes pipelines. */
   async drain(deadlineMs: number): Promise<{ unfinished: number }> {
-    this.draining = true;
+    this.draining.abort();
     const servers = this.servers;
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const server of servers) server.closeIdleConnections();
@@ -156,7 +157,7 @@ export class GatewayServer {
       // A route taking every method shows each request's own (for `method` conditions, records).
       route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
     });
-    if (this.draining) res.setHeader("connection", "close");
+    if (this.draining.signal.aborted) res.setHeader("connection", "close");
     try {
       await this.readBodyThenRun(pipeline, route, format, x, req, res);
     } finally {
@@ -179,7 +180,7 @@ export class GatewayServer {
         return writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
       }
     }
-    await runExchange(pipeline, x, req, res, this.records);
+    await runExchange(pipeline, x, req, res, this.records, this.draining.signal);
   }
 
   /** A request no route takes, in the format of the route sharing the longest prefix with its path. */

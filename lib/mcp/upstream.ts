@@ -5,6 +5,7 @@
  * contract: provider-mcp-stdio and provider-mcp-http set it, the mcp-gateway step reads it.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { ClientCapabilities, Result } from "@modelcontextprotocol/sdk/types.js";
 import { GatewayError, type Provider } from "../../core/index.js";
 
 /** A notification an upstream sends outside any call (`notifications/tools/list_changed`…). */
@@ -13,17 +14,40 @@ export interface UpstreamNotification {
   params?: Record<string, unknown>;
 }
 
-export type UpstreamNotificationListener = (notification: UpstreamNotification) => void;
+/** A request an upstream sends its client (sampling, elicitation, roots/list, ping). */
+export interface UpstreamRequest {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** The upstream's side of one server request: aborted when the server cancels it; notifications (progress) go back to the server as related to it. */
+export interface UpstreamRequestContext {
+  signal: AbortSignal;
+  sendNotification(notification: UpstreamNotification): Promise<void>;
+}
+
+/** One gateway session as a server behind it sees it. */
+export interface SessionPeer {
+  readonly sessionId: string;
+  /** What the session's client declared in initialize (an upstream session of its own declares the same to its server). */
+  clientCapabilities(): ClientCapabilities;
+  /** A notification the server sends outside any call (`notifications/tools/list_changed`…). */
+  notify(notification: UpstreamNotification): void;
+  /** This session's calls running on this server now: how a shared server's request finds the session it belongs to. */
+  callsRunning(): number;
+  /** A request from the server for the session's client. Resolves with the client's result; rejects with the error the server gets. */
+  request(request: UpstreamRequest, context: UpstreamRequestContext): Promise<Result>;
+}
 
 export interface McpUpstream {
   /**
-   * The client gateway session `sessionId` calls this server through: one shared by every session
-   * (stdio: one subprocess), or an upstream session of its own (http). `listener` hears the
-   * server's notifications until `release`. Rejects with an `mcp_server_down` GatewayError naming
-   * the backend when the server cannot be reached.
+   * The client session `peer` calls this server through: one shared by every session (stdio: one
+   * subprocess), or an upstream session of its own (http). `peer` hears the server's notifications
+   * and requests until `release`. Rejects with an `mcp_server_down` GatewayError naming the
+   * backend when the server cannot be reached.
    */
-  connect(sessionId: string, listener: UpstreamNotificationListener): Promise<Client>;
-  /** The gateway session ended: stop telling it about notifications; end its own upstream session, if it has one. */
+  connect(peer: SessionPeer): Promise<Client>;
+  /** The gateway session ended: stop telling it about notifications and requests; end its own upstream session, if it has one. */
   release(sessionId: string): Promise<void>;
   /** How long one call may take, progress included. */
   readonly requestTimeoutMs: number;

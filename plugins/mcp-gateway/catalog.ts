@@ -3,6 +3,7 @@
  * (`github__create_issue`), a prefixed name leads back to its backend, and a resource URI to the
  * backend that listed it (URIs are the servers' own and stay as they are).
  */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { GatewayError } from "../../core/index.js";
 import type { McpUpstream } from "../../lib/mcp/upstream.js";
@@ -64,4 +65,19 @@ export class Catalog {
     const id = this.resourceOwners.get(uri) ?? [...this.templates].find(([, ts]) => ts.some((t) => t.match(uri) !== null))?.[0];
     return id === undefined ? undefined : this.backends.find((b) => b.id === id);
   }
+}
+
+type ListMethod = "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list";
+
+/** Every page of one backend's list, names prefixed. */
+export async function listAll(client: Client, method: ListMethod, key: string, backend: McpBackend, catalog: Catalog): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  do {
+    const params = cursor === undefined ? {} : { cursor };
+    const page = (method === "tools/list" ? await client.listTools(params) : method === "resources/list" ? await client.listResources(params) : method === "resources/templates/list" ? await client.listResourceTemplates(params) : await client.listPrompts(params)) as Record<string, unknown>;
+    for (const item of (page[key] as { name: string }[] | undefined) ?? []) items.push({ ...item, name: catalog.qualify(backend, item.name) });
+    cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
+  } while (cursor !== undefined);
+  return items;
 }

@@ -42,6 +42,8 @@ export class McpFront {
     const { req } = io;
     const origin = req.headers.origin;
     if (origin !== undefined && !this.settings.allowedOrigins.has(origin)) return rpcError(403, JSON_RPC.serverError, `Forbidden: origin ${origin} is not allowed`);
+    // A new GET stream would only hold the drain to its deadline: the client goes elsewhere.
+    if (req.method === "GET" && io.draining.aborted) return rpcError(503, JSON_RPC.serverError, "Service Unavailable: the gateway is shutting down", { "retry-after": "1" });
     const sessionId = header(req, "mcp-session-id");
     let session: GatewaySession | undefined;
     if (sessionId !== undefined) {
@@ -61,6 +63,10 @@ export class McpFront {
         if (!isInitializeRequest(body)) return rpcError(400, JSON_RPC.serverError, "Bad Request: Mcp-Session-Id header is required (start a session with initialize)");
         if (this.sessions.size >= this.settings.maxSessions) return rpcError(503, JSON_RPC.serverError, "Service Unavailable: too many open sessions");
         session = await this.open(x);
+      } else {
+        // A response must answer a request the session sent its client; the SDK would drop any other without a word.
+        const stray = session.toClient.strayResponseId(body);
+        if (stray !== undefined) return rpcError(400, JSON_RPC.invalidRequest, `Invalid Request: this session sent its client no request with id ${JSON.stringify(stray)} awaiting an answer`);
       }
     } else if (session === undefined) {
       return rpcError(400, JSON_RPC.serverError, "Bad Request: Mcp-Session-Id header is required");
@@ -98,12 +104,18 @@ export class McpFront {
     // goes on, and its events wait in the session for a reconnect with Last-Event-ID.
     const cut = () => res.destroy();
     x.signal.addEventListener("abort", cut, { once: true });
+    // A drain ends the session's GET stream at once (the client reconnects elsewhere, with
+    // Last-Event-ID); POST streams end with their calls. A GET still being set up at that instant
+    // is ended by the drain's deadline.
+    const endStream = () => session.transport.closeStandaloneSSEStream();
+    if (req.method === "GET") io.draining.addEventListener("abort", endStream, { once: true });
     io.applyExchangeHeaders();
     x.headersSent = true;
     try {
       await session.transport.handleRequest(req, res, body);
     } finally {
       x.signal.removeEventListener("abort", cut);
+      io.draining.removeEventListener("abort", endStream);
       x.status = res.statusCode;
       session.openRequests -= 1;
       session.lastSeen = Date.now();

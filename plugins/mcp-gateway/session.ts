@@ -11,18 +11,19 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
   CallToolRequestSchema, CallToolResultSchema, GetPromptRequestSchema, GetPromptResultSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema, ReadResourceResultSchema, type JSONRPCMessage,
-  type Prompt, type Resource, type ResourceTemplate, type ServerCapabilities, type Tool,
+  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema, ReadResourceResultSchema, RootsListChangedNotificationSchema,
+  type JSONRPCMessage, type Prompt, type RequestId, type Resource, type ResourceTemplate, type ServerCapabilities, type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Exchange, Logger } from "../../core/index.js";
 import { JSON_RPC } from "../../lib/mcp/json-rpc-errors.js";
 import type { SessionTape } from "../../lib/mcp/tape.js";
-import type { UpstreamNotification } from "../../lib/mcp/upstream.js";
+import type { SessionPeer, UpstreamNotification } from "../../lib/mcp/upstream.js";
 import type { ToolFilter } from "./access.js";
-import type { Catalog, McpBackend } from "./catalog.js";
+import { listAll, type Catalog, type McpBackend } from "./catalog.js";
 import { progressRoutes } from "./progress-routes.js";
 import { governedCall, type CallPolicy, type CallTarget } from "./governed-call.js";
 import { RecentEvents } from "./recent-events.js";
+import { RequestsToClient } from "./requests-to-client.js";
 
 /** Where a list's result says which servers it had to leave out, so an empty list is never silent. */
 export const UNAVAILABLE_META = "switchyard.dev/unavailable";
@@ -55,7 +56,12 @@ export class GatewaySession {
   /** Requests of this session being served now (an open GET stream counts): an idle sweep leaves the session alone while any is. */
   openRequests = 0;
   lastSeen = Date.now();
+  /** The servers' requests to this session's client, and the answers coming back. */
+  readonly toClient: RequestsToClient;
   private readonly used = new Set<McpBackend>();
+  private readonly peers = new Map<McpBackend, SessionPeer>();
+  /** The client's calls running on each backend, by their JSON-RPC id: where a server's request during a call goes. */
+  private readonly running = new Map<McpBackend, Set<RequestId>>();
   private closed = false;
 
   constructor(
@@ -78,11 +84,13 @@ export class GatewaySession {
       void this.close();
       onClosed(this);
     };
+    this.toClient = new RequestsToClient(this.transport, this.server);
     this.registerHandlers();
   }
 
   async start(): Promise<void> {
     await this.server.connect(this.transport);
+    this.toClient.intercept();
     if (this.tape) this.recordFrames(this.tape);
   }
 
@@ -90,6 +98,7 @@ export class GatewaySession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.toClient.closeAll();
     await this.server.close().catch(() => undefined);
     await Promise.allSettled([...this.used].map((b) => b.upstream.release(this.id)));
     await this.tape?.close();
@@ -111,7 +120,28 @@ export class GatewaySession {
 
   private client(backend: McpBackend): Promise<Client> {
     this.used.add(backend);
-    return backend.upstream.connect(this.id, (n) => this.fromUpstream(n));
+    return backend.upstream.connect(this.peerOf(backend));
+  }
+
+  private peerOf(backend: McpBackend): SessionPeer {
+    let peer = this.peers.get(backend);
+    if (peer === undefined) {
+      peer = {
+        sessionId: this.id,
+        clientCapabilities: () => this.server.getClientCapabilities() ?? {},
+        notify: (n) => this.fromUpstream(n),
+        callsRunning: () => this.running.get(backend)?.size ?? 0,
+        // On the POST stream of the call that made the server ask, when that call is known: the
+        // only one of this session running on the server (JSON answers have no stream to carry it).
+        request: (request, context) => {
+          const calls = this.running.get(backend);
+          const related = !this.settings.jsonResponse && calls?.size === 1 ? [...calls][0] : undefined;
+          return this.toClient.send(request, context, related);
+        },
+      };
+      this.peers.set(backend, peer);
+    }
+    return peer;
   }
 
   private fromUpstream(notification: UpstreamNotification): void {
@@ -121,6 +151,10 @@ export class GatewaySession {
 
   private registerHandlers(): void {
     const { catalog } = this.settings;
+    // The servers this session uses hear that its client's roots changed (a shared server from every session using it).
+    this.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+      await Promise.allSettled([...this.used].map(async (backend) => (await this.client(backend)).sendRootsListChanged()));
+    });
     this.server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
       this.governed(request, extra, {}, async () => {
         const { items, unavailable } = await this.fromEach("tools", "tools/list", (client, backend) => listAll(client, "tools/list", "tools", backend, catalog));
@@ -200,8 +234,19 @@ export class GatewaySession {
    */
   private async forward<T>(backend: McpBackend, extra: Extra, params: Record<string, unknown> | undefined, call: (client: Client, params: Record<string, unknown>, options: RequestOptions) => Promise<T>): Promise<T> {
     const client = await this.client(backend);
+    let calls = this.running.get(backend);
+    if (calls === undefined) this.running.set(backend, (calls = new Set()));
+    calls.add(extra.requestId);
+    try {
+      return await this.call(client, extra, params, backend.upstream.requestTimeoutMs, call);
+    } finally {
+      calls.delete(extra.requestId);
+    }
+  }
+
+  private async call<T>(client: Client, extra: Extra, params: Record<string, unknown> | undefined, timeout: number, call: (client: Client, params: Record<string, unknown>, options: RequestOptions) => Promise<T>): Promise<T> {
     const token = extra._meta?.progressToken;
-    const options: RequestOptions = { signal: extra.signal, timeout: backend.upstream.requestTimeoutMs };
+    const options: RequestOptions = { signal: extra.signal, timeout };
     if (token === undefined) return call(client, params ?? {}, options);
     const sent: Promise<void>[] = [];
     const route = progressRoutes(client).open((progress) => {
@@ -234,21 +279,6 @@ export class GatewaySession {
     }));
     return { items: parts.flat(), unavailable };
   }
-}
-
-type ListMethod = "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list";
-
-/** Every page of one backend's list, names prefixed. */
-async function listAll(client: Client, method: ListMethod, key: string, backend: McpBackend, catalog: Catalog): Promise<unknown[]> {
-  const items: unknown[] = [];
-  let cursor: string | undefined;
-  do {
-    const params = cursor === undefined ? {} : { cursor };
-    const page = (method === "tools/list" ? await client.listTools(params) : method === "resources/list" ? await client.listResources(params) : method === "resources/templates/list" ? await client.listResourceTemplates(params) : await client.listPrompts(params)) as Record<string, unknown>;
-    for (const item of (page[key] as { name: string }[] | undefined) ?? []) items.push({ ...item, name: catalog.qualify(backend, item.name) });
-    cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
-  } while (cursor !== undefined);
-  return items;
 }
 
 function withUnavailable<T extends Record<string, unknown>>(result: T, unavailable: string[]): T & { _meta?: Record<string, unknown> } {

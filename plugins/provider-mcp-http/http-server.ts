@@ -6,7 +6,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, type StreamableHTTPReconnectionOptions } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { redactSecrets, type Logger } from "../../core/index.js";
-import { mcpServerDown, type McpUpstream, type UpstreamNotificationListener } from "../../lib/mcp/upstream.js";
+import { mirroredCapabilities, takeServerRequests } from "../../lib/mcp/server-requests.js";
+import { mcpServerDown, type McpUpstream, type SessionPeer } from "../../lib/mcp/upstream.js";
 
 export const PLUGIN = "provider-mcp-http";
 
@@ -33,7 +34,8 @@ export class HttpServerSessions implements McpUpstream {
     return this.lastFailure === undefined ? { up: true } : { up: false, reason: this.lastFailure };
   }
 
-  connect(sessionId: string, listener: UpstreamNotificationListener): Promise<Client> {
+  connect(peer: SessionPeer): Promise<Client> {
+    const sessionId = peer.sessionId;
     if (this.closing) return Promise.reject(mcpServerDown(this.backend, "the gateway is shutting down", PLUGIN));
     let client = this.clients.get(sessionId);
     if (client === undefined) {
@@ -41,7 +43,7 @@ export class HttpServerSessions implements McpUpstream {
       const forget = () => {
         if (this.clients.get(sessionId) === opened) this.clients.delete(sessionId);
       };
-      const opened = this.open(sessionId, listener, forget);
+      const opened = this.open(peer, forget);
       opened.catch(forget);
       this.clients.set(sessionId, opened);
       client = opened;
@@ -62,10 +64,13 @@ export class HttpServerSessions implements McpUpstream {
     await Promise.allSettled(clients.map(async (c) => end(await c)));
   }
 
-  private async open(sessionId: string, listener: UpstreamNotificationListener, onClosed: () => void): Promise<Client> {
+  private async open(peer: SessionPeer, onClosed: () => void): Promise<Client> {
+    const sessionId = peer.sessionId;
     const transport = new StreamableHTTPClientTransport(this.options.url, { requestInit: { headers: this.options.headers }, reconnectionOptions: this.options.reconnect });
-    const client = new Client({ name: "switchyard", version: "0.1.0" }, { capabilities: {} });
-    client.fallbackNotificationHandler = async (notification) => listener(notification as { method: string; params?: Record<string, unknown> });
+    // The server learns what this session's client can do, as if it were talking to it.
+    const client = new Client({ name: "switchyard", version: "0.1.0" }, { capabilities: mirroredCapabilities(peer.clientCapabilities()) });
+    client.fallbackNotificationHandler = async (notification) => peer.notify(notification as { method: string; params?: Record<string, unknown> });
+    takeServerRequests(client, (request, context) => peer.request(request, context));
     client.onerror = (err) => this.log.warn({ session: sessionId, err: redactSecrets(err.message) }, "mcp upstream stream error");
     client.onclose = onClosed;
     try {

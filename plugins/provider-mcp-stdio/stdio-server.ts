@@ -10,7 +10,10 @@ import type { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Logger } from "../../core/index.js";
-import { backoffMs, mcpServerDown, type McpUpstream, type UpstreamNotificationListener } from "../../lib/mcp/upstream.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { JSON_RPC } from "../../lib/mcp/json-rpc-errors.js";
+import { attributeRequest, SHARED_CLIENT_CAPABILITIES, takeServerRequests } from "../../lib/mcp/server-requests.js";
+import { backoffMs, mcpServerDown, type McpUpstream, type SessionPeer } from "../../lib/mcp/upstream.js";
 
 export const PLUGIN = "provider-mcp-stdio";
 /** stderr lines longer than this are cut in the log: a server dumping a blob must not flood it. */
@@ -35,7 +38,7 @@ export class StdioServer implements McpUpstream {
   private failuresInARow = 0;
   private lastFailure = "not started";
   private stopped = false;
-  private readonly listeners = new Map<string, UpstreamNotificationListener>();
+  private readonly peers = new Map<string, SessionPeer>();
 
   constructor(private readonly backend: string, private readonly options: StdioServerOptions, private readonly log: Logger) {}
 
@@ -43,14 +46,14 @@ export class StdioServer implements McpUpstream {
     this.schedule(0);
   }
 
-  async connect(sessionId: string, listener: UpstreamNotificationListener): Promise<Client> {
+  async connect(peer: SessionPeer): Promise<Client> {
     const client = await this.ready();
-    this.listeners.set(sessionId, listener);
+    this.peers.set(peer.sessionId, peer);
     return client;
   }
 
   async release(sessionId: string): Promise<void> {
-    this.listeners.delete(sessionId);
+    this.peers.delete(sessionId);
   }
 
   /** Stops the process for good (drain, close): the SDK closes its stdin, then SIGTERM, then SIGKILL. */
@@ -92,10 +95,18 @@ export class StdioServer implements McpUpstream {
     if (stderr) {
       createInterface({ input: stderr as Readable, crlfDelay: Infinity }).on("line", (line) => this.log.info({ stderr: line.slice(0, MAX_STDERR_LINE) }, "mcp server stderr"));
     }
-    const client = new Client({ name: "switchyard", version: "0.1.0" }, { capabilities: {} });
+    const client = new Client({ name: "switchyard", version: "0.1.0" }, { capabilities: SHARED_CLIENT_CAPABILITIES });
     client.fallbackNotificationHandler = async (notification) => {
-      for (const listener of this.listeners.values()) listener(notification as { method: string; params?: Record<string, unknown> });
+      for (const peer of this.peers.values()) peer.notify(notification as { method: string; params?: Record<string, unknown> });
     };
+    takeServerRequests(client, async (request, context) => {
+      const peer = attributeRequest([...this.peers.values()]);
+      if (typeof peer !== "string") return peer.request(request, context);
+      // A ping asks whether its peer is there; the gateway is, whichever session it was meant for.
+      if (request.method === "ping") return {};
+      this.log.warn({ method: request.method, reason: peer }, "mcp server request could not be passed on");
+      throw new McpError(JSON_RPC.serverError, `switchyard cannot pass ${request.method} on: ${peer}`);
+    });
     const startedAt = Date.now();
     try {
       await client.connect(transport, { timeout: this.options.startTimeoutMs });

@@ -26,6 +26,22 @@ describe("mcp-gateway front: the Streamable HTTP transport's answers to bad inpu
     expect(answers).toEqual([{ jsonrpc: "2.0", id: 1, result: {} }, { jsonrpc: "2.0", id: 2, result: { content: [{ type: "text", text: "5" }] } }]);
   });
 
+  it("sends a server's request on the session's GET stream when answers are JSON (no POST stream to carry it)", async () => {
+    const headers = { ...auth, "mcp-session-id": await rawSession(h.url, auth, { sampling: {} }) };
+    const stream = await SseReader.open(h.url, headers);
+    expect(stream.status).toBe(200);
+    for (const [i, server] of ["local", "remote"].entries()) {
+      const call = rawPost(h.url, { jsonrpc: "2.0", id: 20 + i, method: "tools/call", params: { name: `${server}__ask_model`, arguments: { prompt: "x" } } }, headers);
+      const asked = await stream.nextMessage();
+      expect(asked).toMatchObject({ method: "sampling/createMessage", id: expect.stringMatching(/^switchyard-\d+$/) });
+      const answer = { jsonrpc: "2.0", id: asked.id, result: { model: "m", role: "assistant", content: { type: "text", text: "over GET" } } };
+      expect((await rawPost(h.url, answer, headers)).status).toBe(202);
+      const reply = await call;
+      expect(JSON.parse(reply.text)).toMatchObject({ id: 20 + i, result: { content: [{ text: `${server} heard: over GET` }] } });
+    }
+    stream.cut();
+  });
+
   it("accepts a notification with 202 and no body", async () => {
     const reply = await rawPost(h.url, { jsonrpc: "2.0", method: "notifications/roots/list_changed" }, inSession());
     expect(reply.status).toBe(202);

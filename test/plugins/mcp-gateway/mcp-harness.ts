@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { keysFile, startGateway, type TestGateway } from "../../support/gateway.js";
 // @ts-expect-error a plain ES module fixture, run by node as the stdio server is
 import { startDemoHttpServer } from "../../fixtures/mcp/http-server.mjs";
@@ -29,7 +30,8 @@ export interface McpHarness {
   url: string;
   spawnLog: string;
   records: string;
-  connect(key?: string, options?: { headers?: Record<string, string> }): Promise<Client>;
+  /** A client declaring `capabilities` (sampling, elicitation, roots…); its handlers are set on the client it resolves with. */
+  connect(key?: string, options?: { headers?: Record<string, string>; capabilities?: ClientCapabilities }): Promise<Client>;
   spawnedPids(): Promise<number[]>;
   close(): Promise<void>;
 }
@@ -66,7 +68,7 @@ export async function startMcpHarness(options: { gateway?: Record<string, unknow
   return {
     gateway, remote, url, spawnLog, records: join(gateway.dir, "records.jsonl"),
     async connect(key = KEY, extra = {}) {
-      const client = new Client({ name: "test-client", version: "1.0.0" });
+      const client = new Client({ name: "test-client", version: "1.0.0" }, { capabilities: extra.capabilities ?? {} });
       const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}`, ...extra.headers } } });
       await client.connect(transport);
       clients.push(client);

@@ -15,13 +15,13 @@ export async function rawPost(url: string, body: string | unknown, headers: Reco
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-export function initializeMessage(id: number | string = 1): unknown {
-  return { jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+export function initializeMessage(id: number | string = 1, capabilities: Record<string, unknown> = {}): unknown {
+  return { jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: { name: "raw", version: "1" } } };
 }
 
-/** Opens a session by hand: initialize, then the initialized notification. */
-export async function rawSession(url: string, auth: Record<string, string>): Promise<string> {
-  const init = await rawPost(url, initializeMessage(), auth);
+/** Opens a session by hand: initialize (declaring `capabilities`), then the initialized notification. */
+export async function rawSession(url: string, auth: Record<string, string>, capabilities: Record<string, unknown> = {}): Promise<string> {
+  const init = await rawPost(url, initializeMessage(1, capabilities), auth);
   const session = init.headers.get("mcp-session-id");
   if (init.status !== 200 || !session) throw new Error(`initialize answered ${init.status}: ${init.text}`);
   const initialized = await rawPost(url, { jsonrpc: "2.0", method: "notifications/initialized" }, { ...auth, "mcp-session-id": session });
@@ -49,6 +49,31 @@ export class SseReader {
     const res = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-protocol-version": LATEST_PROTOCOL_VERSION, ...headers }, signal: controller.signal });
     if (!res.body) throw new Error(`GET answered ${res.status} without a body`);
     return new SseReader(res.status, res.body, controller);
+  }
+
+  /** A POST whose SSE answer is read event by event (while the test answers what comes on it). */
+  static async post(url: string, message: unknown, headers: Record<string, string>): Promise<SseReader> {
+    const controller = new AbortController();
+    const res = await fetch(url, {
+      method: "POST", body: JSON.stringify(message), signal: controller.signal,
+      headers: { "content-type": "application/json", accept: ACCEPT_BOTH, "mcp-protocol-version": LATEST_PROTOCOL_VERSION, ...headers },
+    });
+    if (!res.body) throw new Error(`POST answered ${res.status} without a body`);
+    return new SseReader(res.status, res.body, controller);
+  }
+
+  /** The next event's JSON-RPC message, past events that carry none (the priming event). */
+  async nextMessage(): Promise<any> {
+    for (;;) {
+      const event = await this.next();
+      if (event.data !== "") return JSON.parse(event.data);
+    }
+  }
+
+  /** Resolves once the server ended the stream (rejects if an event comes first). */
+  async ended(): Promise<void> {
+    const event = await this.next().catch((err: unknown) => (err instanceof Error && err.message === "the stream ended" ? undefined : Promise.reject(err)));
+    if (event !== undefined) throw new Error(`expected the stream to end, got ${JSON.stringify(event)}`);
   }
 
   /** The next event that carries data (the SDK's priming event carries none, only an id; it is returned too). */
