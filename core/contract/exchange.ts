@@ -64,6 +64,8 @@ export interface AttemptOutcome {
   ttfbMs?: number;
   /** Milliseconds from sending to the end of the attempt (failure, or the body fully relayed). */
   latencyMs: number;
+  /** This attempt's own usage, when a stream continued over attempts (set by its translation): each is priced at its own backend. */
+  usage?: IrUsage;
 }
 
 /**

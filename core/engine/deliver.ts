@@ -48,7 +48,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
   let readUsage: () => typeof x.usage;
   const makeTarget = (write: RelayWrite): RelayTarget => {
     if (translation) {
-      const stream = translation.stream(write);
+      const stream = translation.stream(write, outcome);
       readUsage = () => stream.usage;
       // Held open only while the attempt loop goes on to continue it; otherwise the relay writes the error event now.
       const suspend = (err: GatewayError): boolean => {
