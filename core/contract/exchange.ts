@@ -153,6 +153,8 @@ export interface Exchange {
   error?: GatewayError;
   /** Milliseconds from arrival to the first response byte. */
   ttfbMs?: number;
+  /** Set (empty) by a step that keeps what the client was answered (a record step capturing bodies): the reply's writers append to it. */
+  reply?: (string | Buffer)[];
   /** The WebSocket session's totals, for the record (frames, bytes, close codes…). */
   session?: Readonly<Record<string, unknown>>;
 }

@@ -6,6 +6,7 @@
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { definePlugin } from "../../core/index.js";
+import { answerDigestOf, keepReplies } from "../../lib/record/answer-digest.js";
 import { answerSinkStates } from "../../lib/record/sink-states.js";
 import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordJsonlConfig } from "./config.generated.js";
@@ -45,10 +46,11 @@ export default definePlugin<RecordJsonlConfig>({
 
     return {
       apply(hooks) {
+        if (captureMaxBytes !== undefined) keepReplies(hooks, PLUGIN);
         hooks.record.tap(PLUGIN, (record, exchange) => {
           let line: string;
           try {
-            line = JSON.stringify(captureMaxBytes === undefined ? record : { ...record, request: captured(exchange.body, captureMaxBytes) }) + "\n";
+            line = JSON.stringify(captureMaxBytes === undefined ? record : { ...record, request: captured(exchange.body, captureMaxBytes), answerDigest: answerDigestOf(exchange) }) + "\n";
           } catch (err) {
             log.error({ id: record.id, error: (err as Error).message }, "record not serialisable; skipped");
             return;
