@@ -1,6 +1,6 @@
 /**
- * `switchyard simulate --records FILE --pipeline NEW [--against OLD] [--since ISO] [--json]`:
- * replays recorded requests (record-jsonl lines with `captureBody`) through a candidate
+ * `switchyard simulate --records FILE|postgres://… --pipeline NEW [--against OLD] [--since ISO] [--json]`:
+ * replays recorded requests (record-jsonl lines or record-postgres rows with `captureBody`) through a candidate
  * pipeline's auth, validate, limits, budgets and plan as dry runs (lib/explain: nothing is sent,
  * nothing reserved in any shared store), and prints, beside what the records say happened:
  * refusals and why, the routing split, spend per tenant and model (the candidate's pricing
@@ -8,27 +8,28 @@
  * here over the records' own times, in fixed windows of each rule's length: a day of traffic is
  * replayed in seconds, so the store's own clock cannot count them.
  */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { IrUsage, RequestRecord } from "../core/index.js";
+import type { IrUsage } from "../core/index.js";
 import { prepareRequest } from "../core/engine/attempts.js";
 import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
 import { explainRequest } from "../lib/explain/explain-request.js";
 import { silentLogger } from "../lib/log.js";
 import { costOf, loadPricing } from "../lib/pricing/price-table.js";
+import type { StoredRecord } from "../lib/record/postgres-rows.js";
 import { createMemoryStore } from "../lib/state/memory.js";
 import { formatProblem } from "../load/check.js";
 import { loadPipelines } from "../load/load-pipelines.js";
 import type { PluginRegistry } from "../load/registry.js";
+import { readRecords } from "./simulate-sources.js";
 
-export const SIMULATE_USAGE = `  switchyard simulate --records FILE --pipeline NEW [--against OLD] [--since ISO] [--json]
-      replay recorded requests (record-jsonl with captureBody) through NEW's auth, validate, limits, budgets
+export const SIMULATE_USAGE = `  switchyard simulate --records FILE|postgres://… [--table T] --pipeline NEW [--against OLD] [--since ISO] [--json]
+      replay recorded requests (record-jsonl or record-postgres with captureBody) through NEW's auth, validate, limits, budgets
       and plan without sending them; print refusals, routing, spend per tenant and model, limit and budget
       hits beside what the records say happened (and beside OLD's, with --against)`;
 
 type Output = { write(text: string): unknown };
-type Recorded = RequestRecord & { request?: { body?: Record<string, unknown> } };
+type Recorded = StoredRecord;
 
 /** One column of the report: what happened, or what a pipeline would do. */
 export interface SimulatedColumn {
@@ -56,7 +57,7 @@ export interface SimulationReport {
 export async function simulateCommand(args: string[], registry: PluginRegistry, out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { records: { type: "string" }, pipeline: { type: "string" }, against: { type: "string" }, since: { type: "string" }, json: { type: "boolean" }, send: { type: "boolean" } },
+    options: { records: { type: "string" }, table: { type: "string" }, pipeline: { type: "string" }, against: { type: "string" }, since: { type: "string" }, json: { type: "boolean" }, send: { type: "boolean" } },
   });
   if (!values.records || !values.pipeline) {
     err.write(`usage:\n${SIMULATE_USAGE}\n`);
@@ -66,24 +67,19 @@ export async function simulateCommand(args: string[], registry: PluginRegistry, 
     err.write("--send is not supported yet: simulate replays as dry runs only\n");
     return 1;
   }
-  if (/^postgres(ql)?:/.test(values.records)) {
-    err.write("--records: only record-jsonl files can be replayed for now\n");
-    return 1;
-  }
   const sinceMs = values.since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(values.since);
   if (Number.isNaN(sinceMs)) {
     err.write(`--since "${values.since}": expected an ISO date or time\n`);
     return 1;
   }
-  let records: Recorded[];
+  let inRange: Recorded[];
   try {
-    records = (await readFile(values.records, "utf8")).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Recorded);
+    inRange = await readRecords(values.records, sinceMs, values.table);
   } catch (e) {
-    err.write(`${values.records}: ${e instanceof Error ? e.message : String(e)}\n`);
+    err.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  const inRange = records.filter((r) => Date.parse(r.time) >= sinceMs).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  const replayable = inRange.filter((r) => r.request?.body !== undefined);
+  const replayable = inRange.filter((r) => r.request !== undefined && "body" in r.request);
 
   const candidates: { label: string; path: string }[] = [{ label: "new", path: values.pipeline }];
   if (values.against) candidates.push({ label: "old", path: values.against });
@@ -139,7 +135,7 @@ async function replay(label: string, path: string, records: Recorded[], registry
     for (const r of records) {
       const e = await explainRequest(
         { pipeline, hooks: pipeline.hooks, formats: pipeline.formats, prepareRequest: (attempt, x) => prepareRequest(pipeline, x, attempt) },
-        { method: "POST", path: r.route, body: r.request!.body!, tenant: r.tenant, livePlan: true },
+        { method: "POST", path: r.route, body: (r.request as { body: Record<string, unknown> }).body, tenant: r.tenant, livePlan: true },
       );
       if (e.refusal) {
         add(column.refused, `${e.refusal.step} ${e.refusal.status} ${e.refusal.code}`);

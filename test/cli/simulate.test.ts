@@ -53,7 +53,6 @@ describe("switchyard simulate", () => {
 
   it("says what it cannot do yet, and how it is called", async () => {
     expect((await simulate([...args, "--send"])).err).toMatch(/--send is not supported yet/);
-    expect((await simulate(["--records", "postgres://db/x", "--pipeline", "p"])).err).toMatch(/only record-jsonl files/);
-    expect((await simulate([])).err).toMatch(/switchyard simulate --records FILE --pipeline NEW/);
+    expect((await simulate([])).err).toMatch(/switchyard simulate --records FILE\|postgres:\/\/… \[--table T\] --pipeline NEW/);
   });
 });
