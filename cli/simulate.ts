@@ -1,10 +1,11 @@
 /**
- * `switchyard simulate --records FILE|postgres://… --pipeline NEW [--against OLD] [--since ISO] [--json]`:
+ * `switchyard simulate --records FILE|postgres://… --pipeline NEW [--against OLD] [--since ISO] [--send] [--json]`:
  * replays recorded requests (record-jsonl lines or record-postgres rows with `captureBody`) through a candidate
  * pipeline's auth, validate, limits, budgets and plan as dry runs (lib/explain: nothing is sent,
  * nothing reserved in any shared store), and prints, beside what the records say happened:
  * refusals and why, the routing split, spend per tenant and model (the candidate's pricing
- * applied to the recorded usage), and rate-limit and budget hits. Limits and budgets are counted
+ * applied to the recorded usage), and rate-limit and budget hits; then sends them for real
+ * (simulate-send.ts) for latency and answer differences. Limits and budgets are counted
  * here over the records' own times, in fixed windows of each rule's length: a day of traffic is
  * replayed in seconds, so the store's own clock cannot count them.
  */
@@ -25,10 +26,12 @@ import type { LoadedPipeline } from "../core/contract/loaded-pipeline.js";
 import { readRecords } from "./simulate-sources.js";
 import { renderSend, replayForReal, type Replayable, type SendReport } from "./simulate-send.js";
 
-export const SIMULATE_USAGE = `  switchyard simulate --records FILE|postgres://… [--table T] --pipeline NEW [--against OLD] [--since ISO] [--json]
-      replay recorded requests (record-jsonl or record-postgres with captureBody) through NEW's auth, validate, limits, budgets
-      and plan without sending them; print refusals, routing, spend per tenant and model, limit and budget
-      hits beside what the records say happened (and beside OLD's, with --against)`;
+export const SIMULATE_USAGE = `  switchyard simulate --records FILE|postgres://… [--table T] --pipeline NEW [--against OLD] [--since ISO] [--send] [--concurrency N] [--json]
+      replay recorded requests (record-jsonl or record-postgres with captureBody) through NEW's auth, validate, limits,
+      budgets and plan without sending them; print refusals, routing, spend per tenant and model, limit and budget
+      hits beside what the records say happened (and beside OLD's, with --against); then send them through NEW for
+      real, N at a time (default 4), to provider-mock (--send: NEW's own backends), and print statuses, latency
+      p50/p95 and how many answers match the recorded ones`;
 
 type Output = { write(text: string): unknown };
 type Recorded = StoredRecord;
