@@ -1,34 +1,40 @@
 /**
- * `switchyard simulate --records FILE --pipeline NEW [--against OLD] [--since ISO] [--json]`:
- * replays recorded requests (record-jsonl lines with `captureBody`) through a candidate
+ * `switchyard simulate --records FILE|postgres://… --pipeline NEW [--against OLD] [--since ISO] [--send] [--json]`:
+ * replays recorded requests (record-jsonl lines or record-postgres rows with `captureBody`) through a candidate
  * pipeline's auth, validate, limits, budgets and plan as dry runs (lib/explain: nothing is sent,
  * nothing reserved in any shared store), and prints, beside what the records say happened:
  * refusals and why, the routing split, spend per tenant and model (the candidate's pricing
- * applied to the recorded usage), and rate-limit and budget hits. Limits and budgets are counted
+ * applied to the recorded usage), and rate-limit and budget hits; then sends them for real
+ * (simulate-send.ts) for latency and answer differences. Limits and budgets are counted
  * here over the records' own times, in fixed windows of each rule's length: a day of traffic is
  * replayed in seconds, so the store's own clock cannot count them.
  */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { IrUsage, RequestRecord } from "../core/index.js";
+import type { IrUsage } from "../core/index.js";
 import { prepareRequest } from "../core/engine/attempts.js";
 import { compilePipeline, type CompiledPipeline } from "../core/engine/compile.js";
 import { explainRequest } from "../lib/explain/explain-request.js";
 import { silentLogger } from "../lib/log.js";
 import { costOf, loadPricing } from "../lib/pricing/price-table.js";
+import type { StoredRecord } from "../lib/record/postgres-rows.js";
 import { createMemoryStore } from "../lib/state/memory.js";
 import { formatProblem } from "../load/check.js";
 import { loadPipelines } from "../load/load-pipelines.js";
 import type { PluginRegistry } from "../load/registry.js";
+import type { LoadedPipeline } from "../core/contract/loaded-pipeline.js";
+import { readRecords } from "./simulate-sources.js";
+import { renderSend, replayForReal, type Replayable, type SendReport } from "./simulate-send.js";
 
-export const SIMULATE_USAGE = `  switchyard simulate --records FILE --pipeline NEW [--against OLD] [--since ISO] [--json]
-      replay recorded requests (record-jsonl with captureBody) through NEW's auth, validate, limits, budgets
-      and plan without sending them; print refusals, routing, spend per tenant and model, limit and budget
-      hits beside what the records say happened (and beside OLD's, with --against)`;
+export const SIMULATE_USAGE = `  switchyard simulate --records FILE|postgres://… [--table T] --pipeline NEW [--against OLD] [--since ISO] [--send] [--concurrency N] [--json]
+      replay recorded requests (record-jsonl or record-postgres with captureBody) through NEW's auth, validate, limits,
+      budgets and plan without sending them; print refusals, routing, spend per tenant and model, limit and budget
+      hits beside what the records say happened (and beside OLD's, with --against); then send them through NEW for
+      real, N at a time (default 4), to provider-mock (--send: NEW's own backends), and print statuses, latency
+      p50/p95 and how many answers match the recorded ones`;
 
 type Output = { write(text: string): unknown };
-type Recorded = RequestRecord & { request?: { body?: Record<string, unknown> } };
+type Recorded = StoredRecord;
 
 /** One column of the report: what happened, or what a pipeline would do. */
 export interface SimulatedColumn {
@@ -51,23 +57,22 @@ export interface SimulationReport {
   replayed: number;
   since?: string;
   columns: SimulatedColumn[];
+  /** The replay sent through the candidate for real (mock backends, or its own with --send). */
+  send?: SendReport;
 }
 
 export async function simulateCommand(args: string[], registry: PluginRegistry, out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { records: { type: "string" }, pipeline: { type: "string" }, against: { type: "string" }, since: { type: "string" }, json: { type: "boolean" }, send: { type: "boolean" } },
+    options: { records: { type: "string" }, table: { type: "string" }, pipeline: { type: "string" }, against: { type: "string" }, since: { type: "string" }, json: { type: "boolean" }, send: { type: "boolean" }, concurrency: { type: "string" } },
   });
   if (!values.records || !values.pipeline) {
     err.write(`usage:\n${SIMULATE_USAGE}\n`);
     return 1;
   }
-  if (values.send) {
-    err.write("--send is not supported yet: simulate replays as dry runs only\n");
-    return 1;
-  }
-  if (/^postgres(ql)?:/.test(values.records)) {
-    err.write("--records: only record-jsonl files can be replayed for now\n");
+  const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+    err.write(`--concurrency "${values.concurrency}": expected a whole number from 1 to 256\n`);
     return 1;
   }
   const sinceMs = values.since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(values.since);
@@ -75,27 +80,34 @@ export async function simulateCommand(args: string[], registry: PluginRegistry, 
     err.write(`--since "${values.since}": expected an ISO date or time\n`);
     return 1;
   }
-  let records: Recorded[];
+  let inRange: Recorded[];
   try {
-    records = (await readFile(values.records, "utf8")).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Recorded);
+    inRange = await readRecords(values.records, sinceMs, values.table);
   } catch (e) {
-    err.write(`${values.records}: ${e instanceof Error ? e.message : String(e)}\n`);
+    err.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  const inRange = records.filter((r) => Date.parse(r.time) >= sinceMs).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  const replayable = inRange.filter((r) => r.request?.body !== undefined);
+  const replayable = inRange.filter((r): r is Replayable => r.request !== undefined && "body" in r.request);
 
   const candidates: { label: string; path: string }[] = [{ label: "new", path: values.pipeline }];
   if (values.against) candidates.push({ label: "old", path: values.against });
   const columns: SimulatedColumn[] = [recordedColumn(replayable)];
+  const specs: LoadedPipeline[] = [];
   for (const candidate of candidates) {
-    const column = await replay(candidate.label, candidate.path, replayable, registry, err);
-    if (!column) return 1;
-    columns.push(column);
+    const spec = await loadOne(candidate.path, registry, err);
+    if (!spec) return 1;
+    specs.push(spec);
+    columns.push(await replay(candidate.label, spec, replayable, registry));
   }
   const report: SimulationReport = { records: inRange.length, replayed: replayable.length, since: values.since, columns };
+  try {
+    report.send = await replayForReal(specs[0]!, replayable, registry, { send: values.send === true, concurrency });
+  } catch (e) {
+    err.write(`replaying through ${values.pipeline}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   const legend = candidates.map((c) => `${c.label}: ${c.path}`).join(", ");
-  out.write(values.json ? JSON.stringify(report, null, 2) + "\n" : renderSimulation(report, values.records, legend));
+  out.write(values.json ? JSON.stringify(report, null, 2) + "\n" : renderSimulation(report, values.records, legend) + renderSend(report.send));
   return 0;
 }
 
@@ -117,17 +129,18 @@ function recordedColumn(records: Recorded[]): SimulatedColumn {
   return column;
 }
 
-async function replay(label: string, path: string, records: Recorded[], registry: PluginRegistry, err: Output): Promise<SimulatedColumn | undefined> {
+async function loadOne(path: string, registry: PluginRegistry, err: Output): Promise<LoadedPipeline | undefined> {
   const { pipelines: loaded, problems } = await loadPipelines([path], { registry });
   if (problems.length > 0) {
     for (const p of problems) err.write(formatProblem(p) + "\n");
     return undefined;
   }
-  const spec = loaded[0];
-  if (!spec) {
-    err.write(`no pipeline file found in ${path}\n`);
-    return undefined;
-  }
+  if (!loaded[0]) err.write(`no pipeline file found in ${path}\n`);
+  return loaded[0];
+}
+
+/** The dry run: each request through `spec`'s auth, validate, limits, budgets and plan, nothing sent. */
+async function replay(label: string, spec: LoadedPipeline, records: Replayable[], registry: PluginRegistry): Promise<SimulatedColumn> {
   // A store of its own: the replay must not read or move the counters live gateways share.
   const pipeline: CompiledPipeline = await compilePipeline(spec, { log: silentLogger, openStore: async () => createMemoryStore() });
   try {
@@ -139,7 +152,7 @@ async function replay(label: string, path: string, records: Recorded[], registry
     for (const r of records) {
       const e = await explainRequest(
         { pipeline, hooks: pipeline.hooks, formats: pipeline.formats, prepareRequest: (attempt, x) => prepareRequest(pipeline, x, attempt) },
-        { method: "POST", path: r.route, body: r.request!.body!, tenant: r.tenant, livePlan: true },
+        { method: "POST", path: r.route, body: r.request.body, tenant: r.tenant, livePlan: true },
       );
       if (e.refusal) {
         add(column.refused, `${e.refusal.step} ${e.refusal.status} ${e.refusal.code}`);

@@ -66,6 +66,8 @@ export interface AttemptOutcome {
   ttfbMs?: number;
   /** Milliseconds from sending to the end of the attempt (failure, or the body fully relayed). */
   latencyMs: number;
+  /** This attempt's own usage, when a stream continued over attempts (set by its translation): each is priced at its own backend. */
+  usage?: IrUsage;
 }
 
 /**
@@ -155,6 +157,8 @@ export interface Exchange {
   error?: GatewayError;
   /** Milliseconds from arrival to the first response byte. */
   ttfbMs?: number;
+  /** Set (empty) by a step that keeps what the client was answered (a record step capturing bodies): the reply's writers append to it. */
+  reply?: (string | Buffer)[];
   /** The WebSocket session's totals, for the record (frames, bytes, close codes…). */
   session?: Readonly<Record<string, unknown>>;
 }

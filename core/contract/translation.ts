@@ -2,6 +2,7 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { GatewayError } from "./errors.js";
+import type { AttemptOutcome } from "./exchange.js";
 import type { SseEvent, SseTextSink } from "./format.js";
 import type { IrUsage } from "./ir.js";
 
@@ -11,8 +12,8 @@ export interface Translation {
   readonly body: Record<string, unknown>;
   /** Backend response body -> client response body, with the usage and (backend's own) finish reason it reported. */
   response(upstreamBody: unknown): { body: unknown; usage: IrUsage | undefined; finishReason?: string };
-  /** Backend SSE events -> client SSE text, written through `write`. */
-  stream(write: SseTextSink): TranslatedStream;
+  /** Backend SSE events -> client SSE text, written through `write`; `outcome` is the attempt relayed. */
+  stream(write: SseTextSink, outcome: AttemptOutcome): TranslatedStream;
 }
 
 export interface TranslatedStream {

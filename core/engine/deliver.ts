@@ -49,7 +49,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
   let source: { readonly usage: typeof x.usage; readonly finishReason?: string };
   const makeTarget = (write: RelayWrite): RelayTarget => {
     if (translation) {
-      const stream = (source = translation.stream(write));
+      const stream = (source = translation.stream(write, outcome));
       // Held open only while the attempt loop goes on to continue it; otherwise the relay writes the error event now.
       const suspend = (err: GatewayError): boolean => {
         if (stream.suspend?.(err) !== true) return false;

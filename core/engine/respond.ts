@@ -19,6 +19,7 @@ export function writeJson(x: Exchange, res: ServerResponse, status: number, body
   res.writeHead((x.status = status), { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   x.headersSent = true;
   x.ttfbMs ??= performance.now() - x.startedHr;
+  x.reply?.push(body);
   res.end(body);
 }
 

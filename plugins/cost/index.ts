@@ -2,7 +2,7 @@
  * cost: turns a request's usage into USD with the shared pricing model (lib/pricing/price-table.ts), for
  * records, budgets and the x-switchyard-cost-usd header.
  */
-import { definePlugin, type Exchange } from "../../core/index.js";
+import { definePlugin, type Exchange, type IrUsage } from "../../core/index.js";
 import { loadPricing, costOf } from "../../lib/pricing/price-table.js";
 import type { CostConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
@@ -24,20 +24,31 @@ export default definePlugin<CostConfig>({
     const header = config.header ?? true;
     const priceOf = (model: string | undefined) => (model === undefined ? undefined : prices.priceFor(model));
 
+    /** USD for `usage` at `model`'s price (the client's model name when the backend's has none), or undefined. */
+    function priced(usage: IrUsage, model: string | undefined, exchange: Exchange): number | undefined {
+      const price = priceOf(model) ?? priceOf(exchange.model);
+      if (price) return costOf(usage, price);
+      // null, not 0: an unknown price must not read as "free" in records and budgets.
+      const note = `no price for model ${model ?? exchange.model ?? "(none)"}`;
+      if (!exchange.notes.includes(note)) exchange.notes.push(note);
+      return undefined;
+    }
+
     function priceUsage(exchange: Exchange): void {
       const usage = exchange.usage;
       if (!usage) return;
-      // The backend's own model name is what it bills for (an alias may point anywhere).
-      const model = exchange.upstreamModel ?? exchange.model;
-      const price = priceOf(exchange.upstreamModel) ?? priceOf(exchange.model);
-      if (!price) {
-        // null, not 0: an unknown price must not read as "free" in records and budgets.
-        exchange.costUsd = null;
-        const note = `no price for model ${model ?? "(none)"}`;
-        if (!exchange.notes.includes(note)) exchange.notes.push(note);
-        return;
+      // A stream continued over attempts carries each attempt's own usage: each is priced at the
+      // model its backend billed for. Otherwise the backend's own model name is what it bills for
+      // (an alias may point anywhere).
+      const parts = exchange.attempts.filter((a) => a.usage !== undefined).map((a) => ({ usage: a.usage!, model: a.model }));
+      if (parts.length === 0) parts.push({ usage, model: exchange.upstreamModel ?? exchange.model! });
+      let total = 0;
+      for (const part of parts) {
+        const cost = priced(part.usage, part.model, exchange);
+        if (cost === undefined) return void (exchange.costUsd = null);
+        total += cost;
       }
-      const cost = Math.round(costOf(usage, price) * 1e9) / 1e9;
+      const cost = Math.round(total * 1e9) / 1e9;
       exchange.costUsd = cost;
       if (header && !exchange.headersSent) exchange.responseHeaders[COST_HEADER] = formatUsd(cost);
     }

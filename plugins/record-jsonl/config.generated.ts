@@ -21,7 +21,7 @@ export interface RecordJsonlConfig {
    */
   maxPendingRecords?: number;
   /**
-   * Opt-in: also store each request's JSON body on its line (`request.body`), for `switchyard simulate` to replay. The body is stored as the validate phase left it: put guard-pii (mode redact) before this step's requests reach a backend so that what is stored is already scrubbed. Bodies over maxBytes are not stored (the line says `request.truncated` with their size). Keys and headers are never stored.
+   * Opt-in: also store each request's JSON body on its line (`request.body`), for `switchyard simulate` to replay. The body is stored as the validate phase left it: put guard-pii (mode redact) before this step's requests reach a backend so that what is stored is already scrubbed. Bodies over maxBytes are not stored (the line says `request.truncated` with their size). Answered model requests also get `answerDigest`, the sha256 of the answer's text (never the text), so that `simulate --send` can tell whether a replay answered the same. Keys and headers are never stored.
    */
   captureBody?: {
     /**

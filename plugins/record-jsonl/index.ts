@@ -6,6 +6,8 @@
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { definePlugin } from "../../core/index.js";
+import { answerDigestOf, keepReplies } from "../../lib/record/answer-digest.js";
+import { capturedRequest } from "../../lib/record/captured-request.js";
 import { answerSinkStates } from "../../lib/record/sink-states.js";
 import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordJsonlConfig } from "./config.generated.js";
@@ -45,10 +47,11 @@ export default definePlugin<RecordJsonlConfig>({
 
     return {
       apply(hooks) {
+        if (captureMaxBytes !== undefined) keepReplies(hooks, PLUGIN);
         hooks.record.tap(PLUGIN, (record, exchange) => {
           let line: string;
           try {
-            line = JSON.stringify(captureMaxBytes === undefined ? record : { ...record, request: captured(exchange.body, captureMaxBytes) }) + "\n";
+            line = JSON.stringify(captureMaxBytes === undefined ? record : { ...record, request: capturedRequest(exchange.body, captureMaxBytes), answerDigest: answerDigestOf(exchange) }) + "\n";
           } catch (err) {
             log.error({ id: record.id, error: (err as Error).message }, "record not serialisable; skipped");
             return;
@@ -68,9 +71,3 @@ export default definePlugin<RecordJsonlConfig>({
     };
   },
 });
-
-/** The request body as steps left it (scrubbed by a guard-pii step before), or its size when over the bound. */
-function captured(body: Record<string, unknown>, maxBytes: number): { body: Record<string, unknown> } | { truncated: true; bytes: number } {
-  const bytes = Buffer.byteLength(JSON.stringify(body));
-  return bytes <= maxBytes ? { body } : { truncated: true, bytes };
-}

@@ -40,4 +40,13 @@ export interface RecordPostgresConfig {
    * Postgres connections this step keeps open. Batches are written one at a time, so 2 is plenty.
    */
   poolSize?: number;
+  /**
+   * Opt-in: also store each request's JSON body (column `request`) and, for answered model requests, the sha256 of the answer's text (column `answer_digest`, never the text), for `switchyard simulate --records postgres://…` to replay. The body is stored as the validate phase left it: put guard-pii (mode redact) before this step so that what is stored is already scrubbed. Bodies over maxBytes are not stored (`request` says `truncated` with their size). Keys and headers are never stored.
+   */
+  captureBody?: {
+    /**
+     * Largest body stored, in bytes of its JSON text.
+     */
+    maxBytes?: number;
+  };
 }

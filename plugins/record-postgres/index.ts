@@ -5,6 +5,8 @@
  * answers the usage API with one aggregate query over the table.
  */
 import { definePlugin } from "../../core/index.js";
+import { answerDigestOf, keepReplies } from "../../lib/record/answer-digest.js";
+import { capturedRequest } from "../../lib/record/captured-request.js";
 import { answerSinkStates } from "../../lib/record/sink-states.js";
 import { usageQueries } from "../../lib/usage/report.js";
 import type { RecordPostgresConfig } from "./config.generated.js";
@@ -33,9 +35,13 @@ export default definePlugin<RecordPostgresConfig>({
       log: env.log,
     });
     await sink.start();
+    const captureMaxBytes = config.captureBody ? (config.captureBody.maxBytes ?? 65_536) : undefined;
     return {
       apply(hooks) {
-        hooks.record.tapPromise(PLUGIN, async (record) => sink.add(record));
+        if (captureMaxBytes !== undefined) keepReplies(hooks, PLUGIN);
+        hooks.record.tapPromise(PLUGIN, async (record, exchange) =>
+          sink.add(captureMaxBytes === undefined ? record : { ...record, request: capturedRequest(exchange.body, captureMaxBytes), answerDigest: answerDigestOf(exchange) }),
+        );
         usageQueries(hooks).tapPromise(PLUGIN, (query) => sink.queryUsage(query));
         answerSinkStates(hooks, env.id, () => ({ plugin: PLUGIN, ...sink.backlog() }));
       },

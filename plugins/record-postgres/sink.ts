@@ -7,7 +7,8 @@
  * for what is buffered or spooled to be written, then read on their own connection.
  */
 import pg from "pg";
-import { GatewayError, type Logger, type RequestRecord } from "../../core/index.js";
+import { GatewayError, type Logger } from "../../core/index.js";
+import type { StoredRecord } from "../../lib/record/postgres-rows.js";
 import type { UsageQuery, UsageReport } from "../../lib/usage/report.js";
 import { RecordSpool } from "./spool.js";
 import { insertSql, migrationSql, usageRowOf, usageSql, type UsageSqlRow } from "./sql.js";
@@ -42,7 +43,7 @@ const failure = (err: unknown) => ({ code: (err as { code?: unknown })?.code, re
 
 export class PostgresRecordSink {
   readonly stats = { inserted: 0, spooled: 0, replayed: 0, dropped: 0 };
-  private buffer: RequestRecord[] = [];
+  private buffer: StoredRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
   private readonly pool: pg.Pool;
   private readonly spool: RecordSpool;
@@ -88,7 +89,7 @@ export class PostgresRecordSink {
     return { pendingRecords: this.buffer.length, spooledBytes: this.spool.size };
   }
 
-  add(record: RequestRecord): void {
+  add(record: StoredRecord): void {
     this.buffer.push(record);
     if (this.buffer.length >= this.options.batchSize) void this.flush();
   }
@@ -145,7 +146,7 @@ export class PostgresRecordSink {
     return this.chain;
   }
 
-  private async write(batch: RequestRecord[]): Promise<void> {
+  private async write(batch: StoredRecord[]): Promise<void> {
     if (!this.down) {
       try {
         await this.insert(batch);
@@ -189,7 +190,7 @@ export class PostgresRecordSink {
     });
   }
 
-  private async insert(batch: RequestRecord[]): Promise<void> {
+  private async insert(batch: StoredRecord[]): Promise<void> {
     if (!this.migrated) await this.migrate();
     await this.pool.query(insertSql(this.options.table, batch));
   }

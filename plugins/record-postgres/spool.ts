@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { appendFile, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
-import type { RequestRecord } from "../../core/index.js";
+import type { StoredRecord } from "../../lib/record/postgres-rows.js";
 
 const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
 
@@ -41,7 +41,7 @@ export class RecordSpool {
   }
 
   /** Appends what fits under the bound; returns how many records did not fit (dropped). */
-  async append(records: readonly RequestRecord[]): Promise<number> {
+  async append(records: readonly StoredRecord[]): Promise<number> {
     let text = "";
     let kept = 0;
     for (const record of records) {
@@ -63,7 +63,7 @@ export class RecordSpool {
    * everything after it back. Returns true when the spool is empty afterwards, and the count of
    * unreadable lines (a line cut short by a crash) that were skipped.
    */
-  async replay(insert: (batch: RequestRecord[]) => Promise<void>, batchSize: number): Promise<{ done: boolean; unreadable: number }> {
+  async replay(insert: (batch: StoredRecord[]) => Promise<void>, batchSize: number): Promise<{ done: boolean; unreadable: number }> {
     if (this.replayBytes === 0) {
       if (this.bytes === 0) return { done: true, unreadable: 0 };
       await rename(this.path, this.replayPath);
@@ -71,7 +71,7 @@ export class RecordSpool {
       this.bytes = 0;
     }
     let unreadable = 0;
-    let batch: RequestRecord[] = [];
+    let batch: StoredRecord[] = [];
     let failed = false;
     const leftover: string[] = [];
     const lines = createInterface({ input: createReadStream(this.replayPath), crlfDelay: Infinity });
@@ -82,7 +82,7 @@ export class RecordSpool {
         continue;
       }
       try {
-        batch.push(JSON.parse(line) as RequestRecord);
+        batch.push(JSON.parse(line) as StoredRecord);
       } catch {
         unreadable++;
         continue;

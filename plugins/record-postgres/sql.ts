@@ -1,16 +1,11 @@
 /**
  * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
- * are stored: ids, routing, status, timings, usage, finish reason, cost, attempts, error codes, notes and WebSocket session totals. Never
- * prompt or completion text, never a key (keyId is the key's name, not its value).
+ * are stored (ids, routing, status, timings, usage, finish reason, cost, attempts, error codes, notes and WebSocket session totals; the row
+ * is lib/record/postgres-rows.ts), plus the request body and answer digest when the step captures bodies. Never completion
+ * text, never a key (keyId is the key's name, not its value).
  */
-import type { RequestRecord } from "../../core/index.js";
+import { RECORD_COLUMNS, rowOf, type StoredRecord } from "../../lib/record/postgres-rows.js";
 import type { UsageGroupBy, UsageQuery, UsageRow } from "../../lib/usage/report.js";
-
-const COLUMNS = [
-  "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
-  "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cached_read_tokens", "cache_write_tokens", "reasoning_tokens",
-  "cost_usd", "attempts", "error", "notes", "session", "finish_reason",
-] as const;
 
 /** `name` or `schema.name`, each part a plain lower-case identifier (the config schema checks the pattern). */
 export function quoteTable(table: string): string {
@@ -51,11 +46,16 @@ export function migrationSql(table: string): string[] {
       error jsonb,
       notes jsonb,
       session jsonb,
-      finish_reason text
+      finish_reason text,
+      request jsonb,
+      answer_digest text
     )`,
     // Tables made before WebSocket sessions, then finish reasons, were recorded.
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS session jsonb`,
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS finish_reason text`,
+    // Tables made before bodies could be captured (captureBody, for simulate).
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS request jsonb`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS answer_digest text`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_time_idx" ON ${t} (time)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_tenant_time_idx" ON ${t} (tenant, time)`,
   ];
@@ -65,19 +65,8 @@ function literal(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-function rowOf(r: RequestRecord): unknown[] {
-  const u = r.usage;
-  return [
-    r.id, r.time, r.pipeline, r.route, r.format, r.tenant ?? null, r.keyId ?? null, r.backend ?? null, r.model ?? null,
-    r.upstreamModel ?? null, r.stream, r.status, r.latencyMs, r.ttfbMs ?? null, u?.inputTokens ?? null, u?.outputTokens ?? null,
-    u?.cachedReadTokens ?? null, u?.cacheWriteTokens ?? null, u?.reasoningTokens ?? null, r.costUsd,
-    JSON.stringify(r.attempts), r.error ? JSON.stringify(r.error) : null, r.notes && r.notes.length > 0 ? JSON.stringify(r.notes) : null,
-    r.session ? JSON.stringify(r.session) : null, r.finishReason ?? null,
-  ];
-}
-
 /** One INSERT for the whole batch; a record already stored (a retried batch that had in fact committed) is skipped. */
-export function insertSql(table: string, records: readonly RequestRecord[]): { text: string; values: unknown[] } {
+export function insertSql(table: string, records: readonly StoredRecord[]): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const rows = records.map((record) => {
     const row = rowOf(record);
@@ -85,11 +74,11 @@ export function insertSql(table: string, records: readonly RequestRecord[]): { t
     values.push(...row);
     return `(${row.map((_, i) => `$${start + i + 1}`).join(", ")})`;
   });
-  return { text: `INSERT INTO ${quoteTable(table)} (${COLUMNS.join(", ")}) VALUES ${rows.join(", ")} ON CONFLICT (id) DO NOTHING`, values };
+  return { text: `INSERT INTO ${quoteTable(table)} (${RECORD_COLUMNS.join(", ")}) VALUES ${rows.join(", ")} ON CONFLICT (id) DO NOTHING`, values };
 }
 
 /** Most rows per INSERT: PostgreSQL takes at most 65535 parameters per statement. */
-export const MAX_BATCH = Math.floor(65535 / COLUMNS.length);
+export const MAX_BATCH = Math.floor(65535 / RECORD_COLUMNS.length);
 
 /** The column each usage grouping sums by, as UsageQuery defines them; day is the UTC day of the arrival time. */
 const USAGE_KEY: Record<UsageGroupBy, string> = {

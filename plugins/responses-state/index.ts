@@ -93,7 +93,7 @@ export default definePlugin<ResponsesStateConfig>({
           keep(x, prior, body);
           return { ...out, body };
         },
-        stream(write) {
+        stream(write, outcome) {
           const parser = new SseParser((event) => {
             if (event.event === undefined || !FINAL_EVENTS.has(event.event)) return;
             const data: unknown = JSON.parse(event.data);
@@ -102,7 +102,7 @@ export default definePlugin<ResponsesStateConfig>({
           return t.stream((text) => {
             write(text);
             parser.push(text);
-          });
+          }, outcome);
         },
       };
     }

@@ -22,7 +22,12 @@ export default definePlugin<StreamSseConfig>({
     const relay: StreamRelay = (body, res, commit, makeTarget) => relayStream(body, res, commit, makeTarget, keepAliveMs);
     return {
       apply(hooks) {
-        hooks.streamPolicy.tap(PLUGIN, () => ({ idleTimeoutMs, relay }));
+        // A request whose reply is kept (a record step digests answers) gets a relay of its own that keeps what it writes.
+        hooks.streamPolicy.tap(PLUGIN, (_policy, x) => {
+          const kept = x.reply;
+          if (kept === undefined) return { idleTimeoutMs, relay };
+          return { idleTimeoutMs, relay: (body, res, commit, makeTarget) => relayStream(body, res, commit, makeTarget, keepAliveMs, kept) };
+        });
       },
     };
   },

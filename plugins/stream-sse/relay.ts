@@ -15,13 +15,14 @@ export async function relayStream(
   commit: () => void,
   makeTarget: (write: RelayWrite) => RelayTarget,
   keepAliveMs: number,
+  capture?: (string | Buffer)[],
 ): Promise<RelayResult> {
   const first = await firstChunk(body);
   if (first === null) {
     throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_empty_stream", message: "the upstream closed the stream without sending anything", failure: "stream", source: "stream-sse" });
   }
   commit();
-  return relayCommitted(body, first, res, makeTarget, keepAliveMs);
+  return relayCommitted(body, first, res, makeTarget, keepAliveMs, capture);
 }
 
 /** Waits for the first body chunk: until it arrives nothing is committed and fallback is still possible. */
@@ -51,7 +52,8 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
   });
 }
 
-function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number): Promise<RelayResult> {
+/** `capture`: the exchange's kept reply (a record step digests the answer), which gets everything written but keep-alives. */
+function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number, capture: (string | Buffer)[] | undefined): Promise<RelayResult> {
   return new Promise((resolvePromise) => {
     let settled = false;
     let paused = false;
@@ -60,6 +62,7 @@ function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, make
       body.resume();
     };
     const send = (data: string | Buffer) => {
+      capture?.push(data);
       if (!res.write(data) && !paused) {
         paused = true;
         body.pause();

@@ -3,7 +3,7 @@
  * backend format's own way, and the client's stream as it lives across attempts (one encoder,
  * so the client sees one start, one finish and one usage, whatever number of upstreams served it).
  */
-import type { GatewayError, IrRequest, IrStreamEvent, IrUsage, SseTextSink, StreamEncoder, FormatTranslator } from "../../core/index.js";
+import type { AttemptOutcome, GatewayError, IrRequest, IrStreamEvent, IrUsage, SseTextSink, StreamEncoder, FormatTranslator } from "../../core/index.js";
 
 const PLUGIN = "translate";
 
@@ -55,7 +55,8 @@ export class ClientStream {
   private earlier: IrUsage | undefined;
   private current: IrUsage | undefined;
 
-  constructor(client: FormatTranslator, clientIr: IrRequest, write: SseTextSink, private readonly maxContinuations: number) {
+  /** `outcome`: the attempt relaying now, which gets its own usage, to be priced at its own backend. */
+  constructor(client: FormatTranslator, clientIr: IrRequest, write: SseTextSink, private readonly maxContinuations: number, private outcome: AttemptOutcome) {
     this.sink = write;
     this.encoder = client.createStreamEncoder(clientIr, (text) => this.sink(text));
   }
@@ -65,8 +66,9 @@ export class ClientStream {
   }
 
   /** The next attempt took over: its relay writes now. */
-  resume(write: SseTextSink, trimmed: number): void {
+  resume(write: SseTextSink, trimmed: number, outcome: AttemptOutcome): void {
     this.sink = write;
+    this.outcome = outcome;
     this.suspended = false;
     this.resumed = true;
     this.skipWhitespace = trimmed;
@@ -98,7 +100,7 @@ export class ClientStream {
         this.blocked ??= "a tool call";
         break;
       case "usage":
-        this.current = event.usage;
+        this.current = this.outcome.usage = event.usage;
         event = { type: "usage", usage: this.usage! };
         break;
     }

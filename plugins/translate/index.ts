@@ -102,10 +102,10 @@ function continuedTranslation(x: Exchange, backend: FormatTranslator, ir: IrRequ
   return {
     body: plain.body,
     response: plain.response,
-    stream(write) {
+    stream(write, outcome) {
       let client = streams.get(x);
-      if (client?.suspended && resuming) client.resume(write, resuming.trimmed);
-      else streams.set(x, (client = new ClientStream(x.format, clientIr, write, maxContinuations)));
+      if (client?.suspended && resuming) client.resume(write, resuming.trimmed, outcome);
+      else streams.set(x, (client = new ClientStream(x.format, clientIr, write, maxContinuations, outcome)));
       const decoder = backend.createStreamDecoder((event) => client.push(event));
       return {
         push: (event) => decoder.push(event),

@@ -51,9 +51,17 @@ describe("switchyard simulate", () => {
     expect(out).toMatch(/ {2}acme +\$0\.060000 +\$0\.015000 +\$0\.060000/);
   });
 
-  it("says what it cannot do yet, and how it is called", async () => {
-    expect((await simulate([...args, "--send"])).err).toMatch(/--send is not supported yet/);
-    expect((await simulate(["--records", "postgres://db/x", "--pipeline", "p"])).err).toMatch(/only record-jsonl files/);
-    expect((await simulate([])).err).toMatch(/switchyard simulate --records FILE --pipeline NEW/);
+  it("sends the requests for real through the candidate, against provider-mock unless --send", async () => {
+    const report = JSON.parse((await simulate([...args, "--json"])).out) as SimulationReport;
+    expect(report.send).toMatchObject({ backends: "mock", concurrency: 4, sent: 13 });
+    // In real time the candidate's 5 per hour refuses 3 of acme's 8 requests.
+    expect(report.send!.statuses).toEqual({ recorded: { "200": 12, "429": 1 }, replay: { "200": 10, "429": 3 } });
+    // The mock does not answer as the recorded backend did: every comparable answer differs.
+    expect(report.send!.answers.same).toBe(0);
+  });
+
+  it("says how it is called", async () => {
+    expect((await simulate([...args, "--concurrency", "0"])).err).toMatch(/--concurrency "0": expected a whole number from 1 to 256/);
+    expect((await simulate([])).err).toMatch(/switchyard simulate --records FILE\|postgres:\/\/… \[--table T\] --pipeline NEW/);
   });
 });

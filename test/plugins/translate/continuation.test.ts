@@ -1,17 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError, type IrRequest } from "../../../core/index.js";
+import { GatewayError, type AttemptOutcome, type IrRequest } from "../../../core/index.js";
 import { CONTINUE_INSTRUCTION, ClientStream, continuationRequest } from "../../../plugins/translate/continuation.js";
 import openaiChat from "../../../plugins/format-openai-chat/index.js";
 import anthropic from "../../../plugins/format-anthropic-messages/index.js";
 
 const ir: IrRequest = { model: "m", messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }], stream: true };
+/** An attempt's outcome, on which the stream notes the attempt's own usage. */
+const outcome = (backend = "b"): AttemptOutcome => ({ backend, model: "m", latencyMs: 0 });
 const broke = new GatewayError({ status: 502, type: "upstream_error", code: "upstream_body_failed", message: "broke", failure: "stream" });
 
 /** A client stream in Anthropic's format, with the SSE text it wrote. */
 function anthropicStream(max = 1) {
   let out = "";
-  const stream = new ClientStream(anthropic.translator, ir, (t) => (out += t), max);
-  return { stream, written: () => out, resume: (trimmed = 0) => stream.resume((t) => (out += t), trimmed) };
+  const stream = new ClientStream(anthropic.translator, ir, (t) => (out += t), max, outcome());
+  return { stream, written: () => out, resume: (trimmed = 0) => stream.resume((t) => (out += t), trimmed, outcome()) };
 }
 
 describe("continuationRequest", () => {
@@ -61,11 +63,11 @@ describe("ClientStream", () => {
 
   it("is not continued after a tool call or reasoning, nor past maxContinuations, and says why on the record", () => {
     const notes: string[] = [];
-    const tools = new ClientStream(openaiChat.translator, ir, () => {}, 1);
+    const tools = new ClientStream(openaiChat.translator, ir, () => {}, 1, outcome());
     tools.push({ type: "text", text: "Let me look." });
     tools.push({ type: "tool_call", index: 0, id: "call_1", name: "get_weather", argumentsDelta: "{" });
     expect(tools.suspend(broke, notes)).toBe(false);
-    const thinking = new ClientStream(openaiChat.translator, ir, () => {}, 1);
+    const thinking = new ClientStream(openaiChat.translator, ir, () => {}, 1, outcome());
     thinking.push({ type: "thinking", text: "hmm" });
     expect(thinking.suspend(broke, notes)).toBe(false);
     const { stream, resume } = anthropicStream(1);

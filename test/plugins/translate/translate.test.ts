@@ -44,7 +44,7 @@ describe("translate", () => {
   it("translates a stream event by event and keeps its usage", async () => {
     const { translation } = await translationFor(chatBody({ stream: true }), "anthropic-messages");
     let out = "";
-    const stream = translation.stream((text) => (out += text));
+    const stream = translation.stream((text) => (out += text), { backend: "b", model: "m", latencyMs: 0 });
     const ev = (event: string, data: object) => stream.push({ event, data: JSON.stringify({ type: event, ...data }) });
     ev("message_start", { message: { id: "msg_1", type: "message", role: "assistant", model: "claude-haiku-4-5", content: [], usage: { input_tokens: 7, output_tokens: 0 } } });
     ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
