@@ -83,12 +83,13 @@ describe("import rules", () => {
   // DESIGN.md's ~2,300, plus the seams new kinds of traffic needed (each counted when it came in):
   // the swappable route table and probes (hot reload, 45), WebSocket upgrades (35), explain and
   // stream continuation (34), IR documents, audio and logprobs (28), embeddings (20), per-attempt
-  // upstream headers for traces (5). A line more is paid for by a line less elsewhere in core.
-  it("keeps core small: at most 2,464 lines (generated types excluded), no file over 300", () => {
+  // upstream headers for traces (5), the response cache's verdict and saved cost on the exchange and
+  // the record (6: Exchange.cache, RequestRecord.cache/savedCostUsd). A line more is paid for by a line less elsewhere in core.
+  it("keeps core small: at most 2,470 lines (generated types excluded), no file over 300", () => {
     const core = files.filter((f) => f.startsWith("core/") && !f.includes("/generated/"));
     const lines = new Map(core.map((f) => [f, readFileSync(join(root, f), "utf8").split("\n").length - 1]));
     const total = [...lines.values()].reduce((a, b) => a + b, 0);
-    expect(total).toBeLessThanOrEqual(2464);
+    expect(total).toBeLessThanOrEqual(2470);
     expect([...lines].filter(([, n]) => n > 300)).toEqual([]);
   });
 
