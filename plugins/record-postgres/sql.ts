@@ -1,6 +1,6 @@
 /**
  * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
- * are stored: ids, routing, status, timings, usage, cost, attempts, error codes, notes and WebSocket session totals. Never
+ * are stored: ids, routing, status, timings, usage, cost, cache verdict and saved cost, attempts, error codes, notes and WebSocket session totals. Never
  * prompt or completion text, never a key (keyId is the key's name, not its value).
  */
 import type { RequestRecord } from "../../core/index.js";
@@ -9,7 +9,7 @@ import type { UsageGroupBy, UsageQuery, UsageRow } from "../../lib/usage/report.
 const COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
   "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cached_read_tokens", "cache_write_tokens", "reasoning_tokens",
-  "cost_usd", "attempts", "error", "notes", "session",
+  "cost_usd", "attempts", "error", "notes", "session", "cache", "saved_cost_usd",
 ] as const;
 
 /** `name` or `schema.name`, each part a plain lower-case identifier (the config schema checks the pattern). */
@@ -50,10 +50,14 @@ export function migrationSql(table: string): string[] {
       attempts jsonb NOT NULL,
       error jsonb,
       notes jsonb,
-      session jsonb
+      session jsonb,
+      cache text,
+      saved_cost_usd numeric(20, 10)
     )`,
-    // Tables made before WebSocket sessions were recorded.
+    // Tables made before WebSocket sessions and cache verdicts were recorded.
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS session jsonb`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS cache text`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS saved_cost_usd numeric(20, 10)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_time_idx" ON ${t} (time)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_tenant_time_idx" ON ${t} (tenant, time)`,
   ];
@@ -70,7 +74,7 @@ function rowOf(r: RequestRecord): unknown[] {
     r.upstreamModel ?? null, r.stream, r.status, r.latencyMs, r.ttfbMs ?? null, u?.inputTokens ?? null, u?.outputTokens ?? null,
     u?.cachedReadTokens ?? null, u?.cacheWriteTokens ?? null, u?.reasoningTokens ?? null, r.costUsd,
     JSON.stringify(r.attempts), r.error ? JSON.stringify(r.error) : null, r.notes && r.notes.length > 0 ? JSON.stringify(r.notes) : null,
-    r.session ? JSON.stringify(r.session) : null,
+    r.session ? JSON.stringify(r.session) : null, r.cache ?? null, r.savedCostUsd ?? null,
   ];
 }
 
@@ -115,7 +119,9 @@ export function usageSql(table: string, query: UsageQuery): { text: string; valu
       ${sum("cache_write_tokens")} AS cache_write_tokens,
       ${sum("reasoning_tokens")} AS reasoning_tokens,
       ${sum("cost_usd")} AS cost_usd,
-      (count(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)))::float8 AS unknown_cost_requests
+      (count(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)))::float8 AS unknown_cost_requests,
+      (count(*) FILTER (WHERE cache = 'hit'))::float8 AS cache_hits,
+      ${sum("saved_cost_usd")} AS saved_cost_usd
     FROM ${quoteTable(table)}
     WHERE time >= $1::timestamptz AND time < $2::timestamptz
     GROUP BY 1`,
@@ -133,6 +139,8 @@ export interface UsageSqlRow {
   reasoning_tokens: number;
   cost_usd: number;
   unknown_cost_requests: number;
+  cache_hits: number;
+  saved_cost_usd: number;
 }
 
 export function usageRowOf(r: UsageSqlRow): UsageRow {
@@ -146,5 +154,7 @@ export function usageRowOf(r: UsageSqlRow): UsageRow {
     reasoningTokens: r.reasoning_tokens,
     costUsd: r.cost_usd,
     unknownCostRequests: r.unknown_cost_requests,
+    cacheHits: r.cache_hits,
+    savedCostUsd: r.saved_cost_usd,
   };
 }

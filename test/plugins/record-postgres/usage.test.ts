@@ -112,7 +112,7 @@ function expectedRows(records: readonly RequestRecord[], query: UsageQuery): Usa
     const at = Date.parse(r.time);
     if (at < query.fromMs || at >= query.toMs) continue;
     const key = keyOf[query.groupBy](r);
-    const row = rows.get(key) ?? { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0 };
+    const row = rows.get(key) ?? { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 };
     row.requests++;
     row.inputTokens += r.usage?.inputTokens ?? 0;
     row.outputTokens += r.usage?.outputTokens ?? 0;
@@ -121,6 +121,8 @@ function expectedRows(records: readonly RequestRecord[], query: UsageQuery): Usa
     row.reasoningTokens += r.usage?.reasoningTokens ?? 0;
     if (r.costUsd !== null) row.costUsd += r.costUsd;
     else if (r.usage) row.unknownCostRequests++;
+    if (r.cache === "hit") row.cacheHits++;
+    row.savedCostUsd += r.savedCostUsd ?? 0;
     rows.set(key, row);
   }
   return [...rows.values()];
@@ -254,6 +256,6 @@ describe.skipIf(skipWithoutPostgres())("record-postgres usage queries", () => {
     await step.hooks.record.promise(record(FROM, { tenant: "hooked" }), exchange);
     const report = await usageQueries(step.hooks).promise({ fromMs: FROM, toMs: TO, groupBy: "tenant" }, exchange);
     await step.instance.close?.();
-    expect(report?.rows).toEqual([{ key: "hooked", requests: 1, inputTokens: 100, outputTokens: 20, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.0012, unknownCostRequests: 0 }]);
+    expect(report?.rows).toEqual([{ key: "hooked", requests: 1, inputTokens: 100, outputTokens: 20, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.0012, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 }]);
   });
 });
