@@ -114,7 +114,7 @@ describe("renderUsageReport", () => {
     expect(body).toMatchObject({ from: "2026-06-01T00:00:00.000Z", to: "2026-06-02T00:00:00.000Z", group_by: "model" });
     expect(body.rows.map((r) => r.key)).toEqual(["a", "b", null]);
     expect(body.rows[1]).toEqual({
-      key: "b", requests: 1, input_tokens: 2, output_tokens: 3, cached_read_tokens: 4, cache_write_tokens: 5, reasoning_tokens: 6, cost_usd: 0.3, unknown_cost_requests: 0,
+      key: "b", requests: 1, input_tokens: 2, output_tokens: 3, cached_read_tokens: 4, cache_write_tokens: 5, reasoning_tokens: 6, cost_usd: 0.3, unknown_cost_requests: 0, cache_hits: 0, saved_cost_usd: 0,
     });
   });
 });
