@@ -14,9 +14,10 @@ import type { IrRequest } from "../../core/index.js";
 const NOT_PART_OF_THE_QUESTION = new Set(["model", "stream", "streamUsage", "user", "metadata"]);
 /**
  * Wire fields a format keeps in `extra` that only label or route the request (OpenAI `store`,
- * `service_tier`, `prompt_cache_key`, `safety_identifier`; request ids).
+ * `service_tier`, `prompt_cache_key`, `safety_identifier`; request ids). Everything else in `extra`
+ * is part of the question: `previous_response_id` and `conversation` carry history the IR does not.
  */
-const LABEL_EXTRAS = new Set(["store", "service_tier", "prompt_cache_key", "safety_identifier", "request_id", "previous_response_id"]);
+const LABEL_EXTRAS = new Set(["store", "service_tier", "prompt_cache_key", "safety_identifier", "request_id"]);
 /** Anthropic-style prompt caching marks say how the upstream may bill the prompt, not what it answers. */
 const CACHE_MARK = "cacheControl";
 
