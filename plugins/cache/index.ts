@@ -99,11 +99,16 @@ export default definePlugin<CacheConfig>({
         cacheable.set(x, { key });
         return capture.start(x.id, attempts);
       }
-      for (let running = inflight.get(key); running; running = inflight.get(key)) {
+      const running = inflight.get(key);
+      if (running) {
         const answer = await untilAborted(running, x.signal);
         if (x.signal.aborted) throw x.signal.reason;
         if (answer) return hit(x, answer, ir);
-        // The request led failed: the next one to get here leads.
+        // The request waited on got no answer to keep (it failed, or the answer was too large): each
+        // waiter now asks on its own, at once, rather than queueing behind a new leader one by one.
+        mark(x, "miss");
+        cacheable.set(x, { key });
+        return capture.start(x.id, attempts);
       }
       // Registered before the first await, so identical requests arriving meanwhile wait for this one.
       let lead!: (answer: CachedAnswer | undefined) => void;

@@ -201,6 +201,20 @@ describe("cache", () => {
     console.log(`cache: 20 concurrent identical requests -> ${upstream.requests.length - before} upstream call, 19 served by coalescing`);
   });
 
+  it("when the request others wait on fails, each waiter asks the upstream on its own, at once", async () => {
+    const user = fresh("the first one fails");
+    let release!: () => void;
+    upstream.queue({ error: { status: 400 }, holdUntil: new Promise<void>((r) => (release = r)) });
+    const before = upstream.requests.length;
+    const replies = Array.from({ length: 5 }, () => askChat(user).then((seen) => seen, (err: { status?: number }) => err.status));
+    await upstream.waitForRequests(before + 1);
+    release();
+    const seen = await Promise.all(replies);
+    expect(seen.filter((s) => s === 400)).toHaveLength(1);
+    expect(seen.filter((s) => typeof s === "object" && s.cache === "miss" && s.text === user)).toHaveLength(4);
+    expect(upstream.requests.length - before).toBe(5);
+  });
+
   it("does not store a failed answer: the next request goes upstream again", async () => {
     const user = fresh("fails first");
     const before = upstream.requests.length;
