@@ -250,6 +250,17 @@ describe.skipIf(skipWithoutPostgres())("record-postgres usage queries", () => {
     await s.close();
   });
 
+  it("stores a cache step's verdict and saved cost, and sums hits and savings", async () => {
+    const s = sink("usage_cache");
+    await s.start();
+    s.add(record(FROM, { tenant: "cached", cache: "miss" }));
+    s.add(record(FROM + 1, { tenant: "cached", backend: "cache", cache: "hit", costUsd: 0, savedCostUsd: 0.0012 }));
+    s.add(record(FROM + 2, { tenant: "cached", backend: "cache", cache: "hit", costUsd: 0, savedCostUsd: 0.0012 }));
+    const report = await s.queryUsage({ fromMs: FROM, toMs: TO, groupBy: "tenant" });
+    await s.close();
+    expect(report.rows).toEqual([expect.objectContaining({ key: "cached", requests: 3, costUsd: 0.0012, cacheHits: 2, savedCostUsd: 0.0024 })]);
+  });
+
   it("answers the queryUsage hook from the step", async () => {
     const step = await createTestStep(recordPostgres, { connectionString: server.url, table: "usage_hook", spoolPath: join(dir, "hook.spool.jsonl"), flushIntervalMs: 60_000 });
     const exchange = createTestExchange();
