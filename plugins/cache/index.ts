@@ -10,7 +10,7 @@
  * hook, for the first one's answer: one upstream call. Across instances sharing a Redis store each
  * instance makes its own first call; later requests on any instance then hit.
  */
-import { definePlugin, type Attempt, type Exchange, type IrRequest } from "../../core/index.js";
+import { definePlugin, isObject, type Attempt, type Exchange, type IrRequest } from "../../core/index.js";
 import { answerDryRun } from "../../lib/explain/dry-run.js";
 import { answerOf } from "./answer.js";
 import { ReplyCapture } from "./capture.js";
@@ -69,7 +69,10 @@ export default definePlugin<CacheConfig>({
     const read = async (x: Exchange, key: string): Promise<CachedAnswer | undefined> => {
       try {
         const kept = await store.get(key);
-        return kept === undefined ? undefined : (JSON.parse(kept) as CachedAnswer);
+        if (kept === undefined) return undefined;
+        const answer: unknown = JSON.parse(kept);
+        // A value some other writer (or an older version) left under the key is a miss, never a broken reply.
+        return isCachedAnswer(answer) ? answer : undefined;
       } catch (err) {
         x.notes.push(`cache: lookup failed (${String(err)}); treated as a miss`);
         return undefined;
@@ -173,6 +176,12 @@ export default definePlugin<CacheConfig>({
     };
   },
 });
+
+function isCachedAnswer(value: unknown): value is CachedAnswer {
+  if (!isObject(value) || typeof value.upstreamModel !== "string" || !isObject(value.response)) return false;
+  const response = value.response;
+  return typeof response.id === "string" && typeof response.model === "string" && Array.isArray(response.content) && typeof response.finishReason === "string";
+}
 
 /** A hit cost nothing upstream; what the cost step priced its replayed usage at (else what it cost when fetched) is what it saved. */
 function zeroHitCost(x: Exchange, answer: CachedAnswer): void {
