@@ -123,7 +123,7 @@ describe("cache", () => {
     expect(upstream.requests.length - before).toBe(1);
   });
 
-  it("replays a plain answer as a stream, read by the OpenAI and Anthropic SDKs, and a streamed answer as a plain reply", async () => {
+  it("replays a plain answer as a stream, read by the OpenAI, Anthropic and Gemini SDKs, and a streamed answer as a plain reply", async () => {
     const user = fresh("stream me what you said");
     const before = upstream.requests.length;
     expect((await askChat(user)).cache).toBe("miss");
@@ -134,6 +134,10 @@ describe("cache", () => {
     const final = await stream.finalMessage();
     expect(final.content).toMatchObject([{ type: "text", text: user }]);
     expect(final.stop_reason).toBe("end_turn");
+
+    let geminiText = "";
+    for await (const chunk of await gemini().models.generateContentStream({ model: MODEL, contents: user, config: { systemInstruction: SYSTEM, maxOutputTokens: 64 } })) geminiText += chunk.text ?? "";
+    expect(geminiText).toBe(user);
 
     const streamedFirst = fresh("first streamed, then asked whole");
     expect(await askChat(streamedFirst, { stream: true })).toMatchObject({ text: streamedFirst, cache: "miss" });
