@@ -15,6 +15,7 @@ import { clockTicksPerSec, startServer } from "./processes.mjs";
 import { renderTable } from "./report.mjs";
 import * as coreScenarios from "./scenarios.mjs";
 import * as metricsScenarios from "./metrics-overhead.mjs";
+import * as cacheScenarios from "./cache.mjs";
 import { floorTarget, otherTargets, switchyardTarget } from "./targets.mjs";
 import { runWebSocketScenario } from "./websocket.mjs";
 
@@ -23,7 +24,7 @@ import { runWebSocketScenario } from "./websocket.mjs";
  * `scenarios(opts)` returning a list of scenarios (see scenarios.mjs for their shape); a new
  * kind of traffic gets a module of its own, added here.
  */
-const SCENARIO_MODULES = [coreScenarios, metricsScenarios];
+const SCENARIO_MODULES = [coreScenarios, metricsScenarios, cacheScenarios];
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const rootDir = join(benchDir, "..");

@@ -25,6 +25,8 @@ export interface AssembleOptions {
    * /livez answers and /startupz, /readyz say "starting", "loading" meanwhile): the pipelines are swapped into it.
    */
   server?: GatewayServer;
+  /** Opens each pipeline's store (default: lib/state's, from its `store` property); tests pass one with their own clock. */
+  openStore?: typeof openStateStore;
 }
 
 /** `reloader`: reloads the same paths into the server (SIGHUP, a watched file, the admin API) and answers the gateway-control question. */
@@ -36,7 +38,7 @@ export async function assembleGateway(paths: string[], options: AssembleOptions)
   if (problems.length > 0) return { ok: false, problems };
   const pipelines: CompiledPipeline[] = [];
   try {
-    for (const l of loaded) pipelines.push(await compilePipeline(l, { log: options.log, openStore: openStateStore }));
+    for (const l of loaded) pipelines.push(await compilePipeline(l, { log: options.log, openStore: options.openStore ?? openStateStore }));
   } catch (err) {
     // One pipeline failed to start: the ones already compiled hold pools and stores to let go of.
     await Promise.allSettled(pipelines.map((p) => p.close()));

@@ -28,6 +28,8 @@ export interface ReloaderOptions {
   registry: PluginRegistry;
   log: Logger;
   env?: Record<string, string | undefined>;
+  /** Opens each pipeline's store; lib/state's when absent. */
+  openStore?: typeof openStateStore;
 }
 
 interface Mounted {
@@ -145,7 +147,7 @@ export class PipelineReloader implements GatewayControl {
     try {
       for (const l of loaded) {
         const previous = this.mounted.find((m) => m.compiled.file === l.file && m.compiled.id === l.spec.id)?.compiled;
-        compiled.push(await compilePipeline(l, { log: this.options.log, openStore: openStateStore, previous }));
+        compiled.push(await compilePipeline(l, { log: this.options.log, openStore: this.options.openStore ?? openStateStore, previous }));
       }
     } catch (err) {
       // Parts taken over stay with the old pipelines, which still hold them.

@@ -150,6 +150,8 @@ export interface Exchange {
   finishReason?: string;
   /** USD, or null when the price is unknown (never 0 by default). */
   costUsd?: number | null;
+  /** Set by a response cache step: it answered (`hit`, costUsd 0, `savedCostUsd` what the upstream would have cost), missed, or was not asked. */
+  cache?: { status: "hit" | "miss" | "bypass"; savedCostUsd?: number | null };
   /** Fields dropped by translation, unknown prices and the like: kept on the record. */
   readonly notes: string[];
   /** Final HTTP status sent to the client. */

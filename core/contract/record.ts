@@ -25,6 +25,9 @@ export interface RequestRecord {
   finishReason?: string;
   /** USD; null when the price is unknown. */
   costUsd: number | null;
+  /** A cache step's verdict (Exchange.cache), and on a hit the USD the upstream call would have cost. */
+  cache?: "hit" | "miss" | "bypass";
+  savedCostUsd?: number | null;
   attempts: AttemptOutcome[];
   error?: { type: string; code: string; message: string };
   notes?: string[];

@@ -66,6 +66,7 @@ function toRecord(p: CompiledPipeline, x: Exchange): RequestRecord {
   const optional: Partial<RequestRecord> = {
     tenant: x.tenant, keyId: x.keyId, clientRequestId: x.clientRequestId, backend: x.backend, model: x.model, upstreamModel: x.upstreamModel,
     ttfbMs: x.ttfbMs === undefined ? undefined : round(x.ttfbMs), usage: x.usage, finishReason: x.finishReason, session: x.session, notes: x.notes.length > 0 ? [...x.notes] : undefined,
+    cache: x.cache?.status, savedCostUsd: x.cache?.savedCostUsd,
     error: x.error === undefined ? undefined : { type: x.error.type, code: x.error.code, message: x.error.message },
   };
   // Absent rather than undefined: sinks store what is there. (Assigned in place: no pair array or object per key.)

@@ -12,7 +12,7 @@ export type StoredRecord = RequestRecord & CapturedFields;
 export const RECORD_COLUMNS = [
   "id", "time", "pipeline", "route", "format", "tenant", "key_id", "backend", "model", "upstream_model", "stream", "status",
   "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cached_read_tokens", "cache_write_tokens", "reasoning_tokens",
-  "cost_usd", "attempts", "error", "notes", "session", "finish_reason", "request", "answer_digest",
+  "cost_usd", "attempts", "error", "notes", "session", "finish_reason", "request", "answer_digest", "cache", "saved_cost_usd",
 ] as const;
 
 export function rowOf(r: StoredRecord): unknown[] {
@@ -23,6 +23,7 @@ export function rowOf(r: StoredRecord): unknown[] {
     u?.cachedReadTokens ?? null, u?.cacheWriteTokens ?? null, u?.reasoningTokens ?? null, r.costUsd,
     JSON.stringify(r.attempts), r.error ? JSON.stringify(r.error) : null, r.notes && r.notes.length > 0 ? JSON.stringify(r.notes) : null,
     r.session ? JSON.stringify(r.session) : null, r.finishReason ?? null, r.request ? JSON.stringify(r.request) : null, r.answerDigest ?? null,
+    r.cache ?? null, r.savedCostUsd ?? null,
   ];
 }
 
@@ -55,6 +56,7 @@ export function recordOfRow(row: RecordRow): StoredRecord {
     tenant: text(row.tenant), keyId: text(row.key_id), backend: text(row.backend), model: text(row.model), upstreamModel: text(row.upstream_model),
     ttfbMs: num(row.ttfb_ms), usage, error: (row.error ?? undefined) as StoredRecord["error"], notes: (row.notes ?? undefined) as string[] | undefined,
     session: (row.session ?? undefined) as StoredRecord["session"], finishReason: text(row.finish_reason), request: (row.request ?? undefined) as CapturedRequest | undefined, answerDigest: text(row.answer_digest),
+    cache: text(row.cache) as StoredRecord["cache"], savedCostUsd: num(row.saved_cost_usd),
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
   return record;

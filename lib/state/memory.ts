@@ -52,7 +52,14 @@ export function slidingWindow(
 interface MemoryStoreOptions {
   /** Clock in epoch milliseconds; tests pass their own. */
   now?: () => number;
+  /**
+   * Most characters the `get`/`set` values may hold together (a response cache's answers, kept
+   * responses): past it the least recently used values go first. Default 64 Mi.
+   */
+  maxValueChars?: number;
 }
+
+const DEFAULT_MAX_VALUE_CHARS = 64 * 1024 * 1024;
 
 interface Expiring {
   expiresAt: number;
@@ -79,7 +86,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StateStore 
   const now = options.now ?? Date.now;
   const windows = new Map<string, WindowEntry>();
   const counters = new Map<string, CounterEntry>();
+  // In least-recently-used order (a Map keeps insertion order: a read moves its entry to the end).
   const values = new Map<string, ValueEntry>();
+  const maxValueChars = options.maxValueChars ?? DEFAULT_MAX_VALUE_CHARS;
+  let valueChars = 0;
   const leases = new Map<string, LeaseEntry>();
   const all = [windows, counters, values, leases] as Map<string, Expiring>[];
   const since = new Date(now()).toISOString();
@@ -94,9 +104,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StateStore 
   }
   const sweep = setInterval(() => {
     const t = now();
+    for (const [key, entry] of values) if (entry.expiresAt <= t) dropValue(key);
     for (const map of all) for (const [key, entry] of map) if (entry.expiresAt <= t) map.delete(key);
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
+
+  function dropValue(key: string): void {
+    const entry = values.get(key);
+    if (!entry) return;
+    valueChars -= entry.value.length;
+    values.delete(key);
+  }
 
   function liveLeases(key: string): Map<string, number> {
     const entry = live(leases, key);
@@ -137,12 +155,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StateStore 
       return total;
     },
     async get(key) {
-      return live(values, key)?.value;
+      const entry = values.get(key);
+      if (!entry) return undefined;
+      values.delete(key);
+      if (entry.expiresAt <= now()) {
+        valueChars -= entry.value.length;
+        return undefined;
+      }
+      values.set(key, entry);
+      return entry.value;
     },
     async set(key, value, ttlMs) {
+      dropValue(key);
+      // A value larger than the whole bound would only empty the store: it is not kept.
+      if (value.length > maxValueChars) return;
       values.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
+      valueChars += value.length;
+      for (const oldest of values.keys()) {
+        if (valueChars <= maxValueChars) break;
+        dropValue(oldest);
+      }
     },
     async delete(key) {
+      dropValue(key);
       for (const map of all) map.delete(key);
     },
     async acquire(key, limit, leaseMs) {
@@ -164,6 +199,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): StateStore 
     async close() {
       clearInterval(sweep);
       for (const map of all) map.clear();
+      valueChars = 0;
     },
   };
 }

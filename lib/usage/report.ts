@@ -44,6 +44,10 @@ export interface UsageRow {
   costUsd: number;
   /** Records with usage but no price (costUsd null): costUsd leaves them out, so this says by how many. */
   unknownCostRequests: number;
+  /** Requests a cache step answered (record.cache "hit"): in `requests` and the token sums, at cost 0. */
+  cacheHits: number;
+  /** USD the cache hits saved (record.savedCostUsd, where known). */
+  savedCostUsd: number;
 }
 
 export interface UsageReport {

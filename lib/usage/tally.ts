@@ -18,7 +18,7 @@ export class UsageTally {
     const key = groupKey(record, this.query.groupBy, at);
     let row = this.rows.get(key);
     if (!row) {
-      row = { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0 };
+      row = { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 };
       this.rows.set(key, row);
     }
     row.requests++;
@@ -32,6 +32,8 @@ export class UsageTally {
     }
     if (typeof record.costUsd === "number" && Number.isFinite(record.costUsd)) row.costUsd += record.costUsd;
     else if (usage) row.unknownCostRequests++;
+    if (record.cache === "hit") row.cacheHits++;
+    if (typeof record.savedCostUsd === "number" && Number.isFinite(record.savedCostUsd)) row.savedCostUsd += record.savedCostUsd;
     return true;
   }
 

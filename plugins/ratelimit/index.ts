@@ -5,7 +5,7 @@
  * the real usage, concurrency slots released.
  */
 import { createHash } from "node:crypto";
-import { definePlugin, GatewayError, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { definePlugin, GatewayError, GENERATE_ENDPOINT, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
 import { answerDryRun, type WouldReserve } from "../../lib/explain/dry-run.js";
 import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { RatelimitConfig, Rule } from "./config.generated.js";
@@ -32,13 +32,19 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
 }
 
-/** Worst-case tokens of a request: its output cap (any format's field) times choices, plus ~4 bytes of JSON per prompt token. */
-export function estimateTokens(body: Record<string, unknown>, defaultMaxTokens: number): number {
+/**
+ * Worst-case tokens of a request: its output cap (any format's field) times choices, plus ~4 bytes
+ * of JSON per prompt token. `generates` false (embeddings, token counts: routes other than
+ * `generate`) counts the input alone: nothing is generated, so no output is reserved.
+ */
+export function estimateTokens(body: Record<string, unknown>, defaultMaxTokens: number, generates = true): number {
+  const input = Math.ceil(JSON.stringify(body).length / 4);
+  if (!generates) return input;
   const generation = (body.generationConfig ?? body.generation_config) as Record<string, unknown> | undefined;
   const caps = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens, generation?.maxOutputTokens, generation?.max_output_tokens];
   const cap = caps.find((v): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0) ?? defaultMaxTokens;
   const choices = typeof body.n === "number" && body.n > 1 ? Math.floor(body.n) : 1;
-  return Math.ceil(JSON.stringify(body).length / 4) + cap * choices;
+  return input + cap * choices;
 }
 
 interface CompiledRule {
@@ -202,7 +208,7 @@ export default definePlugin<RatelimitConfig>({
       apply(hooks) {
         answerDryRun(hooks, env.id, async (question, exchange) => {
           if (question.phase !== "validate") return undefined;
-          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens) : 0;
+          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, exchange.route.endpoint === GENERATE_ENDPOINT) : 0;
           const { reserves, refusal } = await preview(exchange, estimate);
           const says = reserves.map((r) => `${r.fits ? "would take" : "REFUSES:"} ${r.amount} ${r.unit} of ${r.limit}${r.per ? ` per ${r.per}` : " at once"} by ${r.subject}${r.used === undefined ? "" : ` (${r.used} used)`}`);
           if (says.length === 0) says.push("no rule applies to this request");
@@ -210,7 +216,7 @@ export default definePlugin<RatelimitConfig>({
         });
         hooks.validate.tapPromise(PLUGIN, async (exchange) => {
           const holds: Hold[] = [];
-          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens) : 0;
+          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, exchange.route.endpoint === GENERATE_ENDPOINT) : 0;
           try {
             const refusal = await check(exchange, holds, estimate);
             if (refusal) {

@@ -1,6 +1,6 @@
 /**
  * The records table: its migration, the multi-row INSERT and the usage API's aggregate. Only the RequestRecord's own fields
- * are stored (ids, routing, status, timings, usage, finish reason, cost, attempts, error codes, notes and WebSocket session totals; the row
+ * are stored (ids, routing, status, timings, usage, finish reason, cost, cache verdict and saved cost, attempts, error codes, notes and WebSocket session totals; the row
  * is lib/record/postgres-rows.ts), plus the request body and answer digest when the step captures bodies. Never completion
  * text, never a key (keyId is the key's name, not its value).
  */
@@ -48,7 +48,9 @@ export function migrationSql(table: string): string[] {
       session jsonb,
       finish_reason text,
       request jsonb,
-      answer_digest text
+      answer_digest text,
+      cache text,
+      saved_cost_usd numeric(20, 10)
     )`,
     // Tables made before WebSocket sessions, then finish reasons, were recorded.
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS session jsonb`,
@@ -56,6 +58,9 @@ export function migrationSql(table: string): string[] {
     // Tables made before bodies could be captured (captureBody, for simulate).
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS request jsonb`,
     `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS answer_digest text`,
+    // Tables made before the response cache recorded its verdicts.
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS cache text`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS saved_cost_usd numeric(20, 10)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_time_idx" ON ${t} (time)`,
     `CREATE INDEX IF NOT EXISTS "${indexBase}_tenant_time_idx" ON ${t} (tenant, time)`,
   ];
@@ -106,7 +111,9 @@ export function usageSql(table: string, query: UsageQuery): { text: string; valu
       ${sum("cache_write_tokens")} AS cache_write_tokens,
       ${sum("reasoning_tokens")} AS reasoning_tokens,
       ${sum("cost_usd")} AS cost_usd,
-      (count(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)))::float8 AS unknown_cost_requests
+      (count(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)))::float8 AS unknown_cost_requests,
+      (count(*) FILTER (WHERE cache = 'hit'))::float8 AS cache_hits,
+      ${sum("saved_cost_usd")} AS saved_cost_usd
     FROM ${quoteTable(table)}
     WHERE time >= $1::timestamptz AND time < $2::timestamptz
     GROUP BY 1`,
@@ -124,6 +131,8 @@ export interface UsageSqlRow {
   reasoning_tokens: number;
   cost_usd: number;
   unknown_cost_requests: number;
+  cache_hits: number;
+  saved_cost_usd: number;
 }
 
 export function usageRowOf(r: UsageSqlRow): UsageRow {
@@ -137,5 +146,7 @@ export function usageRowOf(r: UsageSqlRow): UsageRow {
     reasoningTokens: r.reasoning_tokens,
     costUsd: r.cost_usd,
     unknownCostRequests: r.unknown_cost_requests,
+    cacheHits: r.cache_hits,
+    savedCostUsd: r.saved_cost_usd,
   };
 }

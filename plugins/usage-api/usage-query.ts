@@ -61,6 +61,8 @@ export function renderUsageReport(query: UsageQuery, report: UsageReport): Recor
       reasoning_tokens: r.reasoningTokens,
       cost_usd: Math.round(r.costUsd * 1e9) / 1e9,
       unknown_cost_requests: r.unknownCostRequests,
+      cache_hits: r.cacheHits,
+      saved_cost_usd: Math.round(r.savedCostUsd * 1e9) / 1e9,
     })),
   };
 }

@@ -12,8 +12,8 @@ const schema = JSON.parse(readFileSync(fileURLToPath(new URL("../../schemas/pipe
 const files = readdirSync(PIPELINES).filter((f) => f.endsWith(".pipeline.json"));
 
 describe("bench pipelines", () => {
-  it("include the default-like chat pipeline, the same with metrics, the translating one, the plain HTTP one and the WebSocket one", () => {
-    expect(files.sort()).toEqual(["chat-metrics.pipeline.json", "chat.pipeline.json", "http.pipeline.json", "to-anthropic.pipeline.json", "websocket.pipeline.json"]);
+  it("include the default-like chat pipeline, the same with metrics, the same with the cache, the translating one, the plain HTTP one and the WebSocket one", () => {
+    expect(files.sort()).toEqual(["cache.pipeline.json", "chat-metrics.pipeline.json", "chat.pipeline.json", "http.pipeline.json", "to-anthropic.pipeline.json", "websocket.pipeline.json"]);
   });
 
   it.each(files)("%s is valid against schemas/pipeline.schema.json", (file) => {

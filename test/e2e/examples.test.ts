@@ -7,6 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { serve, type ServeProcess } from "../support/cli-process.js";
 import { freePort } from "../support/free-port.js";
+import { skipWithoutRedis, startRedisServer } from "../support/redis-server.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -26,7 +27,7 @@ describe("examples/", () => {
     await upstream?.close();
   });
 
-  it.each(["openai-compatible", "multi-provider", "governed", "mcp", "cloud-providers"])("%s passes switchyard check", async (name) => {
+  it.each(["openai-compatible", "multi-provider", "governed", "mcp", "cloud-providers", "cached"])("%s passes switchyard check", async (name) => {
     const serviceAccountKey = JSON.stringify({
       type: "service_account", client_email: "gw@example-project.iam.gserviceaccount.com",
       private_key: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
@@ -57,6 +58,29 @@ describe("examples/", () => {
     expect(ok.statusCode).toBe(200);
     expect(((await ok.body.json()) as any).choices[0].message.content).toBe("from the example upstream");
     expect(upstream.requests.at(-1)!.headers.authorization).toBe("Bearer sk-example-upstream");
+  });
+
+  it.skipIf(skipWithoutRedis())("serve the cached example: the second identical request is a hit, one upstream call", async () => {
+    const redis = await startRedisServer();
+    const cached = await serve([join(root, "examples/cached.pipeline.json")], { OPENAI_BASE_URL: upstream.url, OPENAI_API_KEY: "sk-example-upstream", REDIS_URL: redis.url });
+    try {
+      const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "asked twice in the cached example" }] });
+      const headers = { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" };
+      const before = upstream.requests.length;
+      const verdicts: unknown[] = [];
+      for (let i = 0; i < 2; i++) {
+        const reply = await request(`${cached.url}/v1/chat/completions`, { method: "POST", headers, body });
+        expect(reply.statusCode).toBe(200);
+        expect(((await reply.body.json()) as any).choices[0].message.content).toBe("from the example upstream");
+        verdicts.push(reply.headers["x-switchyard-cache"]);
+      }
+      expect(verdicts).toEqual(["miss", "hit"]);
+      expect(upstream.requests.length - before).toBe(1);
+    } finally {
+      cached.child.kill("SIGTERM");
+      await cached.exited;
+      await redis.stop();
+    }
   });
 
   it("serve the MCP example: an MCP client sees the stdio server's and the HTTP server's tools as one, with the demo key", async () => {

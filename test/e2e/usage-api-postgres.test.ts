@@ -21,6 +21,8 @@ interface StoredRow {
   cache_write_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd: string | null;
+  cache: string | null;
+  saved_cost_usd: string | null;
 }
 
 describe.skipIf(skipWithoutPostgres())("usage API through a gateway with record-postgres", () => {
@@ -43,7 +45,7 @@ describe.skipIf(skipWithoutPostgres())("usage API through a gateway with record-
     await client.connect();
     try {
       const sql = `SELECT tenant, key_id, model, backend, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, input_tokens, output_tokens,
-        cached_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd FROM ${TABLE}`;
+        cached_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, cache, saved_cost_usd FROM ${TABLE}`;
       return (await client.query<StoredRow>(sql)).rows;
     } finally {
       await client.end();
@@ -117,7 +119,7 @@ describe.skipIf(skipWithoutPostgres())("usage API through a gateway with record-
       const want = new Map<string | null, any>();
       for (const r of rows) {
         const k = keyOf(r);
-        const w = want.get(k) ?? { key: k, requests: 0, input_tokens: 0, output_tokens: 0, cached_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0, unknown_cost_requests: 0 };
+        const w = want.get(k) ?? { key: k, requests: 0, input_tokens: 0, output_tokens: 0, cached_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0, unknown_cost_requests: 0, cache_hits: 0, saved_cost_usd: 0 };
         w.requests++;
         w.input_tokens += r.input_tokens ?? 0;
         w.output_tokens += r.output_tokens ?? 0;
@@ -126,6 +128,8 @@ describe.skipIf(skipWithoutPostgres())("usage API through a gateway with record-
         w.reasoning_tokens += r.reasoning_tokens ?? 0;
         if (r.cost_usd !== null) w.cost_usd += Number(r.cost_usd);
         else if (r.input_tokens !== null) w.unknown_cost_requests++;
+        if (r.cache === "hit") w.cache_hits++;
+        w.saved_cost_usd += Number(r.saved_cost_usd ?? 0);
         want.set(k, w);
       }
       const got = answers.get(groupBy).rows as any[];

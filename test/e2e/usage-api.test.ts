@@ -89,7 +89,7 @@ describe("usage API through a gateway with record-jsonl", () => {
     const rows = new Map<string | null, any>();
     for (const r of records) {
       const k = key(r);
-      const row = rows.get(k) ?? { key: k, requests: 0, input_tokens: 0, output_tokens: 0, cached_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0, unknown_cost_requests: 0 };
+      const row = rows.get(k) ?? { key: k, requests: 0, input_tokens: 0, output_tokens: 0, cached_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0, unknown_cost_requests: 0, cache_hits: 0, saved_cost_usd: 0 };
       row.requests++;
       row.input_tokens += r.usage?.inputTokens ?? 0;
       row.output_tokens += r.usage?.outputTokens ?? 0;
@@ -98,6 +98,8 @@ describe("usage API through a gateway with record-jsonl", () => {
       row.reasoning_tokens += r.usage?.reasoningTokens ?? 0;
       if (r.costUsd !== null) row.cost_usd += r.costUsd;
       else if (r.usage) row.unknown_cost_requests++;
+      if (r.cache === "hit") row.cache_hits++;
+      row.saved_cost_usd += r.savedCostUsd ?? 0;
       rows.set(k, row);
     }
     return [...rows.values()];

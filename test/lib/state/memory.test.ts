@@ -113,3 +113,35 @@ describe("StoreOutagePolicy", () => {
     expect(() => policy.decide(new TypeError("bug"), createTestExchange())).toThrow(TypeError);
   });
 });
+
+describe("memory store values are bounded", () => {
+  it("evicts the least recently used values past maxValueChars, a read counting as a use", async () => {
+    const store = createMemoryStore({ maxValueChars: 30 });
+    opened.push(store);
+    await store.set("a", "x".repeat(10));
+    await store.set("b", "y".repeat(10));
+    await store.set("c", "z".repeat(10));
+    expect(await store.get("a")).toBe("x".repeat(10)); // a is now the most recently used
+    await store.set("d", "w".repeat(10)); // 40 chars: the oldest, b, goes
+    expect(await store.get("b")).toBeUndefined();
+    expect(await store.get("a")).toBeDefined();
+    expect(await store.get("c")).toBeDefined();
+    expect(await store.get("d")).toBeDefined();
+    await store.set("huge", "h".repeat(31)); // larger than the bound: not kept, nothing evicted for it
+    expect(await store.get("huge")).toBeUndefined();
+    expect(await store.get("a")).toBeDefined();
+  });
+
+  it("replacing or deleting a value frees its share of the bound", async () => {
+    const store = createMemoryStore({ maxValueChars: 20 });
+    opened.push(store);
+    await store.set("a", "x".repeat(10));
+    await store.set("a", "x".repeat(10));
+    await store.set("b", "y".repeat(10));
+    expect(await store.get("a")).toBeDefined();
+    await store.delete("a");
+    await store.set("c", "z".repeat(10));
+    expect(await store.get("b")).toBeDefined();
+    expect(await store.get("c")).toBeDefined();
+  });
+});

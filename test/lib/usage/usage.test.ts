@@ -73,8 +73,8 @@ describe("UsageTally", () => {
     tally.add(record({ tenant: "acme", status: 401, costUsd: null }));
     tally.add(record({ status: 401 }));
     expect(tally.report().rows).toEqual([
-      { key: "acme", requests: 4, inputTokens: 151, outputTokens: 16, cachedReadTokens: 40, cacheWriteTokens: 7, reasoningTokens: 2, costUsd: 0.75, unknownCostRequests: 1 },
-      { key: null, requests: 1, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0 },
+      { key: "acme", requests: 4, inputTokens: 151, outputTokens: 16, cachedReadTokens: 40, cacheWriteTokens: 7, reasoningTokens: 2, costUsd: 0.75, unknownCostRequests: 1, cacheHits: 0, savedCostUsd: 0 },
+      { key: null, requests: 1, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 },
     ]);
   });
 
@@ -109,12 +109,12 @@ describe("UsageTally", () => {
 describe("renderUsageReport", () => {
   it("writes snake_case rows sorted by key with null last, ISO bounds and costs rounded to 1e-9", () => {
     const query: UsageQuery = { fromMs: Date.parse("2026-06-01T00:00:00Z"), toMs: Date.parse("2026-06-02T00:00:00Z"), groupBy: "model" };
-    const row = (key: string | null, costUsd: number) => ({ key, requests: 1, inputTokens: 2, outputTokens: 3, cachedReadTokens: 4, cacheWriteTokens: 5, reasoningTokens: 6, costUsd, unknownCostRequests: 0 });
+    const row = (key: string | null, costUsd: number) => ({ key, requests: 1, inputTokens: 2, outputTokens: 3, cachedReadTokens: 4, cacheWriteTokens: 5, reasoningTokens: 6, costUsd, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 });
     const body = renderUsageReport(query, { rows: [row(null, 0), row("b", 0.1 + 0.2), row("a", 1)] }) as { rows: Record<string, unknown>[] };
     expect(body).toMatchObject({ from: "2026-06-01T00:00:00.000Z", to: "2026-06-02T00:00:00.000Z", group_by: "model" });
     expect(body.rows.map((r) => r.key)).toEqual(["a", "b", null]);
     expect(body.rows[1]).toEqual({
-      key: "b", requests: 1, input_tokens: 2, output_tokens: 3, cached_read_tokens: 4, cache_write_tokens: 5, reasoning_tokens: 6, cost_usd: 0.3, unknown_cost_requests: 0,
+      key: "b", requests: 1, input_tokens: 2, output_tokens: 3, cached_read_tokens: 4, cache_write_tokens: 5, reasoning_tokens: 6, cost_usd: 0.3, unknown_cost_requests: 0, cache_hits: 0, saved_cost_usd: 0,
     });
   });
 });

@@ -105,6 +105,8 @@ describe("budget", () => {
     expect(estimateMicroUsd(body, { inputUsdPerMTok: 10, outputUsdPerMTok: 30 })).toBe(Math.ceil(promptTokens * 10 + 1000 * 30));
     expect(estimateMicroUsd({}, { inputUsdPerMTok: 0, outputUsdPerMTok: 1, defaultMaxTokens: 500 })).toBe(500);
     expect(estimateMicroUsd(body, { flatUsd: 0.02, inputUsdPerMTok: 10, outputUsdPerMTok: 30 })).toBe(20_000);
+    // An embedding generates nothing: its input alone is priced, whatever output cap would apply.
+    expect(estimateMicroUsd(body, { inputUsdPerMTok: 10, outputUsdPerMTok: 30 }, false)).toBe(Math.ceil(promptTokens * 10));
   });
 
   it("periods are UTC days, UTC months, or fixed spans from the epoch", () => {

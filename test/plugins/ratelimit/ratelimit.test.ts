@@ -131,6 +131,8 @@ describe("ratelimit tokens", () => {
     expect(estimateTokens({ generationConfig: { maxOutputTokens: 50 } }, 5)).toBeGreaterThan(50);
     expect(estimateTokens({ max_output_tokens: 10, n: 3 }, 5)).toBeGreaterThanOrEqual(30);
     expect(estimateTokens({}, 7)).toBe(1 + 7);
+    // Routes that generate nothing (embeddings) reserve their input alone, whatever the output cap.
+    expect(estimateTokens({ input: "x".repeat(40), max_tokens: 100 }, 7, false)).toBe(Math.ceil(JSON.stringify({ input: "x".repeat(40), max_tokens: 100 }).length / 4));
   });
 });
 

@@ -149,7 +149,7 @@ describe("record-jsonl", () => {
     const byTenant = Object.fromEntries(report!.rows.map((r) => [r.key, r]));
     expect(byTenant.acme).toMatchObject({ requests: 3, inputTokens: 30, outputTokens: 15, costUsd: 0.000002 + 0.5 + 0.000002 });
     expect(byTenant.globex).toEqual({
-      key: "globex", requests: 2, inputTokens: 17, outputTokens: 6, cachedReadTokens: 3, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.25, unknownCostRequests: 1,
+      key: "globex", requests: 2, inputTokens: 17, outputTokens: 6, cachedReadTokens: 3, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.25, unknownCostRequests: 1, cacheHits: 0, savedCostUsd: 0,
     });
     expect(logged.some((l) => l.msg === "usage query skipped lines that are not JSON records" && l.lines === 1)).toBe(true);
 

@@ -94,7 +94,7 @@ describe.skipIf(skipWithoutPostgres())("record-postgres", () => {
     expect(row.error).toEqual(r.error);
     expect(row.notes).toEqual(r.notes);
     expect(Object.keys(row).sort()).toEqual(
-      ["attempts", "backend", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "finish_reason", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "session", "status", "request", "answer_digest", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
+      ["attempts", "backend", "cache", "cache_write_tokens", "cached_read_tokens", "cost_usd", "error", "finish_reason", "format", "id", "input_tokens", "key_id", "latency_ms", "model", "notes", "output_tokens", "pipeline", "reasoning_tokens", "route", "saved_cost_usd", "session", "status", "request", "answer_digest", "stream", "tenant", "time", "ttfb_ms", "upstream_model"].sort(),
     );
   });
 

@@ -112,7 +112,7 @@ function expectedRows(records: readonly RequestRecord[], query: UsageQuery): Usa
     const at = Date.parse(r.time);
     if (at < query.fromMs || at >= query.toMs) continue;
     const key = keyOf[query.groupBy](r);
-    const row = rows.get(key) ?? { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0 };
+    const row = rows.get(key) ?? { key, requests: 0, inputTokens: 0, outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 };
     row.requests++;
     row.inputTokens += r.usage?.inputTokens ?? 0;
     row.outputTokens += r.usage?.outputTokens ?? 0;
@@ -121,6 +121,8 @@ function expectedRows(records: readonly RequestRecord[], query: UsageQuery): Usa
     row.reasoningTokens += r.usage?.reasoningTokens ?? 0;
     if (r.costUsd !== null) row.costUsd += r.costUsd;
     else if (r.usage) row.unknownCostRequests++;
+    if (r.cache === "hit") row.cacheHits++;
+    row.savedCostUsd += r.savedCostUsd ?? 0;
     rows.set(key, row);
   }
   return [...rows.values()];
@@ -248,12 +250,23 @@ describe.skipIf(skipWithoutPostgres())("record-postgres usage queries", () => {
     await s.close();
   });
 
+  it("stores a cache step's verdict and saved cost, and sums hits and savings", async () => {
+    const s = sink("usage_cache");
+    await s.start();
+    s.add(record(FROM, { tenant: "cached", cache: "miss" }));
+    s.add(record(FROM + 1, { tenant: "cached", backend: "cache", cache: "hit", costUsd: 0, savedCostUsd: 0.0012 }));
+    s.add(record(FROM + 2, { tenant: "cached", backend: "cache", cache: "hit", costUsd: 0, savedCostUsd: 0.0012 }));
+    const report = await s.queryUsage({ fromMs: FROM, toMs: TO, groupBy: "tenant" });
+    await s.close();
+    expect(report.rows).toEqual([expect.objectContaining({ key: "cached", requests: 3, costUsd: 0.0012, cacheHits: 2, savedCostUsd: 0.0024 })]);
+  });
+
   it("answers the queryUsage hook from the step", async () => {
     const step = await createTestStep(recordPostgres, { connectionString: server.url, table: "usage_hook", spoolPath: join(dir, "hook.spool.jsonl"), flushIntervalMs: 60_000 });
     const exchange = createTestExchange();
     await step.hooks.record.promise(record(FROM, { tenant: "hooked" }), exchange);
     const report = await usageQueries(step.hooks).promise({ fromMs: FROM, toMs: TO, groupBy: "tenant" }, exchange);
     await step.instance.close?.();
-    expect(report?.rows).toEqual([{ key: "hooked", requests: 1, inputTokens: 100, outputTokens: 20, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.0012, unknownCostRequests: 0 }]);
+    expect(report?.rows).toEqual([{ key: "hooked", requests: 1, inputTokens: 100, outputTokens: 20, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costUsd: 0.0012, unknownCostRequests: 0, cacheHits: 0, savedCostUsd: 0 }]);
   });
 });
