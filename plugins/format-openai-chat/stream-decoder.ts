@@ -236,7 +236,7 @@ export class OpenAiChatUsageObserver implements StreamObserver {
   }
 
   push(event: SseEvent): boolean {
-    // Choice 0's, as the decoder reads it; every chunk before the last says `"finish_reason":null`.
+    // The first reason a chunk names (choice 0's unless the client asked for n > 1); every chunk before says `"finish_reason":null`.
     this.finishReason ??= firstStringField(event.data, "finish_reason");
     const hasError = event.data.includes('"error"');
     // With include_usage every chunk says `"usage":null`; only the real one names prompt_tokens.

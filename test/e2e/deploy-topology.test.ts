@@ -13,6 +13,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { serve, type ServeProcess } from "../support/cli-process.js";
+import { freePort } from "../support/free-port.js";
 import { keysFile } from "../support/gateway.js";
 import { skipWithoutPostgres, startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 import { readWholeRecords } from "../support/records.js";
@@ -22,7 +23,7 @@ import { waitUntil } from "../support/wait.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DEPLOY = join(ROOT, "deploy");
-const KEYS = { limited: "sk-topology-limited", load: "sk-topology-load" };
+const KEYS = { limited: "sk-topology-limited", load: "sk-topology-load", prometheus: "sk-topology-prometheus" };
 const LIMIT = 10;
 
 const readJson = async (path: string) => JSON.parse(await readFile(path, "utf8"));
@@ -44,6 +45,8 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
   let dir: string;
   let replicas: ServeProcess[] = [];
   let balancer: ServeProcess;
+  /** Each replica's admin port (compose and k8s: --admin-port 9090; here, one free port each). */
+  const adminPorts: number[] = [];
 
   const rows = async (where = "true"): Promise<number> =>
     Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM switchyard_requests WHERE ${where}`).catch(() => ({ rows: [{ n: "0" }] }))).rows[0]!.n);
@@ -74,6 +77,7 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     await writeFile(join(dir, "keys.json"), JSON.stringify(await keysFile([
       { key: KEYS.limited, id: "limited", tenant: "limited" },
       { key: KEYS.load, id: "load", tenant: "load" },
+      { key: KEYS.prometheus, id: "prometheus", tenant: "ops", role: "admin" },
     ])));
 
     const gateway = await readJson(join(DEPLOY, "pipelines/gateway/gateway.pipeline.json"));
@@ -93,7 +97,9 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     lb.steps.push({ use: "record-jsonl", config: { path: "./records.jsonl", batchSize: 1 } });
     await writeFile(join(dir, "balancer", "balancer.pipeline.json"), JSON.stringify(lb));
 
+    for (let n = 1; n <= 3; n++) adminPorts.push(await freePort());
     const replicaEnv = (n: number) => ({
+      ADMIN_PORT: String(adminPorts[n - 1]),
       REDIS_URL: redis.url, DATABASE_URL: postgres.url, OPENAI_BASE_URL: upstream.url, OPENAI_API_KEY: "sk-upstream-topology",
       SWITCHYARD_KEYS_FILE: join(dir, "keys.json"), SWITCHYARD_SPOOL_PATH: join(dir, `replica-${n}.spool.jsonl`),
     });
@@ -123,6 +129,22 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     expect(await rows("tenant = 'limited'")).toBe(30);
     expect(await rows("tenant = 'limited' AND status = 200")).toBe(LIMIT);
     expect(await rows("tenant = 'limited' AND status = 429")).toBe(30 - LIMIT);
+  });
+
+  it("serves /metrics on each replica's admin port only, as Prometheus scrapes it with an admin key; the main port and the balancer answer 404", async () => {
+    const live = adminPorts.map((port, i) => ({ port, replica: replicas[i]! }));
+    for (const { port, replica } of live) {
+      const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${KEYS.prometheus}` } });
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toContain('switchyard_requests_total{pipeline="gateway"');
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      const main = await fetch(`${replica.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.prometheus}` } });
+      expect(main.status).toBe(404);
+      await main.text();
+    }
+    const through = await fetch(`${balancer.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.prometheus}` } });
+    expect(through.status).toBe(404);
+    await through.text();
   });
 
   it("loses no client request on the live replicas when one replica is SIGKILLed mid-load", async () => {
@@ -188,7 +210,16 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
       expect(service.volumes).toContain("./pipelines/gateway:/etc/switchyard/pipelines:ro");
       expect(compose.services.balancer.environment[`GATEWAY_${n}_URL`]).toBe(`http://gateway-${n}:8080`);
     }
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["balancer", "redis", "postgres"]));
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["balancer", "redis", "postgres", "prometheus"]));
+    // Prometheus scrapes what the replicas serve: /metrics on their admin port, with a bearer key.
+    const adminPortOf = (args: string[]) => args[args.indexOf("--admin-port") + 1];
+    expect(adminPortOf(compose.services["gateway-1"].command)).toBe("9090");
+    const prometheus = parseYaml(await readFile(join(DEPLOY, "prometheus", "prometheus.yml"), "utf8"));
+    const job = prometheus.scrape_configs[0];
+    expect(job.metrics_path).toBe("/metrics");
+    expect(job.authorization.credentials_file).toBeDefined();
+    expect(job.static_configs[0].targets).toEqual([1, 2, 3].map((n) => `gateway-${n}:9090`));
+    expect(compose.services.prometheus.volumes).toContain("./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
 
     const k8s = new Map<string, any>();
     for (const file of ["configmap.yaml", "secret.yaml", "deployment.yaml", "service.yaml", "hpa.yaml"]) {
@@ -200,6 +231,12 @@ describe.skipIf(skipWithoutRedis() || skipWithoutPostgres())("deploy topology on
     expect(JSON.parse(k8s.get("ConfigMap/switchyard-pipelines").data["gateway.pipeline.json"])).toEqual(pipeline);
     const pod = k8s.get("Deployment/switchyard").spec.template.spec;
     const container = pod.containers[0];
+    expect(adminPortOf(container.args)).toBe("9090");
+    expect(container.ports).toContainEqual({ name: "admin", containerPort: 9090 });
+    const annotations = k8s.get("Deployment/switchyard").spec.template.metadata.annotations;
+    expect([annotations["prometheus.io/path"], annotations["prometheus.io/port"]]).toEqual(["/metrics", "9090"]);
+    // Operator routes stay inside the cluster: the Service exposes the main port only.
+    expect(k8s.get("Service/switchyard").spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(["http"]);
     expect(container.livenessProbe.httpGet.path).toBe("/livez");
     expect(container.readinessProbe.httpGet.path).toBe("/readyz");
     expect(container.startupProbe.httpGet.path).toBe("/startupz");

@@ -1,8 +1,9 @@
 /**
  * Why each answer ended reaches the record and the metrics, as the serving backend's format wrote
  * it: every client SDK (openai chat and responses, @anthropic-ai/sdk, @google/genai) against a
- * backend of every format, plain and streamed (translated, and passed through where client and
- * backend speak the same format), through a gateway on loopback. The span side is in
+ * backend of every format (Bedrock Converse too, against the local SigV4 stand-in), plain and
+ * streamed (translated, and passed through where client and backend speak the same format),
+ * through a gateway on loopback. The span side is in
  * trace-otel.test.ts.
  */
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { askWith, CLIENT_APIS, clientsFor, type Clients } from "../support/format-clients.js";
 import { keysFile, startGateway, type TestGateway } from "../support/gateway.js";
 import { BACKEND_KEYS, matrixPipeline, MODEL_OF } from "../support/format-matrix-pipeline.js";
+import { startBedrockUpstream, TEST_AWS, type BedrockUpstream } from "../support/bedrock-upstream.js";
 import { waitForRecords } from "../support/records.js";
 import { startFormatsUpstream, type FormatsUpstream, type ScriptedReply, type UpstreamFormat } from "../support/upstream-formats.js";
 
@@ -51,6 +53,7 @@ function parseMetrics(text: string): Map<string, number> {
 
 describe("finish reasons in records and metrics", () => {
   let upstream: FormatsUpstream;
+  let bedrock: BedrockUpstream;
   let gw: TestGateway;
   let clients: Clients;
   let records: string;
@@ -70,7 +73,12 @@ describe("finish reasons in records and metrics", () => {
 
   beforeAll(async () => {
     upstream = await startFormatsUpstream();
+    bedrock = await startBedrockUpstream();
     const pipeline = matrixPipeline(upstream.origin, { routes: [{ method: "GET", path: "/metrics", format: "openai-chat", endpoint: "metrics" }] });
+    (pipeline.backends as Record<string, unknown>).bedrock = {
+      use: "provider-bedrock", models: ["claude-bedrock"], modelMap: { "claude-bedrock": "anthropic.claude-3-5-haiku-20241022-v1:0" },
+      config: { region: TEST_AWS.region, baseUrl: bedrock.url, accessKeyId: TEST_AWS.accessKeyId, secretAccessKey: "${env:BEDROCK_TEST_SECRET}" },
+    };
     pipeline.steps.unshift({ use: "metrics-prometheus", config: {} } as never);
     pipeline.steps.push({ use: "record-jsonl", config: { path: "./records.jsonl", flushIntervalMs: 10 } } as never);
     gw = await startGateway(
@@ -81,7 +89,7 @@ describe("finish reasons in records and metrics", () => {
           { key: ADMIN_KEY, id: "ops", tenant: "ops", role: "admin" },
         ]),
       },
-      BACKEND_KEYS.env,
+      { ...BACKEND_KEYS.env, BEDROCK_TEST_SECRET: TEST_AWS.secretAccessKey },
     );
     clients = clientsFor(gw.url, KEY);
     records = join(gw.dir, "records.jsonl");
@@ -90,6 +98,7 @@ describe("finish reasons in records and metrics", () => {
   afterAll(async () => {
     await gw?.close();
     await upstream?.close();
+    await bedrock?.close();
   });
 
   let turn = 0;
@@ -106,6 +115,16 @@ describe("finish reasons in records and metrics", () => {
           count(ROUTE_OF[client], WRITTEN[backend][kind]);
         });
       }
+    }
+  }
+
+  for (const client of CLIENT_APIS) {
+    for (const stream of [false, true]) {
+      it(`${client} client, ${stream ? "streamed" : "plain"} answer from a Bedrock Converse backend: the record keeps its stopReason "end_turn"`, async () => {
+        await askWith(clients, client, { model: "claude-bedrock", system: "Be terse.", user: "Say hello.", maxTokens: 50, tools: false, stream });
+        expect(await lastRecord()).toMatchObject({ status: 200, backend: "bedrock", stream, finishReason: "end_turn" });
+        count(ROUTE_OF[client], "end_turn");
+      });
     }
   }
 
