@@ -1,9 +1,10 @@
 /**
  * The HTTP side of the mcp endpoint: one route path, POST (messages), GET (the server's stream)
  * and DELETE (end the session). What needs the session table is settled here — Origin, which
- * session an Mcp-Session-Id names and whether this caller may use it, the body's size and JSON —
- * and the rest goes to the session's SDK transport, which answers per the spec (protocol version,
- * Accept, batches, notifications, SSE or JSON, Last-Event-ID).
+ * session an Mcp-Session-Id names and whether this caller may use it, the body's size and JSON,
+ * a response that answers nothing, GET streams on drain — and the rest goes to the session's SDK
+ * transport, which answers per the spec (protocol version, Accept, batches, notifications, SSE or
+ * JSON, Last-Event-ID).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
