@@ -130,8 +130,12 @@ describe("mcp-gateway: requests from the servers to the client", () => {
     expect(textOf(await asking.callTool({ name: "local__ask_model", arguments: { prompt: "hi" } }))).toMatch(/^error -32000: .*2 client sessions have calls running/);
     // The HTTP server has a session of its own per client session: no doubt whom it asks.
     expect(textOf(await asking.callTool({ name: "remote__ask_model", arguments: { prompt: "hi" } }))).toBe("remote heard: answered");
+    const cancellations = async () => Number(textOf(await asking.callTool({ name: "local__cancellations", arguments: {} })));
+    const before = await cancellations();
     controller.abort();
     await expect(wait).rejects.toThrow();
+    // The server hears of the cancellation only after the gateway ended the call: one session runs calls on it again.
+    await waitUntil(async () => (await cancellations()) > before, () => "the stdio server never saw the cancellation");
     expect(textOf(await asking.callTool({ name: "local__ask_model", arguments: { prompt: "hi" } }))).toBe("local heard: answered");
   });
 });
