@@ -106,9 +106,9 @@ export class McpFront {
     const cut = () => res.destroy();
     x.signal.addEventListener("abort", cut, { once: true });
     // A drain ends the session's GET stream at once (the client reconnects elsewhere, with
-    // Last-Event-ID); POST streams end with their calls. A GET still being set up at that instant
-    // is ended by the drain's deadline.
-    const endStream = () => session.transport.closeStandaloneSSEStream();
+    // Last-Event-ID); POST streams end with their calls. A GET whose stream is not set up yet (no
+    // headers written) is cut: the transport would register its stream only after this ran.
+    const endStream = () => (res.headersSent ? session.transport.closeStandaloneSSEStream() : res.destroy());
     if (req.method === "GET") io.draining.addEventListener("abort", endStream, { once: true });
     io.applyExchangeHeaders();
     x.headersSent = true;
