@@ -1,9 +1,10 @@
 /**
  * The HTTP side of the mcp endpoint: one route path, POST (messages), GET (the server's stream)
  * and DELETE (end the session). What needs the session table is settled here — Origin, which
- * session an Mcp-Session-Id names and whether this caller may use it, the body's size and JSON —
- * and the rest goes to the session's SDK transport, which answers per the spec (protocol version,
- * Accept, batches, notifications, SSE or JSON, Last-Event-ID).
+ * session an Mcp-Session-Id names and whether this caller may use it, the body's size and JSON,
+ * a response that answers nothing, GET streams on drain — and the rest goes to the session's SDK
+ * transport, which answers per the spec (protocol version, Accept, batches, notifications, SSE or
+ * JSON, Last-Event-ID).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -105,9 +106,9 @@ export class McpFront {
     const cut = () => res.destroy();
     x.signal.addEventListener("abort", cut, { once: true });
     // A drain ends the session's GET stream at once (the client reconnects elsewhere, with
-    // Last-Event-ID); POST streams end with their calls. A GET still being set up at that instant
-    // is ended by the drain's deadline.
-    const endStream = () => session.transport.closeStandaloneSSEStream();
+    // Last-Event-ID); POST streams end with their calls. A GET whose stream is not set up yet (no
+    // headers written) is cut: the transport would register its stream only after this ran.
+    const endStream = () => (res.headersSent ? session.transport.closeStandaloneSSEStream() : res.destroy());
     if (req.method === "GET") io.draining.addEventListener("abort", endStream, { once: true });
     io.applyExchangeHeaders();
     x.headersSent = true;

@@ -61,6 +61,7 @@ export class RequestsToClient {
     if (capability !== undefined && this.server.getClientCapabilities()?.[capability] === undefined) {
       return Promise.reject(new McpError(JSON_RPC.methodNotFound, `the client did not declare the ${capability} capability, which ${request.method} needs`));
     }
+    if (context.signal.aborted) return Promise.reject(new McpError(JSON_RPC.serverError, "cancelled"));
     const id = `switchyard-${++this.next}`;
     const params = { ...request.params };
     const meta = params._meta as Record<string, unknown> | undefined;

@@ -3,7 +3,8 @@
  * keep the protocol: initialize, ping, batches, SSE streams, Last-Event-ID replay, cancellation),
  * and the aggregating handlers behind it. Each backend is reached through its upstream, which
  * gives this session a client of its own (http) or the shared one (stdio); list_changed and
- * resource updates from a backend come back on the session's GET stream.
+ * resource updates from a backend come back on the session's GET stream, and its requests for
+ * the client (requests-to-client.ts) on the stream of the call that made it ask.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -226,12 +227,7 @@ export class GatewaySession {
     return governedCall(this.settings.policy, { http, sessionId: this.id, tools: this.tools }, { id: extra.requestId, method: request.method, params: request.params }, target, forward);
   }
 
-  /**
-   * One call to `backend` with cancellation (the client's notifications/cancelled aborts
-   * `extra.signal`; the SDK tells the upstream) and progress passed on, under a token of the
-   * gateway's own (progress-routes.ts). The progress notifications are written before the result:
-   * the stream closes after the response, and a notification still on its way would be lost.
-   */
+  /** One call to `backend`, counted as running on it while it runs (where the server's requests meanwhile go). */
   private async forward<T>(backend: McpBackend, extra: Extra, params: Record<string, unknown> | undefined, call: (client: Client, params: Record<string, unknown>, options: RequestOptions) => Promise<T>): Promise<T> {
     const client = await this.client(backend);
     let calls = this.running.get(backend);
@@ -244,6 +240,12 @@ export class GatewaySession {
     }
   }
 
+  /**
+   * The call with cancellation (the client's notifications/cancelled aborts `extra.signal`; the
+   * SDK tells the upstream) and progress passed on, under a token of the gateway's own
+   * (progress-routes.ts). The progress notifications are written before the result: the stream
+   * closes after the response, and a notification still on its way would be lost.
+   */
   private async call<T>(client: Client, extra: Extra, params: Record<string, unknown> | undefined, timeout: number, call: (client: Client, params: Record<string, unknown>, options: RequestOptions) => Promise<T>): Promise<T> {
     const token = extra._meta?.progressToken;
     const options: RequestOptions = { signal: extra.signal, timeout };

@@ -130,8 +130,49 @@ describe("mcp-gateway: requests from the servers to the client", () => {
     expect(textOf(await asking.callTool({ name: "local__ask_model", arguments: { prompt: "hi" } }))).toMatch(/^error -32000: .*2 client sessions have calls running/);
     // The HTTP server has a session of its own per client session: no doubt whom it asks.
     expect(textOf(await asking.callTool({ name: "remote__ask_model", arguments: { prompt: "hi" } }))).toBe("remote heard: answered");
+    const cancellations = async () => Number(textOf(await asking.callTool({ name: "local__cancellations", arguments: {} })));
+    const before = await cancellations();
     controller.abort();
     await expect(wait).rejects.toThrow();
+    // The server hears of the cancellation only after the gateway ended the call: one session runs calls on it again.
+    await waitUntil(async () => (await cancellations()) > before, () => "the stdio server never saw the cancellation");
     expect(textOf(await asking.callTool({ name: "local__ask_model", arguments: { prompt: "hi" } }))).toBe("local heard: answered");
   });
 });
+
+describe("mcp-gateway: a server's request outside any call", () => {
+  let h: McpHarness;
+  beforeAll(async () => {
+    h = await startMcpHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const lastRoots = async (headers: Record<string, string>, server: string) => {
+    const reply = await rawPost(h.url, { jsonrpc: "2.0", id: 90, method: "tools/call", params: { name: `${server}__last_roots`, arguments: {} } }, headers);
+    return textOf(sseMessages(reply.text).find((m) => m.id === 90)?.result);
+  };
+
+  it("goes on the session's GET stream: to the only session using a stdio server, and to an HTTP server's own session", async () => {
+    const headers = { ...auth, "mcp-session-id": await rawSession(h.url, auth, { roots: { listChanged: true } }) };
+    for (const server of SERVERS) expect((await rawPost(h.url, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: `${server}__echo`, arguments: { text: "use" } } }, headers)).status).toBe(200);
+    const stream = await SseReader.open(h.url, headers);
+    expect(stream.status).toBe(200);
+    expect((await rawPost(h.url, { jsonrpc: "2.0", method: "notifications/roots/list_changed" }, headers)).status).toBe(202);
+    // Each server asks once; which comes first is theirs to decide.
+    for (let i = 0; i < SERVERS.length; i++) {
+      const asked = await stream.nextMessage();
+      expect(asked).toMatchObject({ method: "roots/list", id: expect.stringMatching(/^switchyard-\d+$/) });
+      expect((await rawPost(h.url, { jsonrpc: "2.0", id: asked.id, result: { roots: [{ uri: "file:///only" }] } }, headers)).status).toBe(202);
+    }
+    for (const server of SERVERS) await waitUntil(async () => (await lastRoots(headers, server)) === "file:///only", () => `${server} never got the roots`);
+
+    stream.cut();
+  });
+});
+
+/** The JSON-RPC messages of an SSE body, in order. */
+function sseMessages(text: string): any[] {
+  return text.split("\n").filter((line) => line.startsWith("data:") && line.slice(5).trim() !== "").map((line) => JSON.parse(line.slice(5)));
+}

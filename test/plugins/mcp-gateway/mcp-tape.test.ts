@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpCommand } from "../../../plugins/mcp-tape/replay-command.js";
 import { waitUntil } from "../../support/wait.js";
 import { KEY, STDIO_SERVER, startMcpHarness, textOf, type McpHarness } from "./mcp-harness.js";
@@ -52,6 +53,25 @@ describe("mcp-tape and switchyard mcp replay", () => {
     // Straight to the server, the gateway's prefixed tool names are unknown.
     expect(text.stdout).toMatch(/#1 tools\/call:\n(.*\n)*\s+\/result\/content\/0\/text: tape "local:taped", now/);
     expect(text.stdout).toContain("answer(s) differ");
+  });
+
+  it("tapes a server's request to the client under the gateway's id, and the client's answer", async () => {
+    const client = await h.connect(KEY, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({ model: "m", role: "assistant", content: { type: "text", text: "taped" } }));
+    expect(textOf(await client.callTool({ name: "remote__ask_model", arguments: { prompt: "x" } }))).toBe("remote heard: taped");
+    const dir = join(h.gateway.dir, "tapes");
+    let lines: any[] = [];
+    await waitUntil(async () => {
+      // The replays above opened sessions (and tapes) of their own: this one is the tape that asked for sampling.
+      for (const file of await readdir(dir)) {
+        const text = await readFile(join(dir, file), "utf8");
+        if (text.includes("sampling/createMessage")) lines = text.trim().split("\n").map((l) => JSON.parse(l));
+      }
+      return lines.some((l) => l.from === "server" && l.frame.id === 1 && l.frame.result !== undefined);
+    }, () => "the tape never held the call's answer");
+    const asked = lines.find((l) => l.frame.method === "sampling/createMessage");
+    expect(asked).toMatchObject({ from: "server", frame: { id: expect.stringMatching(/^switchyard-\d+$/) } });
+    expect(lines.find((l) => l.from === "client" && l.frame.id === asked.frame.id)?.frame.result).toMatchObject({ content: { text: "taped" } });
   });
 
   it("refuses a command line without a target, with exit code 2", async () => {
