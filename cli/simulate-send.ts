@@ -39,7 +39,7 @@ export interface SendReport {
   backends: "mock" | "real";
   concurrency: number;
   sent: number;
-  /** Status -> requests, recorded and replayed. */
+  /** Status -> requests, recorded and replayed (0: no answer at all). */
   statuses: { recorded: Record<string, number>; replay: Record<string, number> };
   /** Over the requests answered 200 in each. */
   latencyMs: { recorded: LatencySummary; replay: LatencySummary };
@@ -177,6 +177,9 @@ async function replayOne(gateway: ReplayGateway, record: Replayable): Promise<{ 
     const format = gateway.pipeline.formats.get(record.format);
     const text = res.status === 200 && format ? answerText(format, [body], (res.headers.get("content-type") ?? "").startsWith("text/event-stream")) : undefined;
     return { status: res.status, latencyMs, digest: text === undefined ? undefined : digestText(text) };
+  } catch {
+    // No answer at all (the connection broke): counted as status 0, never a crash of the whole replay.
+    return { status: 0, latencyMs: Math.round((performance.now() - startedAt) * 100) / 100, digest: undefined };
   } finally {
     gateway.forget(token);
   }
