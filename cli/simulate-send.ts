@@ -25,7 +25,7 @@ import { createMemoryStore } from "../lib/state/memory.js";
 import type { PluginRegistry } from "../load/registry.js";
 
 const REPLAY = "simulate-replay";
-const ADMISSION_HEADER = "x-switchyard-replay-admission";
+export const ADMISSION_HEADER = "x-switchyard-replay-admission";
 
 /** Latency in milliseconds at the 50th and 95th percentiles (nearest rank); null without samples. */
 export interface LatencySummary {
@@ -39,7 +39,7 @@ export interface SendReport {
   backends: "mock" | "real";
   concurrency: number;
   sent: number;
-  /** Status -> requests, recorded and replayed. */
+  /** Status -> requests, recorded and replayed (0: no answer at all). */
   statuses: { recorded: Record<string, number>; replay: Record<string, number> };
   /** Over the requests answered 200 in each. */
   latencyMs: { recorded: LatencySummary; replay: LatencySummary };
@@ -54,25 +54,50 @@ export interface SendReport {
 
 export type Replayable = StoredRecord & { request: { body: Record<string, unknown> } };
 
-export async function replayForReal(spec: LoadedPipeline, records: readonly Replayable[], registry: PluginRegistry, options: { send: boolean; concurrency: number }): Promise<SendReport> {
-  const pipeline = await compileForReplay(spec, registry, options.send);
+/** The candidate served for the replay: its address, and a one-time admission per request. */
+export interface ReplayGateway {
+  readonly url: string;
+  readonly pipeline: CompiledPipeline;
+  /** A token admitting one request as `tenant` (its `x-switchyard-replay-admission` header); taken on first use. */
+  admit(tenant: string | undefined, keyId: string | undefined): string;
+  /** Forgets a token not used (the request never reached auth). */
+  forget(token: string): void;
+  close(): Promise<void>;
+}
+
+export async function startReplayGateway(spec: LoadedPipeline, registry: PluginRegistry, send: boolean): Promise<ReplayGateway> {
+  const pipeline = await compileForReplay(spec, registry, send);
   const admissions = new Map<string, { tenant?: string; keyId?: string }>();
   admitOnce(pipeline.hooks, admissions);
   const server = new GatewayServer([pipeline], { log: silentLogger });
   const address = await server.listen(0, "127.0.0.1");
-  const base = `http://127.0.0.1:${address.port}`;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    pipeline,
+    admit(tenant, keyId) {
+      const token = randomBytes(32).toString("base64url");
+      admissions.set(token, { tenant, keyId });
+      return token;
+    },
+    forget: (token) => void admissions.delete(token),
+    close: async () => void (await server.drain(5_000)),
+  };
+}
+
+export async function replayForReal(spec: LoadedPipeline, records: readonly Replayable[], registry: PluginRegistry, options: { send: boolean; concurrency: number }): Promise<SendReport> {
+  const gateway = await startReplayGateway(spec, registry, options.send);
   const results: { record: Replayable; status: number; latencyMs: number; digest: string | undefined }[] = [];
   try {
     let next = 0;
     const worker = async () => {
       while (next < records.length) {
         const record = records[next++]!;
-        results.push({ record, ...(await replayOne(base, pipeline, record, admissions)) });
+        results.push({ record, ...(await replayOne(gateway, record)) });
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, records.length) }, worker));
   } finally {
-    await server.drain(5_000);
+    await gateway.close();
   }
 
   const count = (into: Record<string, number>, status: number) => void (into[String(status)] = (into[String(status)] ?? 0) + 1);
@@ -138,23 +163,25 @@ function admitOnce(hooks: PipelineHooks, admissions: Map<string, { tenant?: stri
   });
 }
 
-async function replayOne(base: string, pipeline: CompiledPipeline, record: Replayable, admissions: Map<string, { tenant?: string; keyId?: string }>): Promise<{ status: number; latencyMs: number; digest: string | undefined }> {
-  const token = randomBytes(32).toString("base64url");
-  admissions.set(token, { tenant: record.tenant, keyId: record.keyId });
+async function replayOne(gateway: ReplayGateway, record: Replayable): Promise<{ status: number; latencyMs: number; digest: string | undefined }> {
+  const token = gateway.admit(record.tenant, record.keyId);
   const startedAt = performance.now();
   try {
-    const res = await fetch(base + pathOf(record), {
+    const res = await fetch(gateway.url + pathOf(record), {
       method: "POST",
       headers: { "content-type": "application/json", [ADMISSION_HEADER]: token },
       body: JSON.stringify(record.request.body),
     });
     const body = await res.text();
     const latencyMs = Math.round((performance.now() - startedAt) * 100) / 100;
-    const format = pipeline.formats.get(record.format);
+    const format = gateway.pipeline.formats.get(record.format);
     const text = res.status === 200 && format ? answerText(format, [body], (res.headers.get("content-type") ?? "").startsWith("text/event-stream")) : undefined;
     return { status: res.status, latencyMs, digest: text === undefined ? undefined : digestText(text) };
+  } catch {
+    // No answer at all (the connection broke): counted as status 0, never a crash of the whole replay.
+    return { status: 0, latencyMs: Math.round((performance.now() - startedAt) * 100) / 100, digest: undefined };
   } finally {
-    admissions.delete(token);
+    gateway.forget(token);
   }
 }
 

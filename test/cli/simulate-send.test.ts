@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simulateCommand, type SimulationReport } from "../../cli/simulate.js";
+import { ADMISSION_HEADER, startReplayGateway } from "../../cli/simulate-send.js";
+import { loadPipelines } from "../../load/load-pipelines.js";
 import { builtInRegistry, keysFile } from "../support/gateway.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-openai.js";
 
@@ -109,5 +111,31 @@ describe("switchyard simulate --send", () => {
     expect(out).toMatch(/ {2}latency p50 \(200s\) +600\.0 ms +\d+\.\d ms\n/);
     expect(out).toContain("answers (digest of the text)  same 7, different 1, not comparable 5");
     expect(out).toContain("  different: rec-13");
+  });
+});
+
+describe("the replay's admission", () => {
+  it("lets in only a request carrying a token made for it, once, and as the recorded tenant; the candidate's own keys are not asked", async () => {
+    const registry = await builtInRegistry();
+    const { pipelines } = await loadPipelines([join(dir, "candidate.pipeline.json")], { registry });
+    const gateway = await startReplayGateway(pipelines[0]!, registry, true);
+    const post = (headers: Record<string, string>) =>
+      fetch(`${gateway.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+    try {
+      // Nobody else gets in: not without a token, not with a made-up one, not with the candidate's own valid key.
+      for (const headers of [{}, { [ADMISSION_HEADER]: "made-up" }, { authorization: "Bearer sk-only-the-operator" }] as Record<string, string>[]) {
+        const res = await post(headers);
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("replay_admission_required");
+      }
+      const token = gateway.admit("acme", "k-acme");
+      const admitted = await post({ [ADMISSION_HEADER]: token });
+      expect(admitted.status).toBe(200);
+      expect(((await admitted.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("hi");
+      // Used once: the same token again is refused.
+      expect((await post({ [ADMISSION_HEADER]: token })).status).toBe(401);
+    } finally {
+      await gateway.close();
+    }
   });
 });
