@@ -244,6 +244,9 @@ describe("cache", () => {
     expect(after.cache_hits - before.cache_hits).toBe(2);
     expect(after.saved_cost_usd - before.saved_cost_usd).toBeCloseTo(2 * COST_USD, 9);
     expect(after.cost_usd - before.cost_usd).toBeCloseTo(COST_USD, 9);
+    const all = await fetch(`${gw.url}/admin/usage?from=${from}&group_by=tenant`, { headers: { authorization: `Bearer ${KEY_ADMIN}` } }).then((r) => r.json() as Promise<{ rows: any[] }>);
+    const sum = (field: string) => all.rows.reduce((n, row) => n + row[field], 0);
+    console.log(`cache: ${sum("cache_hits")} hits of ${sum("requests")} requests in this file's tests, ${upstream.requests.length} upstream calls, $${sum("saved_cost_usd").toFixed(6)} saved`);
 
     const path = join(gw.dir, "records.jsonl");
     const ofTenantB = (records: RequestRecord[]) => records.filter((r) => r.tenant === "tenant-b");
