@@ -8,7 +8,7 @@ import { createMemoryStore } from "./memory.js";
  * anyway, unavailable, and keeps reconnecting: plugins follow `onUnavailable` meanwhile.
  */
 export async function openStateStore(spec: StoreSpec | undefined, log: Logger): Promise<StateStore> {
-  if (!spec || spec.kind === "memory") return createMemoryStore();
+  if (!spec || spec.kind === "memory") return createMemoryStore({ maxValueChars: spec?.maxValueChars });
   // Imported only when a pipeline asks for Redis: serving from memory never loads ioredis.
   const { createRedisStore } = await import("./redis.js");
   const store = createRedisStore({ url: spec.url, keyPrefix: spec.keyPrefix, onUnavailable: spec.onUnavailable, commandTimeoutMs: spec.commandTimeoutMs, log });

@@ -337,6 +337,10 @@ export interface MemoryStoreSpec {
    * Keep state in this process's memory.
    */
   kind: "memory";
+  /**
+   * Most characters the stored values (a response cache's answers, kept Responses) may hold together, 67108864 (64 Mi) when absent; past it the least recently used go first. Limits, budgets and slots are small counters and do not count.
+   */
+  maxValueChars?: number;
 }
 /**
  * State in Redis, shared by every gateway instance that uses the same url and keyPrefix. Each check-and-change runs as one Lua script, so limits hold under concurrent load from many instances.

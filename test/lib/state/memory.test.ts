@@ -145,3 +145,15 @@ describe("memory store values are bounded", () => {
     expect(await store.get("c")).toBeDefined();
   });
 });
+
+describe("openStateStore for a memory spec", () => {
+  it("bounds the values by the spec's maxValueChars", async () => {
+    const { openStateStore } = await import("../../../lib/state/open.js");
+    const store = await openStateStore({ kind: "memory", maxValueChars: 2048 }, silentLogger);
+    opened.push(store);
+    await store.set("a", "x".repeat(1500));
+    await store.set("b", "y".repeat(1500));
+    expect(await store.get("a")).toBeUndefined();
+    expect(await store.get("b")).toBe("y".repeat(1500));
+  });
+});

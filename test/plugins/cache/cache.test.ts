@@ -219,6 +219,28 @@ describe("cache", () => {
     expect(upstream.requests.length - before).toBe(5);
   });
 
+  it("a client that leaves mid-stream closes the upstream request and leaves nothing stored; waiters ask on their own", async () => {
+    const user = fresh("leaving early");
+    let hold!: () => void;
+    upstream.queue({ echo: true, usage: USAGE, chunks: 3, beforeChunk: (i) => (i === 1 ? new Promise<void>((r) => (hold = r)) : Promise.resolve()) });
+    const before = upstream.requests.length;
+    const controller = new AbortController();
+    const client = openai();
+    const stream = await client.chat.completions.create(
+      { model: MODEL, max_tokens: 64, messages: [{ role: "system", content: SYSTEM }, { role: "user", content: user }], stream: true },
+      { signal: controller.signal },
+    );
+    const waiter = askChat(user); // identical, arrives while the first is streaming: it waits for it
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) break; // first text: leave
+    }
+    controller.abort();
+    await upstream.requests[before]!.connectionClosed;
+    hold();
+    expect(await waiter).toMatchObject({ text: user, cache: "miss" });
+    expect(upstream.requests.length - before).toBe(2);
+  });
+
   it("does not store a failed answer: the next request goes upstream again", async () => {
     const user = fresh("fails first");
     const before = upstream.requests.length;
@@ -244,6 +266,9 @@ describe("cache", () => {
     expect(after.cache_hits - before.cache_hits).toBe(2);
     expect(after.saved_cost_usd - before.saved_cost_usd).toBeCloseTo(2 * COST_USD, 9);
     expect(after.cost_usd - before.cost_usd).toBeCloseTo(COST_USD, 9);
+    const all = await fetch(`${gw.url}/admin/usage?from=${from}&group_by=tenant`, { headers: { authorization: `Bearer ${KEY_ADMIN}` } }).then((r) => r.json() as Promise<{ rows: any[] }>);
+    const sum = (field: string) => all.rows.reduce((n, row) => n + row[field], 0);
+    console.log(`cache: ${sum("cache_hits")} hits of ${sum("requests")} requests in this file's tests, ${upstream.requests.length} upstream calls, $${sum("saved_cost_usd").toFixed(6)} saved`);
 
     const path = join(gw.dir, "records.jsonl");
     const ofTenantB = (records: RequestRecord[]) => records.filter((r) => r.tenant === "tenant-b");
