@@ -5,7 +5,8 @@
  * estimates undershoot); `settle` replaces the reservation with the cost the cost step computed.
  * Amounts are kept in integer micro-dollars so totals never drift by float rounding.
  */
-import { definePlugin, GatewayError, GENERATE_ENDPOINT, type Exchange } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange } from "../../core/index.js";
+import { generatesOutput } from "../../lib/usage/generates-output.js";
 import { answerDryRun, type WouldReserve } from "../../lib/explain/dry-run.js";
 import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { Budget, BudgetConfig, Estimate } from "./config.generated.js";
@@ -40,7 +41,7 @@ export function periodOf(period: Budget["period"], now: number): Period {
   return { id: String(n), endsAt: (n + 1) * period };
 }
 
-/** Worst-case cost of a request in micro-dollars. `generates` false (embeddings: routes other than `generate`) prices the input alone. */
+/** Worst-case cost of a request in micro-dollars. `generates` false (embeddings, token counts: lib/usage/generates-output.ts) prices the input alone. */
 export function estimateMicroUsd(body: Record<string, unknown>, estimate: Estimate, generates = true): number {
   if (estimate.flatUsd !== undefined) return toMicro(estimate.flatUsd);
   const promptTokens = Math.ceil(JSON.stringify(body).length / 4);
@@ -144,13 +145,13 @@ export default definePlugin<BudgetConfig>({
       apply(hooks) {
         answerDryRun(hooks, env.id, async (question, exchange) => {
           if (question.phase !== "validate") return undefined;
-          const { reserves, refusal } = await preview(exchange, estimateMicroUsd(exchange.body, estimate, exchange.route.endpoint === GENERATE_ENDPOINT));
+          const { reserves, refusal } = await preview(exchange, estimateMicroUsd(exchange.body, estimate, generatesOutput(exchange)));
           const says = reserves.map((r) => `${r.fits ? "would reserve" : "REFUSES:"} ${usd(r.amount * MICRO)} of ${usd(r.limit * MICRO)} per ${r.per} by ${r.subject} (${usd((r.used ?? 0) * MICRO)} spent or reserved)`);
           if (says.length === 0) says.push("no budget applies to this request");
           return { says, reserves, refusal };
         });
         hooks.validate.tapPromise(PLUGIN, async (exchange) => {
-          const amount = estimateMicroUsd(exchange.body, estimate, exchange.route.endpoint === GENERATE_ENDPOINT);
+          const amount = estimateMicroUsd(exchange.body, estimate, generatesOutput(exchange));
           const holds: Held[] = [];
           try {
             const refusal = await reserve(exchange, amount, holds);

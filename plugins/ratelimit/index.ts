@@ -5,7 +5,8 @@
  * the real usage, concurrency slots released.
  */
 import { createHash } from "node:crypto";
-import { definePlugin, GatewayError, GENERATE_ENDPOINT, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { definePlugin, GatewayError, type Exchange, type StateStore, type WindowHit } from "../../core/index.js";
+import { generatesOutput } from "../../lib/usage/generates-output.js";
 import { answerDryRun, type WouldReserve } from "../../lib/explain/dry-run.js";
 import { StoreOutagePolicy } from "../../lib/state/outage-policy.js";
 import type { RatelimitConfig, Rule } from "./config.generated.js";
@@ -34,8 +35,8 @@ export function formatDuration(ms: number): string {
 
 /**
  * Worst-case tokens of a request: its output cap (any format's field) times choices, plus ~4 bytes
- * of JSON per prompt token. `generates` false (embeddings, token counts: routes other than
- * `generate`) counts the input alone: nothing is generated, so no output is reserved.
+ * of JSON per prompt token. `generates` false (embeddings, token counts: see lib/usage/generates-output.ts)
+ * counts the input alone: nothing is generated, so no output is reserved.
  */
 export function estimateTokens(body: Record<string, unknown>, defaultMaxTokens: number, generates = true): number {
   const input = Math.ceil(JSON.stringify(body).length / 4);
@@ -208,7 +209,7 @@ export default definePlugin<RatelimitConfig>({
       apply(hooks) {
         answerDryRun(hooks, env.id, async (question, exchange) => {
           if (question.phase !== "validate") return undefined;
-          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, exchange.route.endpoint === GENERATE_ENDPOINT) : 0;
+          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, generatesOutput(exchange)) : 0;
           const { reserves, refusal } = await preview(exchange, estimate);
           const says = reserves.map((r) => `${r.fits ? "would take" : "REFUSES:"} ${r.amount} ${r.unit} of ${r.limit}${r.per ? ` per ${r.per}` : " at once"} by ${r.subject}${r.used === undefined ? "" : ` (${r.used} used)`}`);
           if (says.length === 0) says.push("no rule applies to this request");
@@ -216,7 +217,7 @@ export default definePlugin<RatelimitConfig>({
         });
         hooks.validate.tapPromise(PLUGIN, async (exchange) => {
           const holds: Hold[] = [];
-          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, exchange.route.endpoint === GENERATE_ENDPOINT) : 0;
+          const estimate = rules.some((r) => r.tokens) ? estimateTokens(exchange.body, defaultMaxTokens, generatesOutput(exchange)) : 0;
           try {
             const refusal = await check(exchange, holds, estimate);
             if (refusal) {

@@ -30,7 +30,7 @@ interface Report {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SMOKE_TIMEOUT_MS = 15 * 60_000;
-const DEFAULT_SCENARIOS = ["chat", "chat-20k", "stream", "stream-paced", "stream-burst", "anthropic", "to-anthropic", "http", "hold", "chat-nopin", "metrics"];
+const DEFAULT_SCENARIOS = ["chat", "chat-20k", "stream", "stream-paced", "stream-burst", "anthropic", "to-anthropic", "http", "hold", "chat-nopin", "metrics", "cache"];
 
 function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
