@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError, type IrRequest, type IrStreamEvent, type SseEvent } from "../../../core/index.js";
-import { SseParser } from "../../../lib/wire/sse.js";
+import { GatewayError, type IrRequest, type IrStreamEvent } from "../../../core/index.js";
 import plugin from "../../../plugins/format-openai-chat/index.js";
-import { collectStream, decodeSse, decodeSseError, encodeEvents, readFixture, readFixtureText, usageView, type StreamResult } from "../formats/stream-support.js";
+import { collectStream, decodeSse, decodeSseError, encodeEvents, readFixture, readFixtureText, sseEvents, type StreamResult, usageView } from "../formats/stream-support.js";
 
 const t = plugin.translator;
 const fixtures = readFixture<Array<{ name: string; file: string; result: Partial<StreamResult> }>>("openai-chat", "streams.json");
 const request: IrRequest = { model: "gpt-4o", stream: true, messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] };
-
-function sseEvents(text: string): SseEvent[] {
-  const out: SseEvent[] = [];
-  const parser = new SseParser((e) => out.push(e));
-  parser.push(text);
-  parser.end();
-  return out;
-}
 
 const toolStream: IrStreamEvent[] = [
   { type: "start", id: "msg_1", model: "claude-x", created: 1700000000 },

@@ -5,21 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import type { FormatTranslator, SseEvent } from "../../../core/index.js";
-import { SseParser } from "../../../lib/wire/sse.js";
 import anthropic from "../../../plugins/format-anthropic-messages/index.js";
 import bedrock from "../../../plugins/format-bedrock-converse/index.js";
 import gemini from "../../../plugins/format-gemini/index.js";
 import openAiChat from "../../../plugins/format-openai-chat/index.js";
 import responses from "../../../plugins/format-openai-responses/index.js";
-import { readFixture, readFixtureText } from "./stream-support.js";
-
-function sseEvents(text: string): SseEvent[] {
-  const out: SseEvent[] = [];
-  const parser = new SseParser((e) => out.push(e));
-  parser.push(text);
-  parser.end();
-  return out;
-}
+import { readFixture, readFixtureText, sseEvents } from "./stream-support.js";
 
 function decoded(t: FormatTranslator, events: SseEvent[]): string | undefined {
   const decoder = t.createStreamDecoder(() => {});

@@ -5,11 +5,10 @@
  * with the client format's own error event, built from scrubbed fields.
  */
 import { describe, expect, it } from "vitest";
-import { GatewayError, type SseEvent } from "../../../core/index.js";
+import { GatewayError } from "../../../core/index.js";
 import { registerSecret } from "../../../core/contract/log.js";
-import { SseParser } from "../../../lib/wire/sse.js";
 import { FORMATS } from "./format-cases.js";
-import { decodeSseError } from "./stream-support.js";
+import { decodeSseError, sseEvents } from "./stream-support.js";
 
 // Key-shaped, and a registered pipeline secret that has no key shape at all.
 const KEY_SHAPED = "sk-proj-LEAKED0123456789";
@@ -27,14 +26,6 @@ const ERROR_EVENTS: Record<string, (secret: string) => string> = {
   gemini: (s) => `data: ${JSON.stringify({ error: leakyError(s) })}\n\n`,
   "openai-responses": (s) => `event: error\ndata: ${JSON.stringify({ ...leakyError(s), type: "error" })}\n\n`,
 };
-
-function sseEvents(text: string): SseEvent[] {
-  const events: SseEvent[] = [];
-  const parser = new SseParser((e) => events.push(e));
-  parser.push(text);
-  parser.end();
-  return events;
-}
 
 /** What the client gets: the format's own error event for `err`, as written. */
 function rendered(format: (typeof FORMATS)[number], err: GatewayError): string {

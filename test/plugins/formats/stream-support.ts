@@ -1,7 +1,7 @@
 /** Test support shared by the format translator tests: fixtures, SSE decoding and stream assembly. */
 import { readFileSync } from "node:fs";
 import { SseParser } from "../../../lib/wire/sse.js";
-import { type FormatTranslator, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage } from "../../../core/index.js";
+import { type FormatTranslator, type GatewayError, type IrRequest, type IrStreamEvent, type IrUsage, type SseEvent } from "../../../core/index.js";
 
 export function readFixtureText(format: string, file: string): string {
   return readFileSync(new URL(`../../fixtures/${format}/${file}`, import.meta.url), "utf8");
@@ -9,6 +9,15 @@ export function readFixtureText(format: string, file: string): string {
 
 export function readFixture<T>(format: string, file: string): T {
   return JSON.parse(readFixtureText(format, file)) as T;
+}
+
+/** SSE text as the core parser reads it: one SseEvent per event. */
+export function sseEvents(text: string): SseEvent[] {
+  const out: SseEvent[] = [];
+  const parser = new SseParser((e) => out.push(e));
+  parser.push(text);
+  parser.end();
+  return out;
 }
 
 /** Feeds SSE text through the core parser into a decoder, in chunks of `chunkSize` characters to exercise splits. */
