@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
+import { once, setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
@@ -48,6 +48,7 @@ export class GatewayServer {
   /** `createListener`: the HTTP server to serve on, with its socket limits (timeouts, connection caps); node's plain one by default. */
   constructor(pipelines: readonly CompiledPipeline[], private readonly options: { log: Logger; createListener?: (handler: RequestListener) => Server }) {
     this.table = new RouteTable(pipelines);
+    setMaxListeners(0, this.draining.signal); // every open long-lived stream listens, and stops listening when it ends
     // Straight on node's req/res rather than koa's header delegates: this runs for every request.
     this.app.use((ctx) => {
       const id = randomUUID(); // never the client's: records need a unique id (issue 11, item 13)
