@@ -72,6 +72,8 @@ describe.each([
     expect(seen.usage.output).toBe(9);
     expect(first.requests).toHaveLength(1);
     expect(second.requests).toHaveLength(1);
+    // The transcript for the issue note: what each SDK read, and from which backend each part came.
+    console.log(`continuation after ${_name}, ${api} SDK: first backend ${JSON.stringify(prefix)} + second ${JSON.stringify(REST)} -> the SDK read ${JSON.stringify(seen.text)}, finish ${seen.finish}, output tokens ${seen.usage.output}`);
   });
 });
 
