@@ -40,13 +40,19 @@ export default definePlugin<CostConfig>({
       // A stream continued over attempts carries each attempt's own usage: each is priced at the
       // model its backend billed for. Otherwise the backend's own model name is what it bills for
       // (an alias may point anywhere).
-      const parts = exchange.attempts.filter((a) => a.usage !== undefined).map((a) => ({ usage: a.usage!, model: a.model }));
-      if (parts.length === 0) parts.push({ usage, model: exchange.upstreamModel ?? exchange.model! });
       let total = 0;
-      for (const part of parts) {
-        const cost = priced(part.usage, part.model, exchange);
+      if (exchange.attempts.some((a) => a.usage !== undefined)) {
+        for (const a of exchange.attempts) {
+          if (a.usage === undefined) continue;
+          const cost = priced(a.usage, a.model, exchange);
+          if (cost === undefined) return void (exchange.costUsd = null);
+          total += cost;
+        }
+      } else {
+        // The common case, on every request: no array built for it.
+        const cost = priced(usage, exchange.upstreamModel ?? exchange.model, exchange);
         if (cost === undefined) return void (exchange.costUsd = null);
-        total += cost;
+        total = cost;
       }
       const cost = Math.round(total * 1e9) / 1e9;
       exchange.costUsd = cost;
