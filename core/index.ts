@@ -15,6 +15,7 @@ export type * from "./contract/translation.js";
 export * from "./contract/plugin.js";
 export * from "./contract/store.js";
 export * from "./contract/endpoint.js";
+export * from "./contract/request-end.js";
 export { redactSecrets, type Logger } from "./contract/log.js";
 export type { Store as StoreSpec } from "./contract/generated/pipeline.js";
 export * from "./engine/read-body.js";

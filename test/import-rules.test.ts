@@ -90,12 +90,15 @@ describe("import rules", () => {
   // signal endpoints observe to end long-lived streams (EndpointIo.draining, 4), each attempt's own usage for pricing
   // continued streams per backend (3), the reply kept for a record step's answer digest (3), the
   // response cache's verdict and saved cost on the exchange and the record (6: Exchange.cache,
-  // RequestRecord.cache/savedCostUsd). A line more is paid for by a line less elsewhere in core.
-  it("keeps core small: at most 2,503 lines (generated types excluded), no file over 300", () => {
+  // RequestRecord.cache/savedCostUsd), the request's end as a plain EventEmitter with its AbortSignal made
+  // on first use, an exchange class and a lazily parsed query, koa without its per-request response
+  // handling (83: RequestEnd, Exchange.end, UpstreamCall/ForwardCall.end; issue 12's largest proxy cost).
+  // A line more is paid for by a line less elsewhere in core.
+  it("keeps core small: at most 2,586 lines (generated types excluded), no file over 300", () => {
     const core = files.filter((f) => f.startsWith("core/") && !f.includes("/generated/"));
     const lines = new Map(core.map((f) => [f, readFileSync(join(root, f), "utf8").split("\n").length - 1]));
     const total = [...lines.values()].reduce((a, b) => a + b, 0);
-    expect(total).toBeLessThanOrEqual(2503);
+    expect(total).toBeLessThanOrEqual(2586);
     expect([...lines].filter(([, n]) => n > 300)).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { checkConfig } from "../lib/schema/check-config.js";
 import type { Backend, Exchange, RouteInfo } from "../core/contract/exchange.js";
 import { newExchange } from "../core/engine/new-exchange.js";
+import { RequestEnd } from "../core/contract/request-end.js";
 import type { FormatTranslator } from "../core/contract/format.js";
 import { PipelineHooks } from "../core/contract/hooks.js";
 import { silentLogger } from "../lib/log.js";
@@ -84,7 +85,7 @@ export function createTestExchange(init: TestExchangeInit = {}): Exchange {
     format: noFormat,
     headers: Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     inbound: { path: "/v1/chat/completions", params: {}, query: {} },
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
   });
   x.model = typeof body.model === "string" ? body.model : undefined;
   x.stream = body.stream === true;

@@ -8,6 +8,7 @@ import type { GatewayError, AttemptFailure } from "./errors.js";
 import type { FormatTranslator, InboundRequestInfo } from "./format.js";
 import type { IrRequest, IrUsage } from "./ir.js";
 import type { Provider } from "./provider.js";
+import type { RequestEnd } from "./request-end.js";
 
 export interface RouteInfo {
   /** The method the route answers; `*` on a prefix route that names none (it takes every method). */
@@ -104,9 +105,11 @@ export interface Exchange {
   readonly inbound: InboundRequestInfo;
   /**
    * Aborted when the client goes away or the request's total time (`timeouts.totalMs`) runs out;
-   * `signal.reason` is the GatewayError saying which.
+   * `signal.reason` is the GatewayError saying which. Made on first read: hot paths use `end`.
    */
   readonly signal: AbortSignal;
+  /** The same end as `signal`, as an EventEmitter (`aborted`, `reason`, an `abort` event) that costs nothing until it fires. */
+  readonly end: RequestEnd;
 
   /**
    * The parsed JSON body. A step that changes it replaces it with a new object, never edits it in

@@ -4,6 +4,7 @@
  * when the backend speaks it (bytes pass through), otherwise the backend's first.
  */
 import type { Readable } from "node:stream";
+import type { RequestEnd } from "./request-end.js";
 
 export interface UpstreamCall {
   /** The wire format of `body`; one of the provider's `formats`. */
@@ -19,8 +20,11 @@ export interface UpstreamCall {
    */
   rawBody?: Buffer;
   stream: boolean;
-  /** Aborted when the client goes away or a timeout fires: the upstream request must stop at once. */
-  signal: AbortSignal;
+  /**
+   * Aborts when the client goes away or a timeout fires: the upstream request must stop at once.
+   * undici takes it as a request's `signal` as it is; `end.signal` is an AbortSignal for other APIs.
+   */
+  end: RequestEnd;
   /** The gateway request id, for upstream correlation headers. */
   requestId: string;
   /** Headers the pipeline's steps add for this attempt (`Exchange.upstreamHeaders`); sent beside the provider's own, never over them. */
@@ -53,8 +57,8 @@ export interface ForwardCall {
    * attempt can be sent again), a stream read once with backpressure otherwise, or none.
    */
   body: Readable | Buffer | undefined;
-  /** Aborted when the client goes away or a timeout fires: the upstream request must stop at once. */
-  signal: AbortSignal;
+  /** As on UpstreamCall. */
+  end: RequestEnd;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   requestId: string;
@@ -66,7 +70,7 @@ export interface TokenCount {
 }
 
 /** One embedding call (routes with endpoint `embeddings`): one vector per input, in input order. */
-export interface EmbeddingCall extends Pick<UpstreamCall, "model" | "signal" | "requestId" | "headersTimeoutMs" | "bodyTimeoutMs"> {
+export interface EmbeddingCall extends Pick<UpstreamCall, "model" | "end" | "requestId" | "headersTimeoutMs" | "bodyTimeoutMs"> {
   /** Texts, or token ids (OpenAI's token-array input); at most the provider's `maxEmbeddingBatch`. */
   inputs: Array<string | number[]>;
   /** The vector length asked for, for models that can shorten theirs. */

@@ -53,7 +53,7 @@ function waitBefore(p: CompiledPipeline, i: number, planned: number, asked: numb
 
 /** Why the exchange's signal fired: the client left, or the total budget ran out. */
 function abortReason(x: Exchange, totalMs: number): GatewayError {
-  const reason: unknown = x.signal.reason;
+  const reason: unknown = x.end.reason;
   return reason instanceof GatewayError ? reason : GatewayError.totalTimeout(totalMs);
 }
 
@@ -63,15 +63,15 @@ function abortReason(x: Exchange, totalMs: number): GatewayError {
  * `attempts.on` names, the driver does not veto it, and the total budget allows.
  */
 export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: readonly Attempt[], driver: AttemptDriver): Promise<void> {
-  const signal = x.signal;
+  const end = x.end;
   const limit = driver.maxAttempts ?? p.attempts.maxAttempts;
   const sampled = driver.sampled !== false;
   const deadline = x.startedHr + p.timeouts.totalMs;
   let wait = 0;
   for (let i = 0; i < limit; i++) {
     // An abort ends the wait early; the check below then ends the loop.
-    if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
-    if (i > 0 && signal.aborted) break;
+    if (wait > 0) await sleep(wait, undefined, { signal: x.signal }).catch(() => undefined);
+    if (i > 0 && end.aborted) break;
     const attempt = attempts[i % attempts.length]!;
     const send = driver.prepare(attempt);
     if (sampled) p.hooks.attemptStarted.call(x, attempt);
@@ -81,7 +81,7 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
     const sentAt = performance.now();
     /** The wait before the next attempt after `failure`, or undefined when none follows. */
     const nextWait = (failure: GatewayError): number | undefined => {
-      if (i === limit - 1 || (x.headersSent && !x.continuing) || signal.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
+      if (i === limit - 1 || (x.headersSent && !x.continuing) || end.aborted || !fallbackAllowed(failure, p.attempts.on)) return undefined;
       if (driver.mayRetry && !driver.mayRetry(failure)) return undefined;
       // The next attempt's backend last tried attempts.length attempts ago, and may have asked for a wait then.
       const askedBefore = x.attempts[x.attempts.length - attempts.length]?.retryAfterMs ?? 0;
@@ -98,7 +98,7 @@ export async function walkAttempts(p: CompiledPipeline, x: Exchange, attempts: r
       finishAttempt(p, x, outcome, sentAt, sampled);
       return;
     } catch (err) {
-      const aborted = signal.aborted ? abortReason(x, p.timeouts.totalMs) : undefined;
+      const aborted = end.aborted ? abortReason(x, p.timeouts.totalMs) : undefined;
       if (aborted?.code === "client_closed_request") {
         outcome.errorCode = aborted.code;
         finishAttempt(p, x, outcome, sentAt, sampled);
@@ -134,13 +134,12 @@ export function prepareRequest(p: CompiledPipeline, x: Exchange, attempt: Attemp
 
 /** The model-request attempt loop: translate (or pass through), send, relay the reply. */
 export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[], res: ServerResponse, policy: StreamPolicy | undefined): Promise<void> {
-  const signal = x.signal;
   return walkAttempts(p, x, attempts, {
     prepare(attempt) {
       const { backendFormat, body, rawBody, translation } = prepareRequest(p, x, attempt);
       return async (outcome, { sentAt, movesOn }) => {
         const reply = await attempt.backend.provider.send({
-          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, signal, requestId: x.id, headers: x.upstreamHeaders,
+          format: backendFormat, model: attempt.model, body, rawBody, stream: x.stream, end: x.end, requestId: x.id, headers: x.upstreamHeaders,
           headersTimeoutMs: p.timeouts.firstByteMs, bodyTimeoutMs: policy?.idleTimeoutMs ?? p.timeouts.idleMs,
         });
         outcome.status = reply.status;

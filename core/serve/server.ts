@@ -6,14 +6,16 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { once, setMaxListeners } from "node:events";
+import { parse as parseQuery } from "node:querystring";
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import { GatewayError } from "../contract/errors.js";
+import { RequestEnd } from "../contract/request-end.js";
 import { isObject } from "../contract/json-object.js";
 import { canonicalPath } from "../contract/request-path.js";
 import type { Exchange, RouteInfo } from "../contract/exchange.js";
-import type { FormatTranslator } from "../contract/format.js";
+import type { FormatTranslator, InboundRequestInfo } from "../contract/format.js";
 import type { Logger } from "../contract/log.js";
 import type { CompiledPipeline } from "../engine/compile.js";
 import { newExchange } from "../engine/new-exchange.js";
@@ -31,8 +33,19 @@ const MODEL_NAME = /^(?=[^\x00-\x1f\x7f]{1,256}$)(?!(.*\/)?\.\.?(\/|$))/;
 /** What a listener serves: everything; or, split over two (`serve --admin-port`), `public` (probes and all but operator routes) and `operator` (only those). */
 export type ListenerRoutes = "all" | "public" | "operator";
 
+/**
+ * Koa without the per-request response handling the pipeline does itself (it writes the raw
+ * response, `ctx.respond = false`): koa's finish listeners on every response and socket
+ * (on-finished), its 404 default and its respond() would run for each request and change nothing.
+ */
+class GatewayKoa extends Koa {
+  handleRequest(ctx: Koa.Context, middleware: (ctx: Koa.Context) => Promise<unknown>): Promise<unknown> {
+    return middleware(ctx).catch((err: Error) => ctx.onerror(err));
+  }
+}
+
 export class GatewayServer {
-  private readonly app = new Koa();
+  private readonly app = new GatewayKoa();
   private readonly servers: Server[] = [];
   /** Requests that came through a listener serving part of the routes, and which part. */
   private readonly sides = new WeakMap<IncomingMessage, ListenerRoutes>();
@@ -66,7 +79,7 @@ export class GatewayServer {
       const table = this.table; // the request stays on the pipelines it started on, across a swap
       const match = table.lookup(ctx.req.method ?? "", path);
       if (!match || (side !== "all" && (match.route.operator === true) !== (side === "operator"))) return this.refuse(ctx.req, ctx.res, path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${path}` }));
-      return this.track(this.acceptRequest(match.pipeline, match.route, match.format, ctx.req, ctx.res, match.params, ctx.query), table.inFlight);
+      return this.track(this.acceptRequest(match.pipeline, match.route, match.format, ctx.req, ctx.res, match.params, queryAt < 0 ? "" : url.slice(queryAt + 1)), table.inFlight);
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
   }
@@ -141,20 +154,20 @@ export class GatewayServer {
 
   private async acceptRequest(
     pipeline: CompiledPipeline, route: RouteInfo, format: FormatTranslator, req: IncomingMessage, res: ServerResponse,
-    params: Record<string, string>, query: Record<string, string | string[] | undefined>,
+    params: Record<string, string>, rawQuery: string,
   ): Promise<void> {
-    // One controller per request for both ends of its life: the client leaving, and the total
-    // time budget (a plain timer cleared at the end, so no timer outlives its request).
-    const controller = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) controller.abort(GatewayError.clientClosed());
+    // One end per request for both ways its life stops: the client leaving, and the total time
+    // budget (a plain timer cleared at the end, so no timer outlives its request).
+    const end = new RequestEnd();
+    res.on("close", () => {
+      if (!res.writableFinished) end.abort(GatewayError.clientClosed());
     });
     const totalMs = pipeline.timeouts.totalMs;
-    const budget = setTimeout(() => controller.abort(GatewayError.totalTimeout(totalMs)), totalMs);
-    const inbound = { path: (req.url ?? route.path).split("?", 1)[0]!, params, query, endpoint: route.endpoint };
+    const budget = setTimeout(() => end.abort(GatewayError.totalTimeout(totalMs)), totalMs);
+    const inbound = new InboundRequest((req.url ?? route.path).split("?", 1)[0]!, params, rawQuery, route.endpoint);
     const clientId = req.headers["x-request-id"];
     const x = newExchange({
-      id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, signal: controller.signal,
+      id: res.getHeader("x-switchyard-request-id") as string, clientRequestId: typeof clientId === "string" && REQUEST_ID.test(clientId) ? clientId : undefined, pipelineId: pipeline.id, format, headers: req.headers, inbound, end,
       // A route taking every method shows each request's own (for `method` conditions, records).
       route: route.method === ANY_METHOD ? { ...route, method: req.method ?? "GET" } : route,
     });
@@ -190,6 +203,15 @@ export class GatewayServer {
     const rendered = format ? format.renderError(err) : { status: err.status, body: { error: { message: err.message, type: err.type, code: err.code } } };
     res.writeHead(rendered.status, { "content-type": "application/json" }).end(JSON.stringify(rendered.body));
     req.resume();
+  }
+}
+
+/** The request as routed; its query string is parsed only when a step reads it (most never do). */
+class InboundRequest implements InboundRequestInfo {
+  private parsed: InboundRequestInfo["query"] | undefined;
+  constructor(readonly path: string, readonly params: Record<string, string>, private readonly rawQuery: string, readonly endpoint: string) {}
+  get query(): InboundRequestInfo["query"] {
+    return (this.parsed ??= parseQuery(this.rawQuery));
   }
 }
 

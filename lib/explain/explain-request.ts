@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-  GENERATE_ENDPOINT, GatewayError, asGatewayError, newExchange, type Answer, type Attempt, type Exchange, type FormatRegistry,
+  GENERATE_ENDPOINT, GatewayError, RequestEnd, asGatewayError, newExchange, type Answer, type Attempt, type Exchange, type FormatRegistry,
   type PipelineHooks, type PipelineView, type PreparedRequest,
 } from "../../core/index.js";
 import { askBackendStates, type BackendState } from "../health/report.js";
@@ -115,7 +115,7 @@ export async function explainRequest(target: ExplainTarget, input: ExplainInput)
   const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const x = newExchange({
     id: `explain-${randomUUID()}`, clientRequestId: undefined, pipelineId: p.id, route, format, headers,
-    inbound: { path, params, query: {} }, signal: new AbortController().signal,
+    inbound: { path, params, query: {} }, end: new RequestEnd(),
   });
   x.body = input.body;
   ({ model: x.model, stream: x.stream } = format.peek(x.body, x.inbound));

@@ -124,7 +124,7 @@ export class UpstreamPool {
         path: this.prefix + request.path,
         headers: { ...call.headers, ...this.headers, ...request.headers, "content-type": "application/json", accept: call.stream ? "text/event-stream" : "application/json", "x-request-id": call.requestId },
         body: request.body,
-        signal: call.signal,
+        signal: call.end, // undici takes the EventEmitter as it is: no AbortSignal made for a request
         headersTimeout: call.headersTimeoutMs,
         bodyTimeout: call.bodyTimeoutMs,
       });
@@ -138,7 +138,7 @@ export class UpstreamPool {
     // At most errorBodyLimit bytes, then the body is released; one that fails mid-read still leaves us the status line.
     const text = (await readBody(res.body, { maxBytes: this.errorBodyLimit, overLimit: "truncate" }).catch(() => Buffer.alloc(0))).toString("utf8");
     // The caller aborted while we read the error body: it knows, and wants its own reason back.
-    if (call.signal.aborted) throw call.signal.reason;
+    if (call.end.aborted) throw call.end.reason;
     const detail = readUpstreamErrorDetail(text, Array.isArray(contentType) ? contentType[0] : contentType, this.secrets);
     // A retry-after header wins; Gemini says it in the body (RetryInfo) and often nowhere else.
     throw upstreamStatusError({ status: res.statusCode, ...detail, retryAfterMs: retryAfterMs ?? detail.retryAfterMs, source: this.source });
@@ -150,8 +150,8 @@ export class UpstreamPool {
     return this.closing;
   }
 
-  private transportError(err: unknown, call: Pick<UpstreamCall, "signal">): unknown {
-    if (call.signal.aborted) return call.signal.reason ?? err;
+  private transportError(err: unknown, call: Pick<UpstreamCall, "end">): unknown {
+    if (call.end.aborted) return call.end.reason ?? err;
     // A request body that failed with a reason of its own (a forwarded body past its limit).
     if (err instanceof GatewayError) return err;
     const code = errorCode(err);
@@ -178,16 +178,16 @@ export class UpstreamPool {
    * Proxies one request as the caller built it: any method, its headers and body. Whatever
    * status the upstream answers comes back as a reply for the caller to pass on or discard;
    * only a missing reply (connect, timeout) is an error. `host` in the headers replaces the
-   * origin's own.
+   * origin's own. `headers`: the call's, as the provider settled them.
    */
-  async forward(call: ForwardCall): Promise<UpstreamReply> {
+  async forward(call: ForwardCall, headers: ForwardCall["headers"] = call.headers): Promise<UpstreamReply> {
     try {
       const res = await this.pool.request({
         method: call.method as Dispatcher.HttpMethod,
         path: this.prefix + call.path,
-        headers: call.headers,
+        headers,
         body: call.body ?? null,
-        signal: call.signal,
+        signal: call.end,
         headersTimeout: call.headersTimeoutMs,
         bodyTimeout: call.bodyTimeoutMs,
       });

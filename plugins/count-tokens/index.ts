@@ -54,7 +54,7 @@ async function countTokens(x: Exchange, io: EndpointIo): Promise<unknown> {
       const { backendFormat, body } = io.prepareRequest(attempt);
       return async (outcome) => {
         count = await attempt.backend.provider.countTokens!({
-          format: backendFormat, model: attempt.model, body, stream: false, signal: x.signal, requestId: x.id,
+          format: backendFormat, model: attempt.model, body, stream: false, end: x.end, requestId: x.id,
           headersTimeoutMs: p.timeouts.firstByteMs, bodyTimeoutMs: p.timeouts.idleMs,
         });
         outcome.status = 200;

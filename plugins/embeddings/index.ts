@@ -73,7 +73,7 @@ async function embedAll(x: Exchange, io: EndpointIo, attempt: Attempt, request: 
   for (let start = 0; start < request.inputs.length; start += batch) {
     const inputs = request.inputs.slice(start, start + batch);
     const reply = await provider.embed!({
-      model: attempt.model, inputs, dimensions: request.dimensions, signal: x.signal, requestId: x.id,
+      model: attempt.model, inputs, dimensions: request.dimensions, end: x.end, requestId: x.id,
       headersTimeoutMs: io.pipeline.timeouts.firstByteMs, bodyTimeoutMs: io.pipeline.timeouts.idleMs,
     });
     if (reply.vectors.length !== inputs.length) {

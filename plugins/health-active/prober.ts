@@ -5,6 +5,7 @@
  * timers are unref'd so they never keep the process alive.
  */
 import type { Backend, ForwardCall, Logger } from "../../core/index.js";
+import { endOfSignal } from "../../lib/upstream/end-of-signal.js";
 
 export interface ProbeRules {
   path: string;
@@ -69,7 +70,7 @@ export class Prober {
       path: rules.path,
       headers: { ...rules.headers, "user-agent": "switchyard-health-active" },
       body: undefined,
-      signal,
+      end: endOfSignal(signal),
       headersTimeoutMs: rules.timeoutMs,
       bodyTimeoutMs: rules.timeoutMs,
       requestId: `${this.pipelineId}-${this.plugin}-${this.backend.id}-${++this.probes}`,

@@ -25,7 +25,6 @@ const DISCARD_LIMIT = 64 * 1024;
 
 export async function proxyRequest(x: Exchange, io: EndpointIo, hooks: PipelineHooks, candidates: readonly Attempt[]): Promise<void> {
   const { req, res, pipeline: p } = io;
-  const signal = x.signal;
   const attempts = await hooks.plan.promise(candidates.slice(), x);
   if (attempts.length === 0) {
     throw new GatewayError({ status: 503, type: "unavailable", code: "no_backend_available", message: `no backend of pipeline ${p.id} is available` });
@@ -44,7 +43,7 @@ export async function proxyRequest(x: Exchange, io: EndpointIo, hooks: PipelineH
         let reply: UpstreamReply;
         try {
           reply = await forward.call(attempt.backend.provider, {
-            method, path, headers: x.upstreamHeaders ? { ...headers, ...x.upstreamHeaders } : headers, body: body?.forAttempt(), signal, requestId: x.id,
+            method, path, headers: x.upstreamHeaders ? { ...headers, ...x.upstreamHeaders } : headers, body: body?.forAttempt(), end: x.end, requestId: x.id,
             headersTimeoutMs: p.timeouts.firstByteMs,
             bodyTimeoutMs: p.timeouts.idleMs,
           });
@@ -86,7 +85,7 @@ async function relayReply(x: Exchange, io: EndpointIo, reply: UpstreamReply, out
   try {
     await relayBody(reply.body, res);
   } catch (err) {
-    const reason: unknown = x.signal.reason;
+    const reason: unknown = x.end.reason;
     if (reason instanceof GatewayError && reason.code === "client_closed_request") throw reason;
     // Mid-body there is no status left to change: the client sees the body cut short.
     const failure = reason instanceof GatewayError ? reason : GatewayError.upstreamBodyBroke(err);

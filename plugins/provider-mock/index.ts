@@ -34,7 +34,7 @@ class MockProvider implements Provider {
 
   async send(call: UpstreamCall): Promise<UpstreamReply> {
     const n = ++this.calls;
-    if (call.signal.aborted) throw call.signal.reason;
+    if (call.end.aborted) throw call.end.reason;
     const translator = this.registry.get(call.format);
     if (translator === undefined) {
       throw new GatewayError({ status: 500, type: "internal", code: "format_not_registered", message: `${PLUGIN}: no translator for format "${call.format}"`, source: PLUGIN });
@@ -70,7 +70,7 @@ class MockProvider implements Provider {
    * text. A refused connection fails it as it fails `send`; other failure settings shape replies only.
    */
   async countTokens(call: UpstreamCall): Promise<TokenCount> {
-    if (call.signal.aborted) throw call.signal.reason;
+    if (call.end.aborted) throw call.end.reason;
     if (this.config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
     return { inputTokens: this.config.usage?.inputTokens ?? estimateInputTokens(call.body) };
   }
@@ -81,7 +81,7 @@ class MockProvider implements Provider {
    */
   async embed(call: EmbeddingCall): Promise<EmbeddingResult> {
     const n = ++this.calls;
-    if (call.signal.aborted) throw call.signal.reason;
+    if (call.end.aborted) throw call.end.reason;
     if (this.config.connectError === true) throw upstreamConnectError(PLUGIN, "ECONNREFUSED");
     if ((this.config.latencyMs ?? 0) > 0) await this.beforeHeaders(this.config.latencyMs ?? 0, { ...call, stream: false, format: "", body: {} });
     if (this.failsCall(n)) {
@@ -110,7 +110,7 @@ class MockProvider implements Provider {
       delayMs: call.stream ? (this.config.chunkDelayMs ?? 0) : 0,
       bodyTimeoutMs: call.bodyTimeoutMs,
       dropAfter,
-      signal: call.signal,
+      signal: call.end.signal,
       dropError: () =>
         new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_dropped", message: "the upstream stream broke off", failure: "stream", source: PLUGIN }),
       timeoutError: () => GatewayError.upstreamIdleTimeout(PLUGIN),
@@ -130,14 +130,14 @@ class MockProvider implements Provider {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         clearTimeout(timer);
-        reject(call.signal.reason);
+        reject(call.end.reason);
       };
       const timer = setTimeout(() => {
-        call.signal.removeEventListener("abort", onAbort);
+        call.end.removeListener("abort", onAbort);
         if (limit === undefined) resolve();
         else reject(upstreamTimeoutError(PLUGIN, "headers"));
       }, limit ?? ms);
-      call.signal.addEventListener("abort", onAbort, { once: true });
+      call.end.once("abort", onAbort);
     });
   }
 }

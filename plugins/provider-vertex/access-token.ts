@@ -8,6 +8,7 @@ import { createPrivateKey, sign, type KeyObject } from "node:crypto";
 import { GatewayError, readBody, type UpstreamCall } from "../../core/index.js";
 import { readUpstreamErrorDetail, upstreamStatusError, upstreamTimeoutError } from "../../lib/upstream/errors.js";
 import { UpstreamPool } from "../../lib/upstream/pool.js";
+import { endOfSignal } from "../../lib/upstream/end-of-signal.js";
 
 /** Renew this long before the expiry the token endpoint gave: a call in flight must not carry a token that lapses on the way. */
 const RENEW_BEFORE_MS = 5 * 60_000;
@@ -108,7 +109,7 @@ export class ServiceAccountTokens implements AccessTokenSource {
     const body = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: this.assertion() }).toString();
     const reply = await this.pool.forward({
       method: "POST", path: this.path, headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", "x-request-id": requestId }, body: Buffer.from(body),
-      signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS), headersTimeoutMs: EXCHANGE_TIMEOUT_MS, bodyTimeoutMs: EXCHANGE_TIMEOUT_MS, requestId,
+      end: endOfSignal(AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)), headersTimeoutMs: EXCHANGE_TIMEOUT_MS, bodyTimeoutMs: EXCHANGE_TIMEOUT_MS, requestId,
     }).catch((err: unknown) => {
       throw err instanceof GatewayError ? err : upstreamTimeoutError(this.source, "headers", err);
     });

@@ -1,5 +1,6 @@
 import providerAnthropic from "../../../plugins/provider-anthropic/index.js";
 import { apiKeyRotationSuite } from "../../support/api-key-rotation.js";
+import { RequestEnd } from "../../../core/index.js";
 
 apiKeyRotationSuite({
   plugin: providerAnthropic,
@@ -10,7 +11,7 @@ apiKeyRotationSuite({
     model: "claude-test",
     body: { model: "claude-test", max_tokens: 64, messages: [{ role: "user", content: "hello" }] },
     stream: false,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-keys",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,

@@ -7,6 +7,7 @@ import { SseParser } from "../../../lib/wire/sse.js";
 import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerAnthropic from "../../../plugins/provider-anthropic/index.js";
 import { closedPortUrl } from "../../support/upstream-openai.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const API_KEY = "sk-ant-api03-TESTKEY0123456789";
 
@@ -80,7 +81,7 @@ function call(overrides: Partial<UpstreamCall> = {}): UpstreamCall {
     model: "claude-test",
     body: { model: "claude-test", max_tokens: 64, messages: [{ role: "user", content: "hello" }], ...(stream ? { stream: true } : {}) },
     stream,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-a1",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,

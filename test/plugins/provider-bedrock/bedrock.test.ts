@@ -12,6 +12,7 @@ import { standInVector, startBedrockUpstream, TEST_AWS, type BedrockUpstream } f
 import { CLIENT_APIS, askWith, clientsFor } from "../../support/format-clients.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 import { FOUR_FORMAT_ROUTES } from "../../support/format-matrix-pipeline.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const MODEL_ID = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
 
@@ -72,7 +73,7 @@ describe("provider-bedrock behind every client API", () => {
 });
 
 describe("provider-bedrock embeddings (InvokeModel, signed)", () => {
-  const embedCall = (model: string, inputs: Array<string | number[]>) => ({ model, inputs, signal: new AbortController().signal, requestId: "req-embed", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
+  const embedCall = (model: string, inputs: Array<string | number[]>) => ({ model, inputs, end: new RequestEnd(), requestId: "req-embed", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
 
   it("Titan: one call per text, vectors in order, its own token counts", async () => {
     const provider = await createTestProvider(providerBedrock, { region: TEST_AWS.region, baseUrl: upstream.url, accessKeyId: TEST_AWS.accessKeyId, secretAccessKey: TEST_AWS.secretAccessKey });
@@ -108,7 +109,7 @@ describe("provider-bedrock embeddings (InvokeModel, signed)", () => {
 describe("provider-bedrock failures", () => {
   const call = (stream: boolean): UpstreamCall => ({
     format: "bedrock-converse", model: MODEL_ID, body: { messages: [{ role: "user", content: [{ text: "Hi" }] }] }, stream,
-    signal: new AbortController().signal, requestId: "req-1", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000,
+    end: new RequestEnd(), requestId: "req-1", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000,
   });
 
   it("a wrong secret fails the signature check: 403 from the stand-in, with no secret in the error", async () => {

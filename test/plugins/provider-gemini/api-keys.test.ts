@@ -1,5 +1,6 @@
 import providerGemini from "../../../plugins/provider-gemini/index.js";
 import { apiKeyRotationSuite } from "../../support/api-key-rotation.js";
+import { RequestEnd } from "../../../core/index.js";
 
 apiKeyRotationSuite({
   plugin: providerGemini,
@@ -10,7 +11,7 @@ apiKeyRotationSuite({
     model: "gemini-test",
     body: { contents: [{ role: "user", parts: [{ text: "hello" }] }] },
     stream: false,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-keys",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,

@@ -7,6 +7,7 @@ import { SseParser } from "../../../lib/wire/sse.js";
 import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerGemini from "../../../plugins/provider-gemini/index.js";
 import { closedPortUrl } from "../../support/upstream-openai.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const API_KEY = "AIzaSyTESTKEY_0123456789abcdefghij";
 
@@ -73,7 +74,7 @@ function call(overrides: Partial<UpstreamCall> = {}): UpstreamCall {
     model: "gemini-test",
     body: { model: "gemini-test", contents: [{ role: "user", parts: [{ text: "hello" }] }], generationConfig: { maxOutputTokens: 64 } },
     stream: false,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-g1",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,

@@ -5,6 +5,7 @@ import { GatewayError } from "../../../core/index.js";
 import { createTestProvider } from "../../../testkit/index.js";
 import providerHttp from "../../../plugins/provider-http/index.js";
 import { refusingPort, startUpstream, type HttpUpstream } from "../../support/http-upstream.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -29,7 +30,7 @@ function call(init: Partial<ForwardCall> = {}): ForwardCall {
     path: "/",
     headers: {},
     body: undefined,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     headersTimeoutMs: 5_000,
     bodyTimeoutMs: 5_000,
     requestId: "req-1",

@@ -7,6 +7,7 @@ import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerMock from "../../../plugins/provider-mock/index.js";
 import { geminiTranslator } from "../../../plugins/format-gemini/index.js";
 import { liteFormats, openAiChatLite } from "../../support/openai-chat-lite.js";
+import { RequestEnd } from "../../../core/index.js";
 
 function mock(config: Record<string, unknown> = {}, formats = liteFormats(openAiChatLite)) {
   return createTestProvider(providerMock, config, { formats });
@@ -20,7 +21,7 @@ function call(overrides: Partial<UpstreamCall> & { content?: string } = {}): Ups
     model: "mock-1",
     body: { model: "mock-1", messages: [{ role: "user", content }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}) },
     stream,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-1",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,
@@ -250,8 +251,8 @@ describe("provider-mock failure modes", () => {
 
   it("rejects with the abort reason when aborted while hanging", async () => {
     const provider = await mock({ hangMs: 60_000 });
-    const controller = new AbortController();
-    const pending = provider.send(call({ signal: controller.signal }));
+    const controller = new RequestEnd();
+    const pending = provider.send(call({ end: controller }));
     const reason = new Error("client went away");
     controller.abort(reason);
     expect(await rejection(pending)).toBe(reason);
@@ -291,8 +292,8 @@ describe("provider-mock failure modes", () => {
 
   it("stops a stream and destroys its body when the call is aborted", async () => {
     const provider = await mock({ chunks: 10, chunkDelayMs: 60_000 });
-    const controller = new AbortController();
-    const reply = await provider.send(call({ stream: true, signal: controller.signal }));
+    const controller = new RequestEnd();
+    const reply = await provider.send(call({ stream: true, end: controller }));
     const reason = new Error("client went away");
     const reading = readChunks(reply.body);
     setTimeout(() => controller.abort(reason), 10);
@@ -304,9 +305,9 @@ describe("provider-mock failure modes", () => {
 
   it("rejects at once when the signal is already aborted", async () => {
     const provider = await mock();
-    const controller = new AbortController();
+    const controller = new RequestEnd();
     controller.abort(new Error("gone"));
-    await expect(provider.send(call({ signal: controller.signal }))).rejects.toThrow("gone");
+    await expect(provider.send(call({ end: controller }))).rejects.toThrow("gone");
   });
 });
 

@@ -13,12 +13,13 @@ import { geminiTranslator } from "../../../plugins/format-gemini/index.js";
 import { responsesTranslator } from "../../../plugins/format-openai-responses/index.js";
 import { openAiChatTranslator } from "../../../plugins/format-openai-chat/index.js";
 import { liteFormats } from "../../support/openai-chat-lite.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const THINKING = { text: "Paris in spring is mild.", signature: "sig-mock-1" };
 const formats = liteFormats(anthropicTranslator, geminiTranslator, responsesTranslator, openAiChatTranslator);
 
 function callFor(format: string, body: Record<string, unknown>, stream: boolean): UpstreamCall {
-  return { format, model: "mock-1", body, stream, signal: new AbortController().signal, requestId: "r1", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 };
+  return { format, model: "mock-1", body, stream, end: new RequestEnd(), requestId: "r1", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 };
 }
 
 async function readAll(body: Readable): Promise<string> {

@@ -3,13 +3,14 @@ import { createTestProvider } from "../../../testkit/index.js";
 import providerOpenai from "../../../plugins/provider-openai/index.js";
 import { apiKeyRotationSuite, KEYS } from "../../support/api-key-rotation.js";
 import { startOpenAiUpstream, type OpenAiUpstream } from "../../support/upstream-openai.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const call = () => ({
   format: "openai-chat",
   model: "gpt-test",
   body: { model: "gpt-test", messages: [{ role: "user", content: "hello" }] },
   stream: false,
-  signal: new AbortController().signal,
+  end: new RequestEnd(),
   requestId: "req-keys",
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 10_000,

@@ -5,6 +5,7 @@ import { SseParser } from "../../../lib/wire/sse.js";
 import { configFor, createTestProvider } from "../../../testkit/index.js";
 import providerOpenai from "../../../plugins/provider-openai/index.js";
 import { closedPortUrl, startOpenAiUpstream, type OpenAiUpstream } from "../../support/upstream-openai.js";
+import { RequestEnd } from "../../../core/index.js";
 
 const API_KEY = "sk-test-0123456789abcdefSECRET";
 
@@ -34,7 +35,7 @@ function call(overrides: Partial<UpstreamCall> = {}): UpstreamCall {
     model: "gpt-test",
     body: { model: "gpt-test", messages: [{ role: "user", content: "hello" }], ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) },
     stream,
-    signal: new AbortController().signal,
+    end: new RequestEnd(),
     requestId: "req-123",
     headersTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,
@@ -246,8 +247,8 @@ describe("provider-openai transport failures", () => {
   it("rethrows the caller's abort before headers and closes the upstream socket", async () => {
     upstream.set({ hang: true });
     const provider = await openai();
-    const controller = new AbortController();
-    const pending = provider.send(call({ signal: controller.signal }));
+    const controller = new RequestEnd();
+    const pending = provider.send(call({ end: controller }));
     await upstream.waitForRequests(1);
     const reason = new Error("client went away");
     controller.abort(reason);
@@ -258,8 +259,8 @@ describe("provider-openai transport failures", () => {
   it("closes the upstream socket when aborted mid-stream", async () => {
     upstream.set({ chunks: 10, chunkDelayMs: 60_000 });
     const provider = await openai();
-    const controller = new AbortController();
-    const reply = await provider.send(call({ stream: true, signal: controller.signal }));
+    const controller = new RequestEnd();
+    const reply = await provider.send(call({ stream: true, end: controller }));
     const reading = readText(reply.body);
     const reason = new Error("client went away");
     controller.abort(reason);

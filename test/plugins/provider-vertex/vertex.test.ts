@@ -13,6 +13,7 @@ import { CLIENT_APIS, askWith, clientsFor } from "../../support/format-clients.j
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 import { startVertexStandIn, VERTEX_LOCATION, VERTEX_PROJECT, type VertexStandIn } from "../../support/vertex-upstream.js";
 import { FOUR_FORMAT_ROUTES } from "../../support/format-matrix-pipeline.js";
+import { RequestEnd } from "../../../core/index.js";
 
 let vertex: VertexStandIn;
 let gw: TestGateway;
@@ -73,7 +74,7 @@ describe("provider-vertex behind every client API", () => {
 describe("provider-vertex tokens and failures", () => {
   const call = (): UpstreamCall => ({
     format: "gemini", model: "gemini-2.0-flash-001", body: { contents: [{ role: "user", parts: [{ text: "Hi" }] }] }, stream: false,
-    signal: new AbortController().signal, requestId: "req-vertex", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000,
+    end: new RequestEnd(), requestId: "req-vertex", headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000,
   });
   const config = () => ({ projectId: VERTEX_PROJECT, location: VERTEX_LOCATION, baseUrl: vertex.vertexUrl, tokenUrl: vertex.tokenUrl, serviceAccountKey: vertex.serviceAccountKey });
   const drain = async (p: Promise<{ body: AsyncIterable<unknown> }>) => {
