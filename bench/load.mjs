@@ -1,7 +1,8 @@
 // One autocannon run against one target, in a process of its own so the load generator's CPU
 // and memory never count against the server measured. Prints one JSON line with the results.
 //
-// Usage: node bench/load.mjs '<spec json>'  (or node bench/load.mjs --url http://... [--duration 5 ...])
+// Usage: node bench/load.mjs '<spec json>'  (or node bench/load.mjs --url http://... [--duration 5 ...]);
+// node bench/load.mjs --serve takes specs over IPC instead (see serve() below).
 // spec: { url, method, headers, body, connections, duration (s) | amount, rate (req/s overall, optional) }
 //
 // Latency percentiles come from every 2xx response time recorded at full (sub-millisecond)
@@ -27,8 +28,8 @@ export function percentile(sorted, p) {
 
 const round = (n) => (n === null ? null : Math.round(n * 1000) / 1000);
 
-async function main() {
-  const spec = readSpec(process.argv.slice(2));
+/** One autocannon run: resolves with the results printed as the JSON line. */
+async function runLoad(spec) {
   if (!spec.url) throw new Error("spec.url is required");
   let times = new Float64Array(spec.amount ? Math.min(spec.amount, 2_000_000) : 65536);
   let n = 0;
@@ -46,7 +47,11 @@ async function main() {
   // A fixed amount against a target that times out on every request would take amount/connections
   // timeouts in a row: stop after one connection-load of errors instead.
   // autocannon refuses more connections than requests (a short warmup of a many-connection variant).
-  if (spec.amount) Object.assign(opts, { amount: spec.amount, connections: Math.min(opts.connections, spec.amount), bailout: spec.bailout ?? Math.max(10, opts.connections) });
+  // autocannon notices that a fixed amount is done only on its sampling tick (every second by
+  // default): a short tick ends the run right after its last response instead of up to a second
+  // later (a smoke run or a warmup of a few hundred requests is over well inside a second).
+  // Nothing read here comes from the per-tick samples.
+  if (spec.amount) Object.assign(opts, { amount: spec.amount, connections: Math.min(opts.connections, spec.amount), bailout: spec.bailout ?? Math.max(10, opts.connections), sampleInt: 50 });
   else opts.duration = spec.duration ?? 5;
   if (spec.rate) opts.overallRate = spec.rate;
 
@@ -66,7 +71,7 @@ async function main() {
     times[n++] = responseTime;
   });
   const result = await instance;
-  // autocannon notices a finished amount only on its 1 s sampling tick: time to the last response.
+  // Even with a short tick, the time to the last response is the run's duration.
   const elapsedSec = Number((spec.amount ? lastResponse : process.hrtime.bigint()) - started) / 1e9;
   const sorted = times.subarray(0, n).sort();
   const ok = result["2xx"];
@@ -86,10 +91,32 @@ async function main() {
     mismatches: result.mismatches,
     statusCodes: result.statusCodeStats,
   };
-  process.stdout.write(JSON.stringify(out) + "\n");
+  return out;
 }
 
-main().catch((err) => {
-  process.stderr.write(`load: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+/**
+ * `--serve` (keptClients in processes.mjs, for smoke runs): stay up and run each spec sent over
+ * IPC ({ type: "run", id, spec }), answering { type: "result", id, result } or { id, error };
+ * runs may overlap. Exits when the parent disconnects.
+ */
+function serve() {
+  process.on("message", (msg) => {
+    if (msg?.type !== "run") return;
+    runLoad(msg.spec).then(
+      (result) => process.send({ type: "result", id: msg.id, result }),
+      (err) => process.send({ type: "result", id: msg.id, error: String(err?.stack ?? err) }),
+    );
+  });
+  process.on("disconnect", () => process.exit(0));
+}
+
+if (process.argv[2] === "--serve") serve();
+else {
+  runLoad(readSpec(process.argv.slice(2))).then(
+    (out) => process.stdout.write(JSON.stringify(out) + "\n"),
+    (err) => {
+      process.stderr.write(`load: ${err?.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

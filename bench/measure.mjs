@@ -17,13 +17,16 @@ const round2 = (n) => (n === null || n === undefined ? null : Math.round(n * 100
 /**
  * `pin`: { server, others } taskset CPU lists (null = unpinned): each target runs alone on
  * `server`; the load and stream clients run on `others`, beside the upstream and the harness.
+ * `servers` (a smoke run's sharedServers()): targets come from it and outlive the scenario;
+ * without it each target starts fresh and stops at the scenario's end. `clients` (a smoke run's
+ * keptClients()): load runs go to its kept processes rather than a new process each.
  */
-export async function runScenario(scenario, { targets, upstream, opts, benchDir, log, pin: pinned = { server: null, others: null, all: null } }) {
+export async function runScenario(scenario, { targets, upstream, opts, benchDir, log, pin: pinned = { server: null, others: null, all: null }, servers = null, clients = null }) {
   // An unpinned scenario lets the scheduler place every process on every CPU the bench may use.
   const pin = scenario.unpinned && pinned.all ? { server: pinned.all, others: pinned.all } : pinned;
   const loadScript = join(benchDir, "load.mjs");
   const streamsScript = join(benchDir, "streams.mjs");
-  const client = (script, spec, extra = {}) => runClient(script, spec, { ...extra, cpus: pin.others });
+  const client = (script, spec, extra = {}) => (clients && script === loadScript ? clients.run(script, spec, { cpus: pin.others }) : runClient(script, spec, { ...extra, cpus: pin.others }));
   const rows = [];
   const active = [];
 
@@ -31,7 +34,8 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
     if (!target.supports(scenario)) continue;
     if (scenario.floorless && target.name === "floor") continue;
     try {
-      const server = await target.start({ upstream, scenario, cpus: pin.server });
+      const context = { upstream, scenario, cpus: pin.server };
+      const server = await (servers ? servers.start(target, context) : target.start(context));
       active.push({ target, server, results: new Map(), failed: new Map() });
     } catch (err) {
       const status = err instanceof Skip ? "skipped" : "failed";
@@ -112,7 +116,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
       entry.crashed = `${entry.target.name} exited (${how}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
     }
   } finally {
-    await Promise.all(active.map((e) => e.server.stop()));
+    if (!servers) await Promise.all(active.map((e) => e.server.stop()));
   }
 
   for (const v of scenario.variants) {

@@ -9,19 +9,31 @@ import { parseCpuList } from "./pinning.mjs";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const PROBE = pathToFileURL(`${BENCH_DIR}probe.mjs`).href;
-const OUTPUT_KEPT = 16 * 1024;
+export const OUTPUT_KEPT = 16 * 1024;
 
-/** A port free right now on 127.0.0.1 (for servers that cannot listen on port 0 and tell us). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+/** Ports freePort() has handed out in this process. */
+const handedOut = new Set();
+
+/**
+ * A port free right now on 127.0.0.1 (for servers that cannot listen on port 0 and tell us).
+ * Never one it gave before: servers started at the same time (a --parallel run) could otherwise
+ * be told the same port, since the kernel may offer a port again as soon as it is closed.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.unref();
+      s.on("error", reject);
+      s.listen(0, "127.0.0.1", () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** VmRSS and VmHWM (peak) of a process, in KB, from /proc. */
@@ -86,7 +98,7 @@ export function cpuStealTicks(cpus) {
 }
 
 /** `node args...`, under `taskset -c cpus` when the process is to be pinned, under `wrap` (a command and its arguments, such as valgrind) when given. */
-function nodeCommand(args, cpus, wrap = []) {
+export function nodeCommand(args, cpus, wrap = []) {
   const command = [...wrap, process.execPath, ...args];
   if (cpus) command.unshift("taskset", "-c", cpus);
   return [command[0], command.slice(1)];

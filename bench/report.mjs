@@ -58,7 +58,7 @@ export function renderTable(report) {
   const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
   const render = (l) => l.map((cell, i) => (i === l.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
   const out = [render(lines[0]), widths.map((w, i) => "-".repeat(i === widths.length - 1 ? 5 : w)).join("  "), ...lines.slice(1).map(render)];
-  if (report.mode === "smoke") out.push("", "smoke run: a few hundred requests each, checked for completion only; the figures mean nothing and no bar is judged.");
+  if (report.mode === "smoke") out.push("", "smoke run: about a hundred requests each, checked for completion only; the figures mean nothing and no bar is judged.");
   const kinds = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.kind)));
   out.push("", `${report.pinning?.note ?? "not pinned"}.`);
   const steal = report.scenarios.flatMap((s) => s.rows.map((r) => r.stealPct)).filter((n) => typeof n === "number");

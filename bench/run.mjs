@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runMcpScenario } from "./mcp.mjs";
+import { keptClients, sharedServers } from "./kept.mjs";
 import { runScenario } from "./measure.mjs";
 import { describeMetricsOverhead, metricsOverhead, withMetricsTarget } from "./metrics-overhead.mjs";
 import { setUpPinning } from "./pinning.mjs";
@@ -32,21 +33,24 @@ const rootDir = join(benchDir, "..");
 const USAGE = `node bench/run.mjs [options]
   The issue-12 table (every default scenario, medians over 5 rounds; ~15 min on a quiet machine):
     npm run bench            (builds, then node bench/run.mjs with the defaults below)
-  --smoke              a few hundred requests per scenario; exit 1 unless every one completes with 0 errors
+  --smoke              about a hundred requests per run, small warmups, a short hold; exit 1 unless every
+                       request completes with 0 errors (a check of the harness and the build, not a measure)
   --json               print the report as JSON instead of a table (progress goes to stderr)
   --scenario LIST      comma-separated ids or numbers (--list shows them); default all but soak
   --list               print the scenarios with their numbers and variants, and exit
   --rounds N           measured rounds per target, alternating order (default 5; smoke 1)
+  --parallel N         scenarios run at once (default 1; smoke 3). Only for a smoke run's kind of check:
+                       scenarios at once share the machine, so their figures are not worth reading
   --duration S         seconds per load run (default 3)
   --websocket          also run the WebSocket scenario (messages per second, direct vs through switchyard)
                        the MCP scenario (tools/call via the gateway vs direct) runs in full runs, not in --smoke;
                        --scenario mcp runs it alone
   --connections N      autocannon connections (default 32)
   --rate N             offered req/s for the latency run of the chat scenario (default 2000)
-  --warmup N           requests per target and variant before measuring (default 2000; smoke 50)
-  --ttfb-count N       streams per TTFB run, one at a time (default 200; smoke 50)
-  --streams N          slow streams held open in scenario 5 (default 5000; smoke 200)
-  --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 2)
+  --warmup N           requests per target and variant before measuring (default 2000; smoke 20)
+  --ttfb-count N       streams per TTFB run, one at a time (default 200; smoke 20)
+  --streams N          slow streams held open in scenario 5 (default 5000; smoke 50)
+  --hold-sec S         how long each slow stream lasts; must exceed the time to open them all (default 30; smoke 1)
   --chunk-ms MS        interval between slow-stream chunks (default 500)
   --soak               also run scenario 6, the soak
   --soak-requests N    soak length (default 1000000; smoke 2000), memory read at 10% and at the end
@@ -65,6 +69,7 @@ function readOptions() {
       list: { type: "boolean", default: false },
       scenario: { type: "string" },
       rounds: { type: "string" },
+      parallel: { type: "string" },
       duration: { type: "string" },
       connections: { type: "string" },
       rate: { type: "string" },
@@ -103,16 +108,17 @@ function readOptions() {
     soak: values.soak,
     websocket: values.websocket,
     rounds: num("rounds", 5, 1),
+    parallel: num("parallel", 1, 3),
     duration: num("duration", 3),
     connections: num("connections", 32),
     rate: num("rate", 2000),
-    warmup: num("warmup", 2000, 50),
-    ttfbCount: num("ttfb-count", 200, 50),
-    streams: num("streams", 5000, 200),
-    holdSec: num("hold-sec", 30, 2),
+    warmup: num("warmup", 2000, 20),
+    ttfbCount: num("ttfb-count", 200, 20),
+    streams: num("streams", 5000, 50),
+    holdSec: num("hold-sec", 30, 1),
     chunkMs: num("chunk-ms", 500),
     soakRequests: num("soak-requests", 1_000_000, 2000),
-    smokeRequests: 300,
+    smokeRequests: 100,
     logLevel: values["log-level"],
     pin: !values["no-pin"],
   };
@@ -177,16 +183,33 @@ async function main() {
 
   const pin = { server: pinning.server, others: pinning.others, all: pinning.all };
   const upstream = await startServer({ name: "upstream", script: join(benchDir, "upstream.mjs"), cpus: pin.others });
+  // A smoke run starts each server once and keeps it for every scenario (see sharedServers), and
+  // its load clients too (keptClients).
+  const servers = opts.smoke ? sharedServers() : null;
+  const clients = opts.smoke ? keptClients() : null;
   try {
-    for (const scenario of selected) {
-      log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
-      try {
-        report.scenarios.push(await runScenario(scenario, { targets, upstream, opts, benchDir, log, pin }));
-      } catch (err) {
-        log(`[${scenario.id}] harness error: ${err.stack ?? err}`);
-        report.scenarios.push({ id: scenario.id, n: scenario.n, title: scenario.title, status: "failed", reason: String(err.message ?? err), rows: [] });
+    const results = new Array(selected.length);
+    let next = 0;
+    // --parallel workers, each taking the next scenario; the report keeps the scenarios' order.
+    const worker = async () => {
+      while (next < selected.length) {
+        const i = next++;
+        const scenario = selected[i];
+        log(`== ${scenario.n} ${scenario.id}: ${scenario.title}`);
+        try {
+          results[i] = await runScenario(scenario, { targets, upstream, opts, benchDir, log, pin, servers, clients });
+        } catch (err) {
+          log(`[${scenario.id}] harness error: ${err.stack ?? err}`);
+          results[i] = { id: scenario.id, n: scenario.n, title: scenario.title, status: "failed", reason: String(err.message ?? err), rows: [] };
+        }
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(opts.parallel, selected.length) }, worker));
+    } finally {
+      await Promise.all([servers?.stopAll(), clients?.stopAll()]);
     }
+    report.scenarios.push(...results);
     if (mcp && !switchyard.missing) report.scenarios.push(await runMcpScenario({ rootDir, benchDir, opts, log, pin }));
     if (opts.websocket) report.scenarios.push(await runWebSocketScenario({ rootDir, benchDir, recordsFile: join(tmp, "records.jsonl"), opts, log, pin }));
   } finally {

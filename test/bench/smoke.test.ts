@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
-// The bench's own smoke run (`node bench/run.mjs --smoke --json`): a few hundred requests per
-// scenario against the bare-proxy floor and switchyard as built in dist/ (`npm test` builds it
-// first). Only completion and errors are asserted here; the figures of a smoke run mean nothing
+// The bench's own smoke run (`node bench/run.mjs --smoke --json`): about a hundred requests per
+// run, every scenario and variant, against the bare-proxy floor and switchyard as built in dist/
+// (`npm test` builds it first; see bench/README.md for what a smoke run shares to be quick). Only completion and errors are asserted here; the figures of a smoke run mean nothing
 // and are never checked. It loads the machine, so vitest.config.ts runs it after every other file.
 
 interface Row {

@@ -13,6 +13,19 @@ import { startOpenAiUpstream, type OpenAiUpstream } from "../support/upstream-op
 const root = join(import.meta.dirname, "..", "..");
 const DEMO_KEY = "sk-switchyard-demo";
 
+let serviceAccountKey: string | undefined;
+/**
+ * A Google service account key for the cloud-providers example's check, made once per file: an
+ * RSA key takes a quarter of a second of CPU (more on a loaded machine) and blocks the worker.
+ */
+function exampleServiceAccountKey(): string {
+  serviceAccountKey ??= JSON.stringify({
+    type: "service_account", client_email: "gw@example-project.iam.gserviceaccount.com",
+    private_key: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  });
+  return serviceAccountKey;
+}
+
 describe("examples/", () => {
   let upstream: OpenAiUpstream;
   let gw: ServeProcess;
@@ -28,10 +41,7 @@ describe("examples/", () => {
   });
 
   it.each(["openai-compatible", "multi-provider", "governed", "mcp", "cloud-providers", "cached"])("%s passes switchyard check", async (name) => {
-    const serviceAccountKey = JSON.stringify({
-      type: "service_account", client_email: "gw@example-project.iam.gserviceaccount.com",
-      private_key: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    });
+    const serviceAccountKey = exampleServiceAccountKey();
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const env = {
         ...process.env, OPENAI_BASE_URL: "https://api.openai.com/v1", OPENAI_API_KEY: "sk-x", OPENAI_API_KEY_2: "sk-y", ANTHROPIC_API_KEY: "sk-ant-x", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://u@127.0.0.1/db", MCP_REMOTE_URL: "http://127.0.0.1:8931/mcp",
