@@ -57,6 +57,8 @@ export interface RelayTarget {
    */
   readonly output: "raw" | "kept" | "written";
   push(event: SseEvent): unknown;
+  /** `raw` only: StreamObserver.eventsWanted. */
+  eventsWanted?(chunk: Buffer): number[];
   /** Upstream finished cleanly: write the format's closing events (translated streams only). */
   end(): void;
   /** Upstream failed mid-stream: write the client format's error event. */

@@ -65,6 +65,7 @@ export async function deliverStream(p: CompiledPipeline, x: Exchange, res: Serve
       // gets the upstream's own text around them, never a re-framing of every event.
       output: observer.filters ? "kept" : "raw",
       push: (ev) => observer.push(ev),
+      eventsWanted: observer.eventsWanted?.bind(observer),
       end: () => {},
       // Mid-stream on the passthrough path there is no encoder yet: make one just for the error event.
       error: (err) => x.format.createStreamEncoder(x.ir ?? { model: x.model ?? "", messages: [], stream: true }, write).error(err),

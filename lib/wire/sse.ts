@@ -80,6 +80,11 @@ export class SseParser {
     if (start < bytes.length) this.partial = Buffer.from(bytes.subarray(start));
   }
 
+  /** Nothing held between events: the next chunk starts a new event. */
+  idle(): boolean {
+    return this.buffer === "" && this.partial === undefined && this.data === undefined && this.eventName === undefined && this.openEventText === "";
+  }
+
   /** The upstream ended: a final event without its blank line still counts. */
   end(): void {
     const rest = this.partial !== undefined ? this.partial.toString("utf8") : this.buffer + (this.passKept ? this.decoder.end() : "");
@@ -186,3 +191,33 @@ export function sseFrame(data: string, event?: string): string {
 
 /** A comment line: keeps idle proxies from closing a quiet stream. */
 export const SSE_KEEPALIVE = ": keep-alive\n\n";
+
+const EVENT_END_LF = Buffer.from("\n\n");
+const EVENT_END_CRLF = Buffer.from("\n\r\n");
+
+/** Does `chunk` end with the blank line that ends an event? */
+export function endsOnEventBoundary(chunk: Buffer): boolean {
+  const n = chunk.length;
+  return n >= 2 && chunk[n - 1] === 10 && (chunk[n - 2] === 10 || (n >= 3 && chunk[n - 2] === 13 && chunk[n - 3] === 10));
+}
+
+/**
+ * The whole events of `chunk` (which holds whole events only) that contain one of `offsets`
+ * (ascending), as [from, to) byte ranges, each event once.
+ */
+export function eventsAt(chunk: Buffer, offsets: readonly number[]): [number, number][] {
+  const spans: [number, number][] = [];
+  let covered = 0;
+  for (const at of offsets) {
+    if (at < covered) continue;
+    const lf = chunk.lastIndexOf(EVENT_END_LF, at);
+    const crlf = chunk.lastIndexOf(EVENT_END_CRLF, at);
+    const from = Math.max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 3, covered);
+    const lfEnd = chunk.indexOf(EVENT_END_LF, at);
+    const crlfEnd = chunk.indexOf(EVENT_END_CRLF, at);
+    const to = Math.min(lfEnd < 0 ? chunk.length : lfEnd + 2, crlfEnd < 0 ? chunk.length : crlfEnd + 3);
+    spans.push([from, to]);
+    covered = to;
+  }
+  return spans;
+}

@@ -25,3 +25,24 @@ export function firstStringField(text: string, key: string): string | undefined 
   }
   return undefined;
 }
+
+/** JSON's whitespace, as bytes. */
+function isJsonSpace(byte: number | undefined): boolean {
+  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
+}
+
+/**
+ * Where the first `"key":` whose value is a string starts in `bytes` (`"key": null` skipped), or
+ * -1: `firstStringField`'s test on bytes, to find the event worth parsing without decoding any.
+ */
+export function firstStringFieldAt(bytes: Buffer, quotedKey: Buffer): number {
+  for (let at = bytes.indexOf(quotedKey); at >= 0; at = bytes.indexOf(quotedKey, at + 1)) {
+    let i = at + quotedKey.length;
+    while (isJsonSpace(bytes[i])) i++;
+    if (bytes[i] !== 58) continue; // ":"
+    i++;
+    while (isJsonSpace(bytes[i])) i++;
+    if (bytes[i] === 34) return at; // '"'
+  }
+  return -1;
+}

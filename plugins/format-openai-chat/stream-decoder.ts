@@ -11,7 +11,7 @@
 import type { IrStreamEvent, IrUsage, SseEvent, StreamDecoder, StreamObserver } from "../../core/index.js";
 import type { JsonScanner } from "../../lib/wire/json-scan.js";
 import { EventShape } from "../../lib/wire/event-shape.js";
-import { firstStringField } from "../../lib/wire/string-field.js";
+import { firstStringField, firstStringFieldAt } from "../../lib/wire/string-field.js";
 import { GatewayError } from "../../core/index.js";
 import { malformedUpstream, upstreamError } from "./errors.js";
 import { finishReasonToIr, usageToIr } from "./response.js";
@@ -220,6 +220,10 @@ function scanTextFields(scan: JsonScanner): boolean {
   return true;
 }
 
+const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
+const PROMPT_TOKENS_KEY = Buffer.from('"prompt_tokens"');
+const ERROR_KEY = Buffer.from('"error"');
+
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */
 export class OpenAiChatUsageObserver implements StreamObserver {
   usage: IrUsage | undefined;
@@ -233,6 +237,19 @@ export class OpenAiChatUsageObserver implements StreamObserver {
   constructor(clientBody: Record<string, unknown>) {
     const options = clientBody.stream_options;
     this.filters = !(isObject(options) && options.include_usage === true);
+  }
+
+  /** Every event but these is a no-op for `push`: the first with a finish reason, usage chunks, errors. */
+  eventsWanted(chunk: Buffer): number[] {
+    const at: number[] = [];
+    if (this.finishReason === undefined) {
+      const reason = firstStringFieldAt(chunk, FINISH_REASON_KEY);
+      if (reason >= 0) at.push(reason);
+    }
+    for (const needle of [PROMPT_TOKENS_KEY, ERROR_KEY]) {
+      for (let i = chunk.indexOf(needle); i >= 0; i = chunk.indexOf(needle, i + 1)) at.push(i);
+    }
+    return at.length > 1 ? at.sort((a, b) => a - b) : at;
   }
 
   push(event: SseEvent): boolean {

@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { GatewayError, type RelayResult, type RelayTarget, type RelayWrite } from "../../core/index.js";
-import { SSE_KEEPALIVE, SseParser } from "../../lib/wire/sse.js";
+import { SSE_KEEPALIVE, SseParser, endsOnEventBoundary, eventsAt } from "../../lib/wire/sse.js";
 
 export async function relayStream(
   body: Readable,
@@ -115,11 +115,16 @@ function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, make
         finish({ ok: false, error: err, clientGone: false });
       }
     };
+    // Passed through, a chunk of whole events is parsed only where the observer may need an
+    // event (a usage chunk, a finish reason, an error): the rest it would only have looked at.
+    const observeSome = target.output === "raw" && target.eventsWanted !== undefined;
     const onChunk = (chunk: Buffer) => {
       keepAlive?.refresh();
       batching = true;
       try {
-        parser.push(chunk);
+        if (observeSome && parser.idle() && endsOnEventBoundary(chunk)) {
+          for (const [from, to] of eventsAt(chunk, target.eventsWanted!(chunk))) parser.push(chunk.subarray(from, to));
+        } else parser.push(chunk);
       } finally {
         flush();
       }
