@@ -29,7 +29,8 @@ const WHOLE_CHUNK_MAX = 1024;
  * instead of re-framing every event it keeps. That mode always decodes whole chunks.
  */
 export class SseParser {
-  private readonly decoder = new StringDecoder("utf8");
+  /** passKept only, which decodes whole chunks that may end inside a character; the other mode never needs one (one Buffer less held per open stream). */
+  private readonly decoder: StringDecoder | undefined;
   /** The unfinished last line of the text pushed so far. */
   private buffer = "";
   /** The unfinished last line of a chunk that was not all ASCII, as bytes. */
@@ -44,10 +45,12 @@ export class SseParser {
     /** Returning `false` drops the event from what `passKept` gets; any other value keeps it. */
     private readonly onEvent: (event: SseEvent) => unknown,
     private readonly passKept?: (text: string) => void,
-  ) {}
+  ) {
+    this.decoder = passKept ? new StringDecoder("utf8") : undefined;
+  }
 
   push(chunk: Buffer | string): void {
-    if (this.passKept) return this.pushText(typeof chunk === "string" ? chunk : this.decoder.write(chunk));
+    if (this.decoder) return this.pushText(typeof chunk === "string" ? chunk : this.decoder.write(chunk));
     if (typeof chunk === "string") {
       if (this.partial !== undefined) {
         chunk = this.partial.toString("utf8") + chunk;
@@ -65,8 +68,7 @@ export class SseParser {
     }
     // Whole: a chunk that ends on a complete character and is small (one or two events: decoding
     // it line by line would cost more calls than it saves) or all ASCII.
-    // (The decoder holds nothing back from such a chunk; it is just the cheapest call.)
-    if (bytes[bytes.length - 1]! < 0x80 && (bytes.length <= WHOLE_CHUNK_MAX || isAscii(bytes))) return this.pushText(this.decoder.write(bytes));
+    if (bytes[bytes.length - 1]! < 0x80 && (bytes.length <= WHOLE_CHUNK_MAX || isAscii(bytes))) return this.pushText(bytes.toString());
     let start = 0;
     for (;;) {
       const nl = bytes.indexOf(10, start);
@@ -87,7 +89,7 @@ export class SseParser {
 
   /** The upstream ended: a final event without its blank line still counts. */
   end(): void {
-    const rest = this.partial !== undefined ? this.partial.toString("utf8") : this.buffer + (this.passKept ? this.decoder.end() : "");
+    const rest = this.partial !== undefined ? this.partial.toString("utf8") : this.buffer + (this.decoder ? this.decoder.end() : "");
     this.partial = undefined;
     this.buffer = "";
     if (rest.length > 0) this.line(rest, 0, rest.charCodeAt(rest.length - 1) === 13 ? rest.length - 1 : rest.length);
