@@ -53,7 +53,7 @@ function firstChunk(body: Readable): Promise<Buffer | null> {
 }
 
 /** `capture`: the exchange's kept reply (a record step digests the answer), which gets everything written but keep-alives. */
-function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number, capture: (string | Buffer)[] | undefined): Promise<RelayResult> {
+function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerResponse, makeTarget: (write: RelayWrite) => RelayTarget, keepAliveMs: number, capture: (string | Buffer)[] | undefined): Promise<RelayResult> {
   return new Promise((resolvePromise) => {
     let settled = false;
     let paused = false;
@@ -156,7 +156,11 @@ function relayCommitted(body: Readable, first: Buffer, res: ServerResponse, make
 
     res.on("close", onClientClose);
     try {
-      onChunk(first);
+      const chunk = first!;
+      // Every closure here shares the context that holds `first`: kept, it would pin the upstream's
+      // first read (its headers too, ~0.7 KB) for as long as the stream stays open.
+      first = undefined;
+      onChunk(chunk);
     } catch (err) {
       fail(GatewayError.upstreamBodyBroke(err));
       return;
