@@ -146,8 +146,7 @@ export function runAttempts(p: CompiledPipeline, x: Exchange, attempts: Attempt[
         outcome.ttfbMs = performance.now() - sentAt;
         x.backend = attempt.backend.id;
         x.upstreamModel = attempt.model;
-        if (x.stream) await deliverStream(p, x, res, reply, translation, policy!.relay!, outcome, movesOn);
-        else await deliverPlain(p, x, res, reply, translation);
+        return x.stream ? deliverStream(p, x, res, reply, translation, policy!.relay!, outcome, movesOn) : deliverPlain(p, x, res, reply, translation);
       };
     },
   });

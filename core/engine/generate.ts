@@ -16,7 +16,7 @@ export async function generate(p: CompiledPipeline, x: Exchange, res: ServerResp
   if (attempts.length === 0) throw nothingAvailable(x, x.model);
   const policy = x.stream ? p.hooks.streamPolicy.call({ idleTimeoutMs: p.timeouts.idleMs, relay: undefined }, x) : undefined;
   if (policy && policy.relay === undefined) throw GatewayError.invalidRequest(`pipeline ${p.id} does not stream: add a stream-sse step`, "stream", "streaming_disabled");
-  await runAttempts(p, x, attempts, res, policy);
+  return runAttempts(p, x, attempts, res, policy);
 }
 
 /** The plan came back empty: 503, or 429 when every backend held back is rate-limited, with a retry-after when a step knows one. */

@@ -194,7 +194,8 @@ export class GatewayServer {
         return writeError(x, res, err instanceof GatewayError ? err : GatewayError.invalidRequest("the request body could not be read", undefined, "bad_body"));
       }
     }
-    await runExchange(pipeline, x, req, res, this.records, this.draining.signal);
+    // Returned, not awaited: a finished frame holds nothing for the length of a stream (the same for every tail call on a request's way).
+    return runExchange(pipeline, x, req, res, this.records, this.draining.signal);
   }
 
   /** A request no route takes, in the format of the route sharing the longest prefix with its path. */
