@@ -159,7 +159,7 @@ export class GatewayServer {
     // One end per request for both ways its life stops: the client leaving, and the total time
     // budget (a plain timer cleared at the end, so no timer outlives its request).
     const end = new RequestEnd();
-    res.on("close", () => {
+    res.on("close", () => { // `on`, not `once`: close comes once, and once()'s wrapper would be held per open request
       if (!res.writableFinished) end.abort(GatewayError.clientClosed());
     });
     const totalMs = pipeline.timeouts.totalMs;

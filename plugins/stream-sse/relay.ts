@@ -118,21 +118,18 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     // Passed through, a chunk of whole events is parsed only where the observer may need an
     // event (a usage chunk, a finish reason, an error): the rest it would only have looked at.
     const observeSome = target.output === "raw" && target.eventsWanted !== undefined;
-    const onChunk = (chunk: Buffer) => {
-      keepAlive?.refresh();
-      batching = true;
-      try {
-        if (observeSome && parser.idle() && endsOnEventBoundary(chunk)) {
-          for (const [from, to] of eventsAt(chunk, target.eventsWanted!(chunk))) parser.push(chunk.subarray(from, to));
-        } else parser.push(chunk);
-      } finally {
-        flush();
-      }
-      if (target.output === "raw") send(chunk);
-    };
     const onData = (chunk: Buffer) => {
       try {
-        onChunk(chunk);
+        keepAlive?.refresh();
+        batching = true;
+        try {
+          if (observeSome && parser.idle() && endsOnEventBoundary(chunk)) {
+            for (const [from, to] of eventsAt(chunk, target.eventsWanted!(chunk))) parser.push(chunk.subarray(from, to));
+          } else parser.push(chunk);
+        } finally {
+          flush();
+        }
+        if (target.output === "raw") send(chunk);
       } catch (err) {
         fail(GatewayError.upstreamBodyBroke(err));
       }
@@ -155,22 +152,19 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     };
 
     res.on("close", onClientClose);
-    try {
-      const chunk = first!;
-      // Every closure here shares the context that holds `first`: kept, it would pin the upstream's
-      // first read (its headers too, ~0.7 KB) for as long as the stream stays open.
-      first = undefined;
-      onChunk(chunk);
-    } catch (err) {
-      fail(GatewayError.upstreamBodyBroke(err));
-      return;
-    }
+    const chunk = first!;
+    // Every closure here shares the context that holds `first`: kept, it would pin the upstream's
+    // first read (its headers too, ~0.7 KB) for as long as the stream stays open.
+    first = undefined;
+    onData(chunk);
+    if (settled) return;
     // An upstream that sent everything in one write may already have ended (or failed) while the
     // first chunk was awaited: 'end' is emitted on the nextTick queue, before this code ran.
     if (body.errored) return fail(GatewayError.upstreamBodyBroke(body.errored));
     if (body.readableEnded) return onEnd();
-    body.once("error", (err) => fail(GatewayError.upstreamBodyBroke(err)));
-    body.once("end", onEnd);
+    // `on`, not `once`: each comes at most once, and once()'s wrapper would be held per open stream.
+    body.on("error", (err) => fail(GatewayError.upstreamBodyBroke(err)));
+    body.on("end", onEnd);
     body.on("data", onData);
     body.resume();
   });
