@@ -29,8 +29,11 @@ const WHOLE_CHUNK_MAX = 1024;
  * instead of re-framing every event it keeps. That mode always decodes whole chunks.
  */
 export class SseParser {
-  /** passKept only, which decodes whole chunks that may end inside a character; the other mode never needs one (one Buffer less held per open stream). */
-  private readonly decoder: StringDecoder | undefined;
+  /**
+   * passKept only, which decodes whole chunks: made for the first chunk that ends inside a
+   * character, since a decoder and its native buffer (~0.25 KB) would be held by every open stream.
+   */
+  private decoder: StringDecoder | undefined;
   /** The unfinished last line of the text pushed so far. */
   private buffer = "";
   /** The unfinished last line of a chunk that was not all ASCII, as bytes. */
@@ -45,12 +48,10 @@ export class SseParser {
     /** Returning `false` drops the event from what `passKept` gets; any other value keeps it. */
     private readonly onEvent: (event: SseEvent) => unknown,
     private readonly passKept?: (text: string) => void,
-  ) {
-    this.decoder = passKept ? new StringDecoder("utf8") : undefined;
-  }
+  ) {}
 
   push(chunk: Buffer | string): void {
-    if (this.decoder) return this.pushText(typeof chunk === "string" ? chunk : this.decoder.write(chunk));
+    if (this.passKept) return this.pushText(typeof chunk === "string" ? chunk : this.decodeWhole(chunk));
     if (typeof chunk === "string") {
       if (this.partial !== undefined) {
         chunk = this.partial.toString("utf8") + chunk;
@@ -85,6 +86,13 @@ export class SseParser {
   /** Nothing held between events: the next chunk starts a new event. */
   idle(): boolean {
     return this.buffer === "" && this.partial === undefined && this.data === undefined && this.eventName === undefined && this.openEventText === "";
+  }
+
+  /** passKept: a chunk as text; until a decoder holds part of a character, one that ends on a whole character needs none. */
+  private decodeWhole(chunk: Buffer): string {
+    if (this.decoder === undefined && chunk[chunk.length - 1]! < 0x80) return chunk.toString();
+    this.decoder ??= new StringDecoder("utf8");
+    return this.decoder.write(chunk);
   }
 
   /** The upstream ended: a final event without its blank line still counts. */
