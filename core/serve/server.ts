@@ -36,11 +36,12 @@ export type ListenerRoutes = "all" | "public" | "operator";
 /**
  * Koa without the per-request response handling the pipeline does itself (it writes the raw
  * response, `ctx.respond = false`): koa's finish listeners on every response and socket
- * (on-finished), its 404 default and its respond() would run for each request and change nothing.
+ * (on-finished), its 404 default and its respond() would run for each request and change nothing,
+ * and its error handler would hold the context for as long as the request (a stream) lasts.
  */
 class GatewayKoa extends Koa {
   handleRequest(ctx: Koa.Context, middleware: (ctx: Koa.Context) => Promise<unknown>): Promise<unknown> {
-    return middleware(ctx).catch((err: Error) => ctx.onerror(err));
+    return middleware(ctx).catch((err: unknown) => this.emit("error", err));
   }
 }
 
@@ -79,7 +80,9 @@ export class GatewayServer {
       const table = this.table; // the request stays on the pipelines it started on, across a swap
       const match = table.lookup(ctx.req.method ?? "", path);
       if (!match || (side !== "all" && (match.route.operator === true) !== (side === "operator"))) return this.refuse(ctx.req, ctx.res, path, new GatewayError({ status: 404, type: "not_found", code: "unknown_route", message: `no route for ${ctx.req.method} ${path}` }));
-      return this.track(this.acceptRequest(match.pipeline, match.route, match.format, ctx.req, ctx.res, match.params, queryAt < 0 ? "" : url.slice(queryAt + 1)), table.inFlight);
+      const { req, res } = ctx; // not ctx itself: the request's work must not hold koa's context
+      const work = this.acceptRequest(match.pipeline, match.route, match.format, req, res, match.params, queryAt < 0 ? "" : url.slice(queryAt + 1));
+      return this.track(work.catch((err: unknown) => void (res.headersSent ? res.destroy() : this.refuse(req, res, path, GatewayError.internal("core", err)))), table.inFlight);
     });
     this.app.on("error", (err: unknown) => options.log.warn({ err: String(err) }, "koa error"));
   }
@@ -108,7 +111,8 @@ export class GatewayServer {
   async listen(port: number, host: string, routes: ListenerRoutes = "all"): Promise<AddressInfo> {
     const app = this.app.callback();
     const handle: RequestListener = routes === "all" ? app : (req, res) => void (this.sides.set(req, routes), app(req, res));
-    const server = (this.options.createListener ?? createServer)(handle).listen(port, host);
+    // A burst of new connections (a client pool opening at once) waits in the kernel's queue rather than being reset: 4096, not node's 511.
+    const server = (this.options.createListener ?? createServer)(handle).listen(port, host, 4096);
     server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => acceptUpgrade(handle, req, socket, head, this.closing.signal));
     this.servers.push(server);
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
