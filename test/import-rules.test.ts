@@ -92,13 +92,14 @@ describe("import rules", () => {
   // response cache's verdict and saved cost on the exchange and the record (6: Exchange.cache,
   // RequestRecord.cache/savedCostUsd), the request's end as a plain EventEmitter with its AbortSignal made
   // on first use, an exchange class and a lazily parsed query, koa without its per-request response
-  // handling (83: RequestEnd, Exchange.end, UpstreamCall/ForwardCall.end; issue 12's largest proxy cost).
+  // handling (83: RequestEnd, Exchange.end, UpstreamCall/ForwardCall.end; issue 12's largest proxy cost),
+  // the drain ending connections that never sent a request (5: GatewayServer.silent, set in listen(), ended in drain()).
   // A line more is paid for by a line less elsewhere in core.
-  it("keeps core small: at most 2,586 lines (generated types excluded), no file over 300", () => {
+  it("keeps core small: at most 2,591 lines (generated types excluded), no file over 300", () => {
     const core = files.filter((f) => f.startsWith("core/") && !f.includes("/generated/"));
     const lines = new Map(core.map((f) => [f, readFileSync(join(root, f), "utf8").split("\n").length - 1]));
     const total = [...lines.values()].reduce((a, b) => a + b, 0);
-    expect(total).toBeLessThanOrEqual(2586);
+    expect(total).toBeLessThanOrEqual(2591);
     expect([...lines].filter(([, n]) => n > 300)).toEqual([]);
   });
 
