@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { once, setMaxListeners } from "node:events";
 import { parse as parseQuery } from "node:querystring";
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import Koa from "koa";
 import { GatewayError } from "../contract/errors.js";
 import { RequestEnd } from "../contract/request-end.js";
@@ -55,6 +55,8 @@ export class GatewayServer {
   private readonly draining = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly closing = new AbortController();
+  /** Connections that have sent no request yet: node's close() leaves them open, so the drain ends them. */
+  private readonly silent = new Set<Socket>();
   private readonly records = new RecordQueue();
   /** The mounted routes; a reload replaces it in one assignment (`swap`). */
   private table: RouteTable;
@@ -113,7 +115,9 @@ export class GatewayServer {
     const handle: RequestListener = routes === "all" ? app : (req, res) => void (this.sides.set(req, routes), app(req, res));
     // A burst of new connections (a client pool opening at once) waits in the kernel's queue rather than being reset: 4096, not node's 511.
     const server = (this.options.createListener ?? createServer)(handle).listen(port, host, 4096);
-    server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => acceptUpgrade(handle, req, socket, head, this.closing.signal));
+    server.on("connection", (socket: Socket) => void (this.silent.add(socket), socket.once("close", () => this.silent.delete(socket))));
+    server.on("request", (req: IncomingMessage) => this.silent.delete(req.socket));
+    server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => (this.silent.delete(req.socket), acceptUpgrade(handle, req, socket, head, this.closing.signal)));
     this.servers.push(server);
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     await once(server, "listening"); // rejects on "error" (a port in use)
@@ -139,6 +143,7 @@ export class GatewayServer {
     // Connections whose last response finished during the drain are idle keep-alive sockets now:
     // server.close() would wait out their keep-alive timeout.
     for (const server of servers) server.closeIdleConnections();
+    for (const socket of this.silent) socket.destroy();
     await closed;
     await this.records.written();
     await Promise.allSettled(this.table.pipelines.map((p) => p.close()));

@@ -11,8 +11,8 @@ import { checkedVectors, estimateEmbeddingTokens, readEmbeddingReply, textInputs
 import { definePlugin, GatewayError, type EmbeddingCall, type EmbeddingResult, type Logger, type Provider, type UpstreamCall, type UpstreamReply } from "../../core/index.js";
 import type { ProviderBedrockConfig } from "./config.generated.js";
 import configSchema from "./config.schema.json" with { type: "json" };
-import { eventStreamAsSse } from "./event-stream.js";
-import { BedrockSigner, type AwsCredentials } from "./sign.js";
+import type { eventStreamAsSse } from "./event-stream.js";
+import type { AwsCredentials, BedrockSigner } from "./sign.js";
 
 const PLUGIN = "provider-bedrock";
 const FORMAT = "bedrock-converse";
@@ -26,7 +26,7 @@ class BedrockProvider implements Provider {
   private readonly ring: ApiKeyRing | undefined;
   private readonly only: AwsCredentials | undefined;
 
-  constructor(config: ProviderBedrockConfig, log: Logger, environment: NodeJS.ProcessEnv) {
+  constructor(config: ProviderBedrockConfig, log: Logger, environment: NodeJS.ProcessEnv, private readonly aws: { BedrockSigner: typeof BedrockSigner; eventStreamAsSse: typeof eventStreamAsSse }) {
     const sets = credentialSets(config, environment);
     this.credentials = new Map(sets.map((c) => [c.accessKeyId, c]));
     if (this.credentials.size !== sets.length) throw configError("credentials lists the same accessKeyId twice");
@@ -45,7 +45,7 @@ class BedrockProvider implements Provider {
       secrets: sets.flatMap((c) => [c.secretAccessKey, ...(c.sessionToken === undefined ? [] : [c.sessionToken])]),
     });
     const origin = new URL(baseUrl);
-    this.signer = new BedrockSigner(config.region, origin);
+    this.signer = new aws.BedrockSigner(config.region, origin);
     this.prefix = origin.pathname.replace(/\/+$/, "");
   }
 
@@ -63,7 +63,7 @@ class BedrockProvider implements Provider {
       return this.pool.send({ path, body, headers }, call);
     };
     const reply = this.ring === undefined ? await sendWith(this.only!) : await this.ring.send((id) => sendWith(this.credentials.get(id)!));
-    return call.stream ? { ...reply, body: eventStreamAsSse(reply.body, PLUGIN) } : reply;
+    return call.stream ? { ...reply, body: this.aws.eventStreamAsSse(reply.body, PLUGIN) } : reply;
   }
 
   /**
@@ -139,7 +139,9 @@ export default definePlugin<ProviderBedrockConfig>({
   name: PLUGIN,
   description: "AWS Bedrock (Converse and ConverseStream), SigV4-signed, pooled and kept alive.",
   configSchema,
-  create(config, env) {
-    return new BedrockProvider(config, env.log, process.env);
+  async create(config, env) {
+    // The AWS signing and event-stream modules load with a Bedrock backend, not with every gateway start-up.
+    const [{ BedrockSigner }, { eventStreamAsSse }] = await Promise.all([import("./sign.js"), import("./event-stream.js")]);
+    return new BedrockProvider(config, env.log, process.env, { BedrockSigner, eventStreamAsSse });
   },
 });

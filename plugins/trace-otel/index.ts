@@ -7,10 +7,6 @@
  * collectors, and nothing else in the process is traced by accident.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type TextMapGetter } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
 import type { IncomingHttpHeaders } from "node:http";
 import { definePlugin, GENERATE_ENDPOINT, type Attempt, type AttemptOutcome, type Exchange, type IrUsage, type RequestRecord } from "../../core/index.js";
 import type { TraceOtelConfig } from "./config.generated.js";
@@ -25,7 +21,6 @@ const GEN_AI_SYSTEMS: Readonly<Record<string, string>> = {
   "provider-gemini": "gcp.gemini",
 };
 
-const propagator = new W3CTraceContextPropagator();
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key],
@@ -56,7 +51,13 @@ export default definePlugin<TraceOtelConfig>({
   name: PLUGIN,
   description: "OpenTelemetry traces over OTLP/HTTP: a span per request and per attempt with GenAI attributes, W3C traceparent from the client and on to the upstream.",
   configSchema,
-  create(config, env) {
+  async create(config, env) {
+    // The SDK and exporter are imported by the pipelines that trace, not by every start-up of the
+    // gateway (a tenth of a second of module loading most pipelines never use).
+    const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }] = await Promise.all([
+      import("@opentelemetry/core"), import("@opentelemetry/exporter-trace-otlp-http"), import("@opentelemetry/resources"), import("@opentelemetry/sdk-trace-base"),
+    ]);
+    const propagator = new W3CTraceContextPropagator();
     const processor = new BatchSpanProcessor(
       new OTLPTraceExporter({ url: config.endpoint ?? "http://127.0.0.1:4318/v1/traces", headers: config.headers ?? {} }),
       { scheduledDelayMillis: config.flushIntervalMs ?? 5000, maxQueueSize: config.maxQueueSize ?? 2048 },
