@@ -223,6 +223,8 @@ function scanTextFields(scan: JsonScanner): boolean {
 const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
 const PROMPT_TOKENS_KEY = Buffer.from('"prompt_tokens"');
 const ERROR_KEY = Buffer.from('"error"');
+/** Keys that name an event push must see wherever they occur. */
+const ALWAYS_WANTED = [PROMPT_TOKENS_KEY, ERROR_KEY];
 
 /** Reads usage from a passed-through stream; parses only chunks that carry a usage object. */
 export class OpenAiChatUsageObserver implements StreamObserver {
@@ -246,7 +248,7 @@ export class OpenAiChatUsageObserver implements StreamObserver {
       const reason = firstStringFieldAt(chunk, FINISH_REASON_KEY);
       if (reason >= 0) at.push(reason);
     }
-    for (const needle of [PROMPT_TOKENS_KEY, ERROR_KEY]) {
+    for (const needle of ALWAYS_WANTED) {
       for (let i = chunk.indexOf(needle); i >= 0; i = chunk.indexOf(needle, i + 1)) at.push(i);
     }
     return at.length > 1 ? at.sort((a, b) => a - b) : at;
