@@ -57,7 +57,7 @@ export interface RelayTarget {
    */
   readonly output: "raw" | "kept" | "written";
   push(event: SseEvent): unknown;
-  /** `raw` only: StreamObserver.eventsWanted. */
+  /** `raw` and `kept`: StreamObserver.eventsWanted (the events `push` may drop or read are among them). */
   eventsWanted?(chunk: Buffer): number[];
   /** Upstream finished cleanly: write the format's closing events (translated streams only). */
   end(): void;

@@ -26,23 +26,21 @@ export function firstStringField(text: string, key: string): string | undefined 
   return undefined;
 }
 
-/** JSON's whitespace, as bytes. */
-function isJsonSpace(byte: number | undefined): boolean {
-  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
+/** JSON's whitespace, as character codes. */
+function isJsonSpace(code: number): boolean {
+  return code === 32 || code === 10 || code === 13 || code === 9;
 }
 
 /**
- * Where the first `"key":` whose value is a string starts in `bytes` (`"key": null` skipped), or
- * -1: `firstStringField`'s test on bytes, to find the event worth parsing without decoding any.
+ * Whether a string value follows the quoted key that ends at `afterKey` in `text` (`"key": "…`,
+ * spaced or not; `"key": null` and a quoted word with no colon after it are not): `firstStringField`'s
+ * test, for a scanner that found the key itself and decodes nothing.
  */
-export function firstStringFieldAt(bytes: Buffer, quotedKey: Buffer): number {
-  for (let at = bytes.indexOf(quotedKey); at >= 0; at = bytes.indexOf(quotedKey, at + 1)) {
-    let i = at + quotedKey.length;
-    while (isJsonSpace(bytes[i])) i++;
-    if (bytes[i] !== 58) continue; // ":"
-    i++;
-    while (isJsonSpace(bytes[i])) i++;
-    if (bytes[i] === 34) return at; // '"'
-  }
-  return -1;
+export function stringValueFollows(text: string, afterKey: number): boolean {
+  let i = afterKey;
+  while (isJsonSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 58) return false; // ":"
+  i++;
+  while (isJsonSpace(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 34; // '"'
 }

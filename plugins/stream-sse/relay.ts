@@ -87,6 +87,34 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     };
     const target = makeTarget(write);
     const parser = new SseParser((ev) => target.push(ev), target.output === "kept" ? write : undefined);
+    // Passed through (raw or kept), a chunk of whole events is parsed only where the observer may
+    // need an event (a usage chunk, a finish reason, an error); the rest reach the client as the
+    // upstream's bytes. The events it reads go through a parser of their own, which hands nothing
+    // on: a whole event leaves it as idle as it found it. Made on first use (held streams are many).
+    const eventsWanted = target.eventsWanted;
+    let dropped = false;
+    let wantedParser: SseParser | undefined;
+    const relayWanted = (chunk: Buffer, offsets: number[]) => {
+      if (offsets.length === 0) return send(chunk);
+      wantedParser ??= new SseParser((ev) => {
+        const keep = target.push(ev);
+        if (keep === false) dropped = true;
+        return keep;
+      });
+      // A push that throws (an error event) leaves this chunk unsent, as a whole-chunk parse would.
+      let sentFrom = 0;
+      const pieces: Buffer[] = [];
+      for (const [from, to] of eventsAt(chunk, offsets)) {
+        dropped = false;
+        wantedParser.push(chunk.subarray(from, to));
+        if (!dropped || target.output !== "kept") continue;
+        if (from > sentFrom) pieces.push(chunk.subarray(sentFrom, from));
+        sentFrom = to;
+      }
+      if (sentFrom === 0) return send(chunk);
+      for (const piece of pieces) send(piece);
+      if (sentFrom < chunk.length) send(chunk.subarray(sentFrom));
+    };
     const keepAlive = keepAliveMs > 0 ? setTimeout(function ping() {
       if (!res.writableEnded) res.write(SSE_KEEPALIVE);
       keepAlive?.refresh();
@@ -115,17 +143,13 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
         finish({ ok: false, error: err, clientGone: false });
       }
     };
-    // Passed through, a chunk of whole events is parsed only where the observer may need an
-    // event (a usage chunk, a finish reason, an error): the rest it would only have looked at.
-    const observeSome = target.output === "raw" && target.eventsWanted !== undefined;
     const onData = (chunk: Buffer) => {
       try {
         keepAlive?.refresh();
+        if (eventsWanted !== undefined && parser.idle() && endsOnEventBoundary(chunk)) return relayWanted(chunk, eventsWanted(chunk));
         batching = true;
         try {
-          if (observeSome && parser.idle() && endsOnEventBoundary(chunk)) {
-            for (const [from, to] of eventsAt(chunk, target.eventsWanted!(chunk))) parser.push(chunk.subarray(from, to));
-          } else parser.push(chunk);
+          parser.push(chunk);
         } finally {
           flush();
         }
@@ -141,6 +165,8 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     };
 
     const onEnd = () => {
+      // A failure already ended the response: a destroyed body may still emit the 'end' it had queued.
+      if (settled) return;
       try {
         parser.end();
         target.end();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstStringField, firstStringFieldAt } from "../../../lib/wire/string-field.js";
+import { firstStringField, stringValueFollows } from "../../../lib/wire/string-field.js";
 
 describe("firstStringField", () => {
   it("reads the first string value of a key, spaced or not, escapes decoded", () => {
@@ -19,18 +19,19 @@ describe("firstStringField", () => {
   });
 });
 
-describe("firstStringFieldAt", () => {
-  const key = Buffer.from('"finish_reason"');
-  it("finds the first key whose value is a string, spaced or not, and skips nulls", () => {
+describe("stringValueFollows", () => {
+  const after = (text: string, from = 0) => text.indexOf('"finish_reason"', from) + '"finish_reason"'.length;
+  it("is true for a string value, spaced or not, and false for null", () => {
     const text = '{"finish_reason":null}{"finish_reason" :\r\n "stop"}';
-    expect(firstStringFieldAt(Buffer.from(text), key)).toBe(text.indexOf('"finish_reason" :'));
-    expect(firstStringFieldAt(Buffer.from('{"finish_reason":null}'), key)).toBe(-1);
+    expect(stringValueFollows(text, after(text))).toBe(false);
+    expect(stringValueFollows(text, after(text, 5))).toBe(true);
   });
 
   it("agrees with firstStringField on where a string value exists", () => {
-    for (const text of ['{"content":"\\"finish_reason\\":\\"stop\\""}', '{"content":"finish_reason","finish_reason":"length"}', '{"finish_reason":"sto', "{}"]) {
-      const at = firstStringFieldAt(Buffer.from(text), key);
-      expect(at >= 0).toBe(firstStringField(text, "finish_reason") !== undefined || text.endsWith('"sto'));
+    for (const text of ['{"content":"finish_reason","finish_reason":"length"}', '{"finish_reason":"sto', '{"finish_reason":1}', '{"content":"\\"finish_reason"}']) {
+      let found = false;
+      for (let i = text.indexOf('"finish_reason"'); i >= 0 && !found; i = text.indexOf('"finish_reason"', i + 1)) found = stringValueFollows(text, i + '"finish_reason"'.length);
+      expect(found).toBe(firstStringField(text, "finish_reason") !== undefined || text.endsWith('"sto'));
     }
   });
 });
