@@ -91,7 +91,7 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     // need an event (a usage chunk, a finish reason, an error); the rest reach the client as the
     // upstream's bytes. The events it reads go through a parser of their own, which hands nothing
     // on: a whole event leaves it as idle as it found it. Made on first use (held streams are many).
-    const eventsWanted = target.eventsWanted;
+    const eventsWanted = target.output === "written" ? undefined : target.eventsWanted; // a translation writes its own bytes
     let dropped = false;
     let wantedParser: SseParser | undefined;
     const relayWanted = (chunk: Buffer, offsets: number[]) => {
