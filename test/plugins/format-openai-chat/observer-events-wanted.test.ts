@@ -1,5 +1,5 @@
 /**
- * The raw stream path parses, of a chunk of whole events, only those the observer names
+ * A passed-through stream parses, of a chunk of whole events, only those the observer names
  * (`eventsWanted`): the observer must end with exactly what it reads when it sees every event.
  */
 import fc from "fast-check";
@@ -7,17 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { StreamObserver } from "../../../core/index.js";
 import plugin from "../../../plugins/format-openai-chat/index.js";
 import { SseParser, endsOnEventBoundary, eventsAt } from "../../../lib/wire/sse.js";
+import { cutInto, delta, eventData } from "../../support/openai-chat-stream-events.js";
 
 const t = plugin.translator;
 
-const delta = (text: string, finish: string | null) => JSON.stringify({ id: "c1", object: "chat.completion.chunk", model: "m", choices: [{ index: 0, delta: { content: text }, finish_reason: finish }] });
-const eventData = fc.oneof(
-  fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(null, "stop", "length", "tool_calls")).map(([text, finish]) => delta(text, finish)),
-  fc.tuple(fc.nat(99), fc.nat(99)).map(([p, c]) => JSON.stringify({ id: "c1", choices: [], usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c } })),
-  fc.constant(JSON.stringify({ error: { message: "overloaded", type: "server_error" } })),
-  fc.constant('{"content":"\\"error\\" and \\"prompt_tokens\\" in text","finish_reason":null}'),
-  fc.constant("[DONE]"),
-);
 const stream = fc.tuple(fc.array(eventData, { minLength: 1, maxLength: 12 }), fc.boolean(), fc.array(fc.nat(12), { maxLength: 4 }));
 
 /** What an observer ends with: its readings, or the error it threw (and after how many events). */
@@ -38,14 +31,7 @@ describe("openai-chat observer: eventsWanted", () => {
       fc.property(stream, ([events, crlf, cuts]) => {
         const eol = crlf ? "\r\n" : "\n";
         const text = events.map((data) => `data: ${data}${eol}${eol}`).join("");
-        // Chunks cut at event boundaries (the upstreams of the bench) and, for some, anywhere.
-        const bounds = [...new Set(cuts.map((c) => Math.min(text.length, c * 17)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let from = 0;
-        for (const at of [...bounds, text.length]) {
-          if (at > from) chunks.push(Buffer.from(text.slice(from, at)));
-          from = Math.max(from, at);
-        }
+        const chunks = cutInto(Buffer.from(text), cuts, 17);
         const every = readings(t.createStreamObserver({ stream: true, stream_options: { include_usage: true } }), (p) => chunks.forEach((c) => p.push(c)));
         const observer = t.createStreamObserver({ stream: true, stream_options: { include_usage: true } });
         const some = readings(observer, (p) => {

@@ -11,17 +11,10 @@ import { describe, expect, it } from "vitest";
 import type { RelayTarget, RelayWrite } from "../../../core/index.js";
 import plugin from "../../../plugins/format-openai-chat/index.js";
 import { relayStream } from "../../../plugins/stream-sse/relay.js";
+import { cutInto, delta, eventData } from "../../support/openai-chat-stream-events.js";
 
 const t = plugin.translator;
 
-const delta = (text: string, finish: string | null) => JSON.stringify({ id: "c1", object: "chat.completion.chunk", model: "m", choices: [{ index: 0, delta: { content: text }, finish_reason: finish }] });
-const eventData = fc.oneof(
-  fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(null, "stop", "length")).map(([text, finish]) => delta(text, finish)),
-  fc.tuple(fc.nat(99), fc.nat(99)).map(([p, c]) => JSON.stringify({ id: "c1", choices: [], usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c } })),
-  fc.constant(JSON.stringify({ error: { message: "overloaded", type: "server_error" } })),
-  fc.constant('{"content":"\\"error\\" and \\"prompt_tokens\\" in text","finish_reason":null}'),
-  fc.constant("[DONE]"),
-);
 /** An event as an upstream may frame it: LF or CRLF, sometimes a comment line inside or between. */
 const framed = fc.tuple(eventData, fc.boolean(), fc.constantFrom("", ": ping\n", ": keep-alive\n\n")).map(([data, crlf, comment]) => {
   const eol = crlf ? "\r\n" : "\n";
@@ -62,15 +55,7 @@ describe("stream-sse relay: only the events an observer wants are parsed", () =>
   it("writes the same bytes and reads the same usage, finish reason and error as parsing every event", async () => {
     await fc.assert(
       fc.asyncProperty(stream, async ([events, cuts, includeUsage]) => {
-        const whole = Buffer.from(events.join(""));
-        // Cut at event boundaries (upstreams write an event at a time) and, for some, anywhere.
-        const bounds = [...new Set(cuts.map((c) => Math.min(whole.length, c * 13)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let from = 0;
-        for (const at of [...bounds, whole.length]) {
-          if (at > from) chunks.push(whole.subarray(from, at));
-          from = Math.max(from, at);
-        }
+        const chunks = cutInto(Buffer.from(events.join("")), cuts, 13);
         const every = await relay(chunks, includeUsage, false);
         const some = await relay(chunks, includeUsage, true);
         expect(some).toEqual(every);
