@@ -75,6 +75,11 @@ export interface ModelInfo {
   ownedBy: string;
 }
 
+export interface ReplyFacts {
+  readonly usage: IrUsage | undefined;
+  readonly finishReason: string | undefined;
+}
+
 export interface FormatTranslator {
   /** The format's key, as routes and providers name it. */
   readonly format: string;
@@ -121,6 +126,8 @@ export interface FormatTranslator {
   usageOf(body: unknown): IrUsage | undefined;
   /** Why a wire response body's answer ended, as the format writes it (`stop`, `end_turn`, `STOP`…), for records, metrics and traces. */
   finishReasonOf?(body: unknown): string | undefined;
+  /** usageOf and finishReasonOf read from a reply's bytes more cheaply than a full parse (lib/wire/reply-skeleton.ts); undefined unless the bytes are JSON, or when unsure. */
+  replyFacts?(raw: Buffer): ReplyFacts | undefined;
   /** Watches a passed-through stream for its usage; cheaper than a full decoder. `clientBody` is the client's own request. */
   createStreamObserver(clientBody: Record<string, unknown>): StreamObserver;
 }

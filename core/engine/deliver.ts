@@ -9,6 +9,7 @@ import { GatewayError } from "../contract/errors.js";
 import type { AttemptOutcome, Exchange } from "../contract/exchange.js";
 import type { RelayTarget, RelayWrite, StreamRelay, Translation } from "../contract/translation.js";
 import type { UpstreamReply } from "../contract/provider.js";
+import type { FormatTranslator, ReplyFacts } from "../contract/format.js";
 import { readBody } from "./read-body.js";
 import { applyExchangeHeaders, writeJson } from "./respond.js";
 
@@ -20,16 +21,18 @@ function parseUpstreamJson(raw: Buffer): unknown {
   }
 }
 
+const factsOf = (format: FormatTranslator, body: unknown): ReplyFacts => ({ usage: format.usageOf(body), finishReason: format.finishReasonOf?.(body) });
+
 export async function deliverPlain(p: CompiledPipeline, x: Exchange, res: ServerResponse, reply: UpstreamReply, translation: Translation | undefined): Promise<void> {
   // A body that broke off (reset, idle timeout) after its headers: nothing reached the client
   // yet, so it is an attempt failure the loop may fall back on, not an internal error.
   const raw = await readBody(reply.body).catch((err: unknown) => {
     throw GatewayError.upstreamBodyBroke(err);
   });
-  const parsed = parseUpstreamJson(raw);
-  const translated = translation?.response(parsed);
-  x.usage = translated ? translated.usage : x.format.usageOf(parsed);
-  x.finishReason = translated ? translated.finishReason : x.format.finishReasonOf?.(parsed);
+  const translated = translation?.response(parseUpstreamJson(raw));
+  // Same format: the client gets the bytes as they came, and only usage and the finish reason are read.
+  const facts = translated ?? x.format.replyFacts?.(raw) ?? factsOf(x.format, parseUpstreamJson(raw));
+  ({ usage: x.usage, finishReason: x.finishReason } = facts);
   if (x.usage) p.hooks.usage.call(x);
   writeJson(x, res, 200, translated ? JSON.stringify(translated.body) : raw);
 }

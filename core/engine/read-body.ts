@@ -40,18 +40,9 @@ export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise
       body.pause();
       reject(typeof overLimit === "function" ? overLimit() : new RangeError(`body exceeds ${maxBytes} bytes`));
     };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(closedEarly ? closedEarly() : new Error("the stream closed before it ended"));
-    };
+    const onEnd = () => void (cleanup(), resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    const onError = (err: Error) => void (cleanup(), reject(err));
+    const onClose = () => void (cleanup(), reject(closedEarly ? closedEarly() : new Error("the stream closed before it ended")));
     // Named calls: this runs twice per request, and a loop over Object.entries allocated each time.
     const cleanup = () => void body.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
     body.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);

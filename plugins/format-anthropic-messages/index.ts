@@ -3,6 +3,7 @@
  * GET /v1/models, POST /v1/messages/count_tokens), and backends that speak it (Anthropic, Bedrock/Vertex proxies, compatible servers).
  */
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
+import { replyFactsFromSkeleton } from "../../lib/wire/reply-skeleton.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderAnthropicError } from "./errors.js";
 import { anthropicPreparePassthrough, anthropicRequestFromIr, anthropicUnsupportedFields } from "./request-from-ir.js";
@@ -32,6 +33,7 @@ export const anthropicTranslator: FormatTranslator = {
   preparePassthrough: (body, upstreamModel) => anthropicPreparePassthrough(body, upstreamModel),
   usageOf: (body) => anthropicUsageOf(body),
   finishReasonOf: (body) => anthropicStopReasonOf(body),
+  replyFacts: (raw) => replyFactsFromSkeleton(raw, anthropicUsageOf, anthropicStopReasonOf),
   createStreamObserver: () => new AnthropicUsageObserver(),
 };
 

@@ -4,6 +4,7 @@
  * backends. The model and the stream flag live in the path, not the body.
  */
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
+import { replyFactsFromSkeleton } from "../../lib/wire/reply-skeleton.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderGeminiError } from "./errors.js";
 import { geminiRequestFromIr, geminiUnsupportedFields } from "./request-from-ir.js";
@@ -31,6 +32,7 @@ export const geminiTranslator: FormatTranslator = {
   preparePassthrough: () => undefined,
   usageOf: (body) => geminiUsageOf(body),
   finishReasonOf: (body) => geminiFinishReasonOf(body),
+  replyFacts: (raw) => replyFactsFromSkeleton(raw, geminiUsageOf, geminiFinishReasonOf),
   createStreamObserver: () => new GeminiUsageObserver(),
 };
 

@@ -3,6 +3,7 @@
  * GET /v1/models, and every backend that speaks the dialect (OpenAI, vLLM, Ollama, llama.cpp…).
  */
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
+import { replyFactsFromSkeleton } from "../../lib/wire/reply-skeleton.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderOpenAiChatError } from "./errors.js";
 import { openAiChatPreparePassthrough, openAiChatRequestFromIr, openAiChatUnsupportedFields } from "./request-from-ir.js";
@@ -29,6 +30,7 @@ export const openAiChatTranslator: FormatTranslator = {
   preparePassthrough: (body, upstreamModel, stream) => openAiChatPreparePassthrough(body, upstreamModel, stream),
   usageOf: (body) => openAiChatUsageOf(body),
   finishReasonOf: (body) => openAiChatFinishReasonOf(body),
+  replyFacts: (raw) => replyFactsFromSkeleton(raw, openAiChatUsageOf, openAiChatFinishReasonOf),
   createStreamObserver: (clientBody) => new OpenAiChatUsageObserver(clientBody),
 };
 

@@ -3,6 +3,7 @@
  * send the whole conversation each time, and backends that speak it (written with `store: false`).
  */
 import { definePlugin, type FormatTranslator, type ModelInfo } from "../../core/index.js";
+import { replyFactsFromSkeleton } from "../../lib/wire/reply-skeleton.js";
 import configSchema from "./config.schema.json" with { type: "json" };
 import { PLUGIN, renderResponsesError } from "./errors.js";
 import { responsesPreparePassthrough, responsesRequestFromIr, responsesUnsupportedFields } from "./request-from-ir.js";
@@ -31,6 +32,7 @@ export const responsesTranslator: FormatTranslator = {
   preparePassthrough: (body, upstreamModel) => responsesPreparePassthrough(body, upstreamModel),
   usageOf: (body) => responsesUsageOf(body),
   finishReasonOf: (body) => responsesFinishReasonOf(body),
+  replyFacts: (raw) => replyFactsFromSkeleton(raw, responsesUsageOf, responsesFinishReasonOf),
   createStreamObserver: () => new ResponsesUsageObserver(),
 };
 
