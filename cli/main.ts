@@ -96,14 +96,14 @@ const LISTENER_FLAGS: Record<string, keyof ListenerLimits> = {
 };
 
 /**
- * Puts glibc's allocator on the course a long-running server wants (issue 12). Every socket read
- * takes a 64 KB buffer, kept at the length read; a scavenge frees the ones of a few hundred
- * replies at once, and glibc hands the freed top of its heap back to the kernel whenever it is past
- * the trim threshold (128 KB to start with). The next reads then fault those pages in again, zeroed:
- * in a bench run chosen by chance, 3.6 page faults and ~70 µs more CPU per 20 KB reply. glibc sets
- * the threshold to twice the largest mmap'd block freed so far (its dynamic mmap threshold): one
- * 16 MB block, dropped here and freed by the first GC, makes it 32 MB, and the heap keeps its pages.
- * (1 MB was not enough in the same measurement.) Elsewhere (musl, macOS) it is one short-lived block.
+ * Keeps glibc from handing the heap's free top back to the kernel after every GC (issue 12). Each
+ * socket read allocates a native backing store (64 KB, zero-filled); when V8 frees a batch of the
+ * reply buffers, the free top of the heap passes glibc's trim threshold (128 KB to start with) and
+ * goes back to the kernel, and the next reads fault it in again. Measured at 20 KB replies, in the
+ * runs that fell into this state: 3.6 page faults and ~70 µs more CPU per request, ~3/4 of the faults
+ * in that zero-fill. glibc raises the threshold to twice the largest mmap'd block freed so far (its
+ * dynamic mmap threshold): one 16 MB block, dropped here and freed by the first GC, makes it 32 MB.
+ * 1 MB was not enough. Elsewhere (musl, macOS) it is one short-lived block.
  */
 function settleAllocator(): void {
   Buffer.allocUnsafeSlow(16 << 20);
