@@ -123,7 +123,8 @@ describe("a plain reply in the client's own format", () => {
     const res = await chat(reply);
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: "upstream_invalid_json" });
-    expect(await recordOf(res)).toMatchObject({ status: 502, error: { code: "upstream_invalid_json" } });
-    expect((await recordOf(res)).usage).toBeUndefined();
+    const record = await recordOf(res);
+    expect(record).toMatchObject({ status: 502, error: { code: "upstream_invalid_json" } });
+    expect(record.usage).toBeUndefined();
   });
 });
