@@ -28,29 +28,50 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
   const streamsScript = join(benchDir, "streams.mjs");
   const client = (script, spec, extra = {}) => (clients && script === loadScript ? clients.run(script, spec, { cpus: pin.others }) : runClient(script, spec, { ...extra, cpus: pin.others }));
   const rows = [];
+  // One entry per target that started, kept across its processes: what it measured, which variants failed.
   const active = [];
+  // Rounds are spread over fresh processes: a Node process keeps the GC state it falls into for its
+  // whole life (the floor's CPU per 20 KB reply differed by 1.7x between processes in session 12,
+  // far less within one), so rounds from one process measure its luck, not the target.
+  const timed = scenario.variants.some((v) => v.kind === "load" || v.kind === "ttfb");
+  const processes = servers || !timed ? 1 : Math.min(opts.processes ?? 1, opts.rounds);
 
-  for (const target of targets) {
-    if (!target.supports(scenario)) continue;
-    if (scenario.floorless && target.name === "floor") continue;
+  for (let g = 0; g < processes; g++) {
+    const running = [];
+    for (const target of targets) {
+      if (!target.supports(scenario)) continue;
+      if (scenario.floorless && target.name === "floor") continue;
+      const kept = active.find((e) => e.target === target);
+      if (g > 0 && !kept) continue; // it failed to start the first time: its rows say so
+      try {
+        const context = { upstream, scenario, cpus: pin.server };
+        const server = await (servers ? servers.start(target, context) : target.start(context));
+        if (kept) kept.server = server;
+        else active.push({ target, server, results: new Map(), failed: new Map() });
+        running.push(kept ?? active.at(-1));
+      } catch (err) {
+        const status = err instanceof Skip ? "skipped" : "failed";
+        log(`[${scenario.id}] ${target.name} ${status}${g > 0 ? ` (process ${g + 1})` : ""}: ${err.message}`);
+        if (kept) for (const v of scenario.variants) kept.failed.set(v.id, `process ${g + 1} did not start: ${err.message}`);
+        else for (const v of scenario.variants) rows.push({ scenario: scenario.id, variant: v.id, target: target.name, status, reason: err.message });
+      }
+    }
     try {
-      const context = { upstream, scenario, cpus: pin.server };
-      const server = await (servers ? servers.start(target, context) : target.start(context));
-      active.push({ target, server, results: new Map(), failed: new Map() });
-    } catch (err) {
-      const status = err instanceof Skip ? "skipped" : "failed";
-      log(`[${scenario.id}] ${target.name} ${status}: ${err.message}`);
-      for (const v of scenario.variants) rows.push({ scenario: scenario.id, variant: v.id, target: target.name, status, reason: err.message });
+      await runProcesses(running, g, processes);
+    } finally {
+      if (!servers) await Promise.all(running.map((e) => e.server.stop()));
     }
   }
 
-  try {
+  /** Process `g` of `count` for every running target: check, warm up, its share of the rounds; memory and crashes at the end. */
+  async function runProcesses(running, g, count) {
     // A reply that is fast but wrong must not count: check one of each before any load. A variant
     // that fails its check or its warmup is a failed row; the target's other variants still run.
-    for (const entry of active) {
+    for (const entry of running) {
       // A request the target was already checked and warmed with (the same load at another rate) is not done twice.
       const warmed = new Map();
       for (const v of scenario.variants) {
+        if (entry.failed.has(v.id)) continue;
         const key = JSON.stringify([v.kind, v.request, v.warmupRequest, v.connections]);
         if (warmed.has(key)) {
           const earlier = warmed.get(key);
@@ -75,48 +96,48 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
       }
     }
 
+    // This process's rounds: 5 over 3 processes are 2, 1, 2.
+    const [fromRound, toRound] = [Math.round((g * opts.rounds) / count), Math.round(((g + 1) * opts.rounds) / count)];
     for (const v of scenario.variants) {
       if (v.rateOf) {
-        // A share of the floor's own maximum, measured in this run: the same offered rate for every target.
+        // A share of the floor's own maximum, measured in this run (its rounds so far): the same offered rate for every target.
         const floor = active.find((e) => e.target.name === "floor");
         const floorMax = floor ? median((floor.results.get(v.rateOf.variant) ?? []).map((r) => r.rps)) : null;
         if (!floorMax) {
-          for (const e of active) if (!e.failed.has(v.id)) e.failed.set(v.id, `no floor req/s from variant ${v.rateOf.variant} to take ${v.rateOf.share * 100}% of`);
+          for (const e of running) if (!e.failed.has(v.id)) e.failed.set(v.id, `no floor req/s from variant ${v.rateOf.variant} to take ${v.rateOf.share * 100}% of`);
         } else v.rate = Math.max(1, Math.round(floorMax * v.rateOf.share));
       }
-      const running = active.filter((e) => !e.failed.has(v.id));
+      const measured = running.filter((e) => !e.failed.has(v.id));
       if (v.kind === "load" || v.kind === "ttfb") {
-        for (let r = 0; r < opts.rounds; r++) {
-          const order = r % 2 === 0 ? running : [...running].reverse();
+        for (let r = fromRound; r < toRound; r++) {
+          const order = r % 2 === 0 ? measured : [...measured].reverse();
           for (const entry of order) {
             const result = await withCpu(entry.server, () =>
               v.kind === "load"
                 ? client(loadScript, loadSpec(entry, v, { connections: v.connections ?? opts.connections, ...(opts.smoke ? { amount: smokeAmount(v, opts) } : { duration: opts.duration }) }))
                 : client(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 })),
             );
-            log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}: ${describe(result)}`);
+            log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}${count > 1 ? ` (process ${g + 1}/${count})` : ""}: ${describe(result)}`);
             push(entry, v, result);
           }
         }
       } else if (v.kind === "hold") {
-        for (const entry of running) push(entry, v, await holdStreams(entry, v, { client, streamsScript }, opts, log, scenario));
+        for (const entry of measured) push(entry, v, await holdStreams(entry, v, { client, streamsScript }, opts, log, scenario));
       } else if (v.kind === "soak") {
-        for (const entry of running) push(entry, v, await soak(entry, v, { client, loadScript }, opts, log, scenario));
+        for (const entry of measured) push(entry, v, await soak(entry, v, { client, loadScript }, opts, log, scenario));
       }
     }
-    for (const entry of active) {
+    for (const entry of running) {
       const exited = entry.server.exited();
       if (!exited) {
-        entry.memory = await entry.server.memory();
+        entry.memory = await entry.server.memory(); // the last process's, at its end
         continue;
       }
       // The floor and switchyard exit 0 only when told to stop: mid-scenario, that is a signal
       // from outside the bench (another user's pkill by name, say), not a crash.
       const how = exited.code === 0 ? "0: stopped from outside the bench, a SIGTERM?" : exited.code ?? exited.signal;
-      entry.crashed = `${entry.target.name} exited (${how}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
+      entry.crashed ??= `${entry.target.name} exited (${how}) during the scenario: ${entry.server.output().trim().split("\n").slice(-5).join(" | ")}`;
     }
-  } finally {
-    if (!servers) await Promise.all(active.map((e) => e.server.stop()));
   }
 
   for (const v of scenario.variants) {
