@@ -61,7 +61,7 @@ export interface StreamObserver {
   /** The stream's finish reason as the format writes it (see `finishReasonOf`), once it came. */
   readonly finishReason?: string;
   /** Optional: offsets in `chunk` (whole events) inside the only events `push` may need (read, or drop by returning false); a passed-through stream parses just those. */
-  eventsWanted?(chunk: Buffer): number[];
+  eventsWanted?(chunk: Buffer): readonly number[];
 }
 
 export interface RenderedError {

@@ -58,7 +58,7 @@ export interface RelayTarget {
   readonly output: "raw" | "kept" | "written";
   push(event: SseEvent): unknown;
   /** `raw` and `kept`: StreamObserver.eventsWanted (the events `push` may drop or read are among them). */
-  eventsWanted?(chunk: Buffer): number[];
+  eventsWanted?(chunk: Buffer): readonly number[];
   /** Upstream finished cleanly: write the format's closing events (translated streams only). */
   end(): void;
   /** Upstream failed mid-stream: write the client format's error event. */

@@ -25,22 +25,3 @@ export function firstStringField(text: string, key: string): string | undefined 
   }
   return undefined;
 }
-
-/** JSON's whitespace, as character codes. */
-function isJsonSpace(code: number): boolean {
-  return code === 32 || code === 10 || code === 13 || code === 9;
-}
-
-/**
- * Whether a string value follows the quoted key that ends at `afterKey` in `text` (`"key": "…`,
- * spaced or not; `"key": null` and a quoted word with no colon after it are not): `firstStringField`'s
- * test, for a scanner that found the key itself and decodes nothing.
- */
-export function stringValueFollows(text: string, afterKey: number): boolean {
-  let i = afterKey;
-  while (isJsonSpace(text.charCodeAt(i))) i++;
-  if (text.charCodeAt(i) !== 58) return false; // ":"
-  i++;
-  while (isJsonSpace(text.charCodeAt(i))) i++;
-  return text.charCodeAt(i) === 34; // '"'
-}

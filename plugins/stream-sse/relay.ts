@@ -94,7 +94,7 @@ function relayCommitted(body: Readable, first: Buffer | undefined, res: ServerRe
     const eventsWanted = target.output === "written" ? undefined : target.eventsWanted; // a translation writes its own bytes
     let dropped = false;
     let wantedParser: SseParser | undefined;
-    const relayWanted = (chunk: Buffer, offsets: number[]) => {
+    const relayWanted = (chunk: Buffer, offsets: readonly number[]) => {
       if (offsets.length === 0) return send(chunk);
       wantedParser ??= new SseParser((ev) => {
         const keep = target.push(ev);

@@ -10,6 +10,9 @@ export const delta = (text: string, finish: string | null) => JSON.stringify({ i
 /** One event's data: deltas, usage-only chunks, an error, a delta whose text names the wanted keys, [DONE]. */
 export const eventData = fc.oneof(
   fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(null, "stop", "length", "tool_calls")).map(([text, finish]) => delta(text, finish)),
+  // As servers that write JSON with Python's default separators send it (`"finish_reason": "stop"`).
+  fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(null, "stop", "length")).map(([text, finish]) => delta(text, finish).replaceAll('":', '": ').replaceAll(',"', ', "')),
+  fc.constant('{"choices":[{"index":0,"delta":{},"finish_reason" :\t"stop"}]}'),
   fc.tuple(fc.nat(99), fc.nat(99)).map(([p, c]) => JSON.stringify({ id: "c1", choices: [], usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c } })),
   fc.constant(JSON.stringify({ error: { message: "overloaded", type: "server_error" } })),
   fc.constant('{"content":"\\"error\\" and \\"prompt_tokens\\" in text","finish_reason":null}'),
