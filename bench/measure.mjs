@@ -266,8 +266,10 @@ async function holdStreams(entry, variant, { client, streamsScript }, opts, log,
   if (during && openStreams) {
     extra.perStreamKB = round2((during.rssKB - before.rssKB) / openStreams);
     if (during.heapUsed !== null && before.heapUsed !== null) extra.perStreamHeapKB = round2((during.heapUsed - before.heapUsed) / 1024 / openStreams);
+    if (during.heapTotal !== null && before.heapTotal !== null) extra.perStreamHeapTotalKB = round2((during.heapTotal - before.heapTotal) / 1024 / openStreams);
+    if (during.external !== null && before.external !== null) extra.perStreamExternalKB = round2((during.external - before.external) / 1024 / openStreams);
   }
-  log(`[${scenario.id}] ${entry.target.name}: ${result.completed}/${result.streams} completed, open after ${result.openMs} ms, ${extra.perStreamKB ?? "?"} KB RSS and ${extra.perStreamHeapKB ?? "?"} KB heap per open stream, ${cpuText(result)}`);
+  log(`[${scenario.id}] ${entry.target.name}: ${result.completed}/${result.streams} completed, open after ${result.openMs} ms, ${extra.perStreamKB ?? "?"} KB RSS and ${extra.perStreamHeapKB ?? "?"} KB heap (${extra.perStreamHeapTotalKB ?? "?"} KB committed, ${extra.perStreamExternalKB ?? "?"} KB external) per open stream, ${cpuText(result)}`);
   return { ...result, extra };
 }
 

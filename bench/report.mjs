@@ -11,7 +11,7 @@ function notes(row, report) {
   if (row.sustained === false) parts.push(`offered rate not sustained on this machine: latency is queueing, bar not judged`);
   if (row.bar && row.bar.met !== null) parts.push(`${row.bar.met ? "meets" : "MISSES"} bar ${row.bar.text}`);
   const x = row.extra ?? {};
-  if (x.perStreamKB !== undefined) parts.push(`${x.perStreamKB} KB RSS + ${x.perStreamHeapKB ?? "?"} KB heap per open stream (${x.openAtMeasure} open after ${x.openMs} ms)`);
+  if (x.perStreamKB !== undefined) parts.push(`${x.perStreamKB} KB RSS per open stream, of it V8 heap ${x.perStreamHeapKB ?? "?"} KB used of ${x.perStreamHeapTotalKB ?? "?"} KB committed (${x.openAtMeasure} open after ${x.openMs} ms)`);
   if (row.kind === "hold" && x.openAtMeasure !== undefined && x.openAtMeasure !== null && x.openAtMeasure < row.expected) {
     parts.push(`only ${x.openAtMeasure} of ${row.expected} were open at once: raise --hold-sec`);
   }
