@@ -7,7 +7,7 @@ import fc from "fast-check";
 /** A content delta chunk, with or without a finish reason. */
 export const delta = (text: string, finish: string | null) => JSON.stringify({ id: "c1", object: "chat.completion.chunk", model: "m", choices: [{ index: 0, delta: { content: text }, finish_reason: finish }] });
 
-/** One event's data: deltas, usage-only chunks, an error, a delta whose text names the wanted keys, [DONE]. */
+/** One event's data: deltas (compact, and spaced as Python writes JSON), usage-only chunks, an error, a delta whose text names the wanted keys, [DONE]. */
 export const eventData = fc.oneof(
   fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(null, "stop", "length", "tool_calls")).map(([text, finish]) => delta(text, finish)),
   // As servers that write JSON with Python's default separators send it (`"finish_reason": "stop"`).
