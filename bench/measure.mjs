@@ -57,14 +57,14 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
       }
     }
     try {
-      await runProcesses(running, g, processes);
+      await measureInProcess(running, g, processes);
     } finally {
       if (!servers) await Promise.all(running.map((e) => e.server.stop()));
     }
   }
 
-  /** Process `g` of `count` for every running target: check, warm up, its share of the rounds; memory and crashes at the end. */
-  async function runProcesses(running, g, count) {
+  /** One process (the `g`th of `count`) of every running target: check, warm up, its share of the rounds; memory and crashes at the end. */
+  async function measureInProcess(running, g, count) {
     // A reply that is fast but wrong must not count: check one of each before any load. A variant
     // that fails its check or its warmup is a failed row; the target's other variants still run.
     for (const entry of running) {
@@ -352,7 +352,7 @@ function summarize(variant, entry) {
   if (results[0]?.extra) row.extra = results[0].extra;
   if (variant.rate) {
     // Each round against the rate it was offered: with rounds over several processes, a rateOf
-    // variant's rate is taken afresh in each (see runProcesses), so one rate for all would misjudge.
+    // variant's rate is taken afresh in each (see measureInProcess), so one rate for all would misjudge.
     const offered = results.map((r) => r.rateOffered).filter((rate) => rate > 0);
     row.keptUp = offered.length === results.length ? round2(median(results.map((r) => r.rps / r.rateOffered))) : null;
     if (variant.rateOf) row.extra = { ...row.extra, offeredRps: round2(median(offered)) };
