@@ -118,7 +118,7 @@ export async function runScenario(scenario, { targets, upstream, opts, benchDir,
                 : client(streamsScript, streamSpec(entry, v, { mode: "ttfb", count: opts.ttfbCount, concurrency: 1 })),
             );
             log(`[${scenario.id}] ${v.id} ${entry.target.name} round ${r + 1}/${opts.rounds}${count > 1 ? ` (process ${g + 1}/${count})` : ""}: ${describe(result)}`);
-            push(entry, v, result);
+            push(entry, v, { ...result, round: r });
           }
         }
       } else if (v.kind === "hold") {
@@ -322,7 +322,7 @@ const cpuText = (r) =>
     : `cpu ${r.cpuUsPerReq ?? "?"} µs/req (${r.cpuTicks} ticks${r.cpuBusyPct === null ? "" : `, server ${r.cpuBusyPct}% busy`}${r.stealPct === null || r.stealPct === undefined ? "" : `, ${r.stealPct}% steal`})`;
 
 /** Medians over rounds for one target and variant; failures summed. */
-function summarize(variant, entry) {
+export function summarize(variant, entry) {
   const results = entry.results.get(variant.id) ?? [];
   const row = { variant: variant.id, kind: variant.kind, target: entry.target.name, status: "ok", rssKB: entry.memory?.rssKB ?? null, peakRssKB: entry.memory?.hwmKB ?? null };
   if (variant.kind === "load" || variant.kind === "soak") {
@@ -345,6 +345,8 @@ function summarize(variant, entry) {
     if (variant.kind === "ttfb") row.extra = { headersP50Ms: round2(median(results.map((r) => r.headersMs?.p50))) };
   }
   row.cpuUsPerReq = round2(median(results.map((r) => r.cpuUsPerReq)));
+  // Each round's figure by round number, for the ratio taken round by round (relate()).
+  if (results.every((r) => r.round !== undefined)) row.cpuRounds = Object.fromEntries(results.map((r) => [r.round, r.cpuUsPerReq]));
   row.cpuBusyPct = median(results.map((r) => r.cpuBusyPct));
   row.stealPct = median(results.map((r) => r.stealPct));
   // Per run, since each run's figure is only as fine as its own tick count.
@@ -368,12 +370,19 @@ function summarize(variant, entry) {
 }
 
 /** Ratio and added latency against the floor, and the bar's verdict for non-floor rows. */
-function relate(row, floorRow, variant, opts) {
+export function relate(row, floorRow, variant, opts) {
   const bar = variant.bar ?? {};
   if (floorRow && row !== floorRow) {
     if (row.rps !== null && floorRow.rps && !variant.rate) row.ratio = round2(row.rps / floorRow.rps);
-    // The floor's CPU per request over the target's: the same direction as the req/s ratio.
-    if (row.cpuUsPerReq && floorRow.cpuUsPerReq) row.cpuRatio = round2(floorRow.cpuUsPerReq / row.cpuUsPerReq);
+    // The floor's CPU per request over the target's: the same direction as the req/s ratio. Taken
+    // round by round (the two ran back to back, so a slow phase of the machine falls on both),
+    // then the median; the ratio of the two medians is kept beside it (see the README).
+    if (row.cpuUsPerReq && floorRow.cpuUsPerReq) {
+      row.cpuRatioOfMedians = round2(floorRow.cpuUsPerReq / row.cpuUsPerReq);
+      const paired = Object.entries(row.cpuRounds ?? {}).map(([round, us]) => floorRow.cpuRounds?.[round] / us);
+      const sameRounds = paired.length > 0 && paired.length === Object.keys(floorRow.cpuRounds ?? {}).length && paired.every(Number.isFinite);
+      row.cpuRatio = sameRounds ? round2(median(paired)) : row.cpuRatioOfMedians;
+    }
     if (bar.addedP99MaxMs !== undefined && row.p99Ms !== null && floorRow.p99Ms !== null) row.addedMs = round2(row.p99Ms - floorRow.p99Ms);
     if (bar.addedP50MaxMs !== undefined && row.p50Ms !== null && floorRow.p50Ms !== null) row.addedMs = round2(row.p50Ms - floorRow.p50Ms);
   }

@@ -39,8 +39,9 @@ const USAGE = `node bench/run.mjs [options]
   --scenario LIST      comma-separated ids or numbers (--list shows them); default all but soak
   --list               print the scenarios with their numbers and variants, and exit
   --rounds N           measured rounds per target, alternating order (default 5; smoke 1)
-  --processes N        fresh processes per target the rounds are spread over (default 3; smoke 1): one
-                       process's GC state lasts its life, so rounds from one process measure its luck
+  --processes N        fresh processes per target the rounds are spread over (default 5, a round each;
+                       smoke 1): one process's GC state lasts its life, so rounds from one process
+                       measure its luck
   --parallel N         scenarios run at once (default 1; smoke 3). Only for a smoke run's kind of check:
                        scenarios at once share the machine, so their figures are not worth reading
   --duration S         seconds per load run (default 3)
@@ -111,7 +112,7 @@ function readOptions() {
     soak: values.soak,
     websocket: values.websocket,
     rounds: num("rounds", 5, 1),
-    processes: num("processes", 3, 1),
+    processes: num("processes", 5, 1),
     parallel: num("parallel", 1, 3),
     duration: num("duration", 3),
     connections: num("connections", 32),
