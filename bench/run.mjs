@@ -31,7 +31,7 @@ const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const rootDir = join(benchDir, "..");
 
 const USAGE = `node bench/run.mjs [options]
-  The issue-12 table (every default scenario, medians over 5 rounds; ~15 min on a quiet machine):
+  The issue-12 table (every default scenario, medians over 5 rounds; ~30 min on a quiet machine):
     npm run bench            (builds, then node bench/run.mjs with the defaults below)
   --smoke              about a hundred requests per run, small warmups, a short hold; exit 1 unless every
                        request completes with 0 errors (a check of the harness and the build, not a measure)
