@@ -70,7 +70,7 @@ export function renderTable(report) {
   const processes = report.mode === "smoke" ? 1 : Math.min(report.options?.processes ?? 1, report.options?.rounds ?? 1);
   const spread = processes > 1 ? `, spread over ${processes} fresh processes per target (the hold scenario: one)` : "";
   out.push(`req/s, p50, p99, cpu µs/req: medians over the rounds${spread}; RSS MB: the ${processes > 1 ? "last " : ""}process at the end of the scenario.`);
-  out.push("cpu µs/req: the server's own CPU time (utime + stime) over the run per completed request; cpu x floor = the floor's over the target's (0.80: the target needs 1.25x the floor's CPU).");
+  out.push("cpu µs/req: the server's own CPU time (utime + stime) over the run per completed request; cpu x floor = the floor's over the target's (0.80: the target needs 1.25x the floor's CPU), taken round by round, then the median (cpuRatioOfMedians in --json: the ratio of the two medians).");
   if (kinds.has("load")) out.push("@rate rows: a fixed offered rate; added ms = p99 over the floor's.");
   if (kinds.has("ttfb")) out.push("ttfb rows: p50/p99 are the time to the first streamed byte, one stream at a time; added ms = p50 over the floor's.");
   if (kinds.has("hold")) out.push("hold rows: p50/p99 are the time to the first byte while all streams open; per-stream memory is measured (after a GC) while all are open.");
