@@ -379,7 +379,9 @@ export function relate(row, floorRow, variant, opts) {
     // then the median; the ratio of the two medians is kept beside it (see the README).
     if (row.cpuUsPerReq && floorRow.cpuUsPerReq) {
       row.cpuRatioOfMedians = round2(floorRow.cpuUsPerReq / row.cpuUsPerReq);
-      const paired = Object.entries(row.cpuRounds ?? {}).map(([round, us]) => floorRow.cpuRounds?.[round] / us);
+      // A round without a CPU figure on either side (ticks unreadable) pairs with nothing: a null would read as 0.
+      const floorUs = (round) => floorRow.cpuRounds?.[round];
+      const paired = Object.entries(row.cpuRounds ?? {}).map(([round, us]) => (typeof us === "number" && typeof floorUs(round) === "number" ? floorUs(round) / us : NaN));
       const sameRounds = paired.length > 0 && paired.length === Object.keys(floorRow.cpuRounds ?? {}).length && paired.every(Number.isFinite);
       row.cpuRatio = sameRounds ? round2(median(paired)) : row.cpuRatioOfMedians;
     }
